@@ -1,0 +1,27 @@
+// Package activities holds the work that touches servers. Each exported method of
+// Activities is a Temporal activity.
+package activities
+
+import (
+	"os"
+
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+)
+
+// Activities carries what every activity needs from its worker.
+type Activities struct {
+	Log *zap.Logger
+	// LookupEnv expands ${NAME} password references; os.LookupEnv on a real worker.
+	LookupEnv func(string) (string, bool)
+}
+
+// New returns the activities of a worker whose environment holds the secrets.
+func New(log *zap.Logger) *Activities {
+	return &Activities{Log: log, LookupEnv: os.LookupEnv}
+}
+
+// Register adds every activity of a to a worker.
+func Register(r worker.ActivityRegistry, a *Activities) {
+	r.RegisterActivity(a)
+}

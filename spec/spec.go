@@ -1,0 +1,110 @@
+// Package spec is the workflow-file model: the YAML a user writes, decoded strictly,
+// validated without touching a database, and passed (secret-free) as the Temporal
+// workflow input.
+package spec
+
+// MigrationType is one phase the user asks for.
+type MigrationType string
+
+const (
+	TypeSchema      MigrationType = "schema"
+	TypeFull        MigrationType = "full"
+	TypeIncremental MigrationType = "incremental"
+)
+
+// Spec is a whole workflow file. It travels as the workflow input and is stored in
+// Temporal history in plain text, so it never holds a secret: passwords are only
+// references (${NAME} or password_file) that the worker expands.
+type Spec struct {
+	Name        string          `yaml:"name" json:"name"`
+	Source      Endpoint        `yaml:"source" json:"source"`
+	Destination Endpoint        `yaml:"destination" json:"destination"`
+	Types       []MigrationType `yaml:"types" json:"types"`
+	Objects     []Object        `yaml:"objects" json:"objects"`
+	Options     Options         `yaml:"options" json:"options"`
+
+	// File is the path the spec was loaded from (for messages), not a YAML key.
+	File string `yaml:"-" json:"file,omitempty"`
+}
+
+// Endpoint is a MySQL-compatible server to connect to.
+type Endpoint struct {
+	Host string `yaml:"host" json:"host"`
+	Port int    `yaml:"port" json:"port"`
+	User string `yaml:"user" json:"user"`
+	// Password is empty or a reference "${NAME}" expanded from the worker's environment.
+	Password string `yaml:"password" json:"password,omitempty"`
+	// PasswordFile is a path on the worker whose content (trailing newline trimmed) is the password.
+	PasswordFile string `yaml:"password_file" json:"password_file,omitempty"`
+	TLS          TLS    `yaml:"tls" json:"tls"`
+}
+
+// TLS modes follow the MySQL client's --ssl-mode.
+type TLS struct {
+	Mode       string `yaml:"mode" json:"mode,omitempty"` // disabled|preferred|required|verify-ca|verify-identity
+	CA         string `yaml:"ca" json:"ca,omitempty"`     // PEM file path on the worker
+	Cert       string `yaml:"cert" json:"cert,omitempty"`
+	Key        string `yaml:"key" json:"key,omitempty"`
+	ServerName string `yaml:"server_name" json:"server_name,omitempty"`
+}
+
+// Object selects tables of one source database.
+type Object struct {
+	Database      string   `yaml:"database" json:"database"`
+	To            string   `yaml:"to" json:"to,omitempty"`
+	Tables        []Table  `yaml:"tables" json:"tables"`
+	ExcludeTables []string `yaml:"exclude_tables" json:"exclude_tables,omitempty"`
+}
+
+// Table is one entry of `tables:`. In YAML it is either a plain string (a name or a
+// glob) or a mapping with the fields below.
+type Table struct {
+	Name           string            `yaml:"name" json:"name"`
+	To             string            `yaml:"to" json:"to,omitempty"`
+	Columns        map[string]string `yaml:"columns" json:"columns,omitempty"` // source column -> destination column
+	ExcludeColumns []string          `yaml:"exclude_columns" json:"exclude_columns,omitempty"`
+	Filter         string            `yaml:"filter" json:"filter,omitempty"`
+	Transform      map[string]string `yaml:"transform" json:"transform,omitempty"`
+	Operations     []string          `yaml:"operations" json:"operations,omitempty"` // insert|update|delete|ddl
+}
+
+// Options are the task-wide settings.
+type Options struct {
+	Conflicts      string   `yaml:"conflicts" json:"conflicts"`   // precheck|ignore
+	Case           string   `yaml:"case" json:"case"`             // default|source|destination|lower|upper
+	Triggers       string   `yaml:"triggers" json:"triggers"`     // after-full|after-cutover
+	OnlineDDL      string   `yaml:"online_ddl" json:"online_ddl"` // none|gh-ost
+	Accounts       bool     `yaml:"accounts" json:"accounts"`
+	Retry          Retry    `yaml:"retry" json:"retry"`
+	Throttle       Throttle `yaml:"throttle" json:"throttle"`
+	IgnoreWarnings []string `yaml:"ignore_warnings" json:"ignore_warnings,omitempty"`
+}
+
+// Retry windows (DTS ranges): connection 10–1440 min, other 1–1440 min and below connection.
+// Values are Go durations ("720m", "12h").
+type Retry struct {
+	Connection Duration `yaml:"connection" json:"connection"`
+	Other      Duration `yaml:"other" json:"other"`
+}
+
+type Throttle struct {
+	Full        ThrottleLimits `yaml:"full" json:"full"`
+	Incremental ThrottleLimits `yaml:"incremental" json:"incremental"`
+}
+
+// ThrottleLimits: 0 means unlimited.
+type ThrottleLimits struct {
+	SourceQPS int     `yaml:"source_qps" json:"source_qps,omitempty"`
+	RPS       int     `yaml:"rps" json:"rps,omitempty"`
+	MBPS      float64 `yaml:"mbps" json:"mbps,omitempty"`
+}
+
+// Has reports whether t is among the chosen migration types.
+func (s *Spec) Has(t MigrationType) bool {
+	for _, x := range s.Types {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
