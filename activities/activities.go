@@ -14,6 +14,8 @@ type Activities struct {
 	Log *zap.Logger
 	// LookupEnv expands ${NAME} password references; os.LookupEnv on a real worker.
 	LookupEnv func(string) (string, bool)
+	// OnSecret is told every secret the worker resolves, so the log core can mask it.
+	OnSecret func(string)
 }
 
 // New returns the activities of a worker whose environment holds the secrets.

@@ -3,11 +3,229 @@
 package dbconn
 
 import (
-	_ "github.com/go-mysql-org/go-mysql/replication"
-	_ "github.com/go-sql-driver/mysql"
-	_ "github.com/goccy/go-yaml"
-	_ "github.com/spf13/pflag"
-	_ "go.temporal.io/sdk/client"
-	_ "go.temporal.io/sdk/testsuite"
-	_ "go.temporal.io/server/temporaltest"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluice-dev/sluice/spec"
 )
+
+// LookupFunc finds an environment variable; os.LookupEnv on a worker.
+type LookupFunc func(string) (string, bool)
+
+// Password expands the endpoint's secret reference. It runs on the worker only: the
+// workflow input carries the reference, never the value.
+func Password(ep spec.Endpoint, lookup LookupFunc) (string, error) {
+	switch {
+	case ep.PasswordFile != "":
+		b, err := os.ReadFile(ep.PasswordFile)
+		if err != nil {
+			// The path is not secret; the content never appears here.
+			return "", fmt.Errorf("read password_file %s: %w", ep.PasswordFile, errors.Unwrap(err))
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	case ep.Password == "":
+		return "", nil
+	}
+	name, ok := ep.PasswordRef()
+	if !ok {
+		// Validation refuses literal passwords; never echo the value.
+		return "", errors.New("password must be a ${NAME} reference to an environment variable of the worker")
+	}
+	v, ok := lookup(name)
+	if !ok {
+		return "", fmt.Errorf("environment variable %s (password of %s@%s) is not set on the worker: export it before starting sluice-worker", name, ep.User, ep.Address())
+	}
+	return v, nil
+}
+
+// Config builds the driver configuration. Raw bytes are moved (no parseTime) so values
+// are never reinterpreted.
+func Config(ep spec.Endpoint, password string) (*mysql.Config, error) {
+	cfg := mysql.NewConfig()
+	cfg.User = ep.User
+	cfg.Passwd = password
+	cfg.Net = "tcp"
+	cfg.Addr = ep.Address()
+	cfg.Timeout = 10 * time.Second
+	cfg.ParseTime = false
+	cfg.MultiStatements = false
+	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
+	t, fallback, err := tlsConfig(ep)
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLS = t
+	cfg.AllowFallbackToPlaintext = fallback
+	return cfg, nil
+}
+
+// tlsConfig maps the MySQL client's --ssl-mode values onto crypto/tls.
+func tlsConfig(ep spec.Endpoint) (*tls.Config, bool, error) {
+	mode := ep.TLS.Mode
+	if mode == "" {
+		mode = "preferred"
+	}
+	var pool *x509.CertPool
+	if ep.TLS.CA != "" {
+		pem, err := os.ReadFile(ep.TLS.CA)
+		if err != nil {
+			return nil, false, fmt.Errorf("tls.ca: %w", err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, false, fmt.Errorf("tls.ca %s: no PEM certificate in it", ep.TLS.CA)
+		}
+	}
+	var certs []tls.Certificate
+	if ep.TLS.Cert != "" || ep.TLS.Key != "" {
+		c, err := tls.LoadX509KeyPair(ep.TLS.Cert, ep.TLS.Key)
+		if err != nil {
+			return nil, false, fmt.Errorf("tls.cert/tls.key: %w", err)
+		}
+		certs = []tls.Certificate{c}
+	}
+	serverName := ep.TLS.ServerName
+	if serverName == "" {
+		serverName = ep.Host
+	}
+	switch mode {
+	case "disabled":
+		return nil, false, nil
+	case "preferred":
+		return &tls.Config{InsecureSkipVerify: true, Certificates: certs}, true, nil
+	case "required":
+		return &tls.Config{InsecureSkipVerify: true, Certificates: certs}, false, nil
+	case "verify-ca":
+		if pool == nil {
+			return nil, false, errors.New("tls.mode verify-ca needs tls.ca")
+		}
+		// Chain verified against the CA, host name not checked (like --ssl-mode=VERIFY_CA).
+		return &tls.Config{InsecureSkipVerify: true, Certificates: certs,
+			VerifyPeerCertificate: verifyChain(pool)}, false, nil
+	case "verify-identity":
+		return &tls.Config{RootCAs: pool, ServerName: serverName, Certificates: certs}, false, nil
+	}
+	return nil, false, fmt.Errorf("tls.mode %q is not one of disabled, preferred, required, verify-ca, verify-identity", mode)
+}
+
+func verifyChain(pool *x509.CertPool) func([][]byte, [][]*x509.Certificate) error {
+	return func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return errors.New("server sent no certificate")
+		}
+		leaf, err := x509.ParseCertificate(raw[0])
+		if err != nil {
+			return err
+		}
+		inter := x509.NewCertPool()
+		for _, r := range raw[1:] {
+			if c, err := x509.ParseCertificate(r); err == nil {
+				inter.AddCert(c)
+			}
+		}
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter})
+		return err
+	}
+}
+
+// Open resolves the secret, connects and pings. role ("source", "destination") names
+// the endpoint in errors. The error never contains the password.
+func Open(ctx context.Context, role string, ep spec.Endpoint, lookup LookupFunc) (*sql.DB, error) {
+	pw, err := Password(ep, lookup)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	cfg, err := Config(ep, pw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, Redact(err, pw))
+	}
+	db := sql.OpenDB(conn)
+	db.SetConnMaxIdleTime(time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, &ConnectError{Role: role, Endpoint: ep, Err: Redact(err, pw)}
+	}
+	return db, nil
+}
+
+// ConnectError says which server could not be reached, why, and what to do.
+type ConnectError struct {
+	Role     string
+	Endpoint spec.Endpoint
+	Err      error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("connect to %s %s@%s: %v", e.Role, e.Endpoint.User, e.Endpoint.Address(), e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Remedy suggests a fix for a connection failure.
+func (e *ConnectError) Remedy() string {
+	var me *mysql.MySQLError
+	var ne net.Error
+	switch {
+	case errors.As(e.Err, &me) && me.Number == 1045:
+		return "check the user name and the password the worker expands for " + e.Role + " (the password reference or password_file in the workflow file)"
+	case errors.As(e.Err, &me) && (me.Number == 1044 || me.Number == 1142):
+		return "grant the user the privileges listed in docs/precheck.md"
+	case errors.Is(e.Err, mysql.ErrNoTLS):
+		return "the server does not offer TLS: enable it on the server (ssl_cert, ssl_key) or set tls.mode to preferred or disabled"
+	case strings.Contains(e.Err.Error(), "certificate"):
+		return "check tls.ca and tls.server_name against the server certificate, or use tls.mode required to skip verification"
+	case errors.As(e.Err, &ne) || strings.Contains(e.Err.Error(), "connection refused"):
+		return "check host and port, that the server runs and that the worker can reach it (firewall, bind-address)"
+	}
+	return "check the " + e.Role + " section of the workflow file"
+}
+
+// Redact removes a secret from an error's text, keeping nothing of the original chain
+// when it would leak.
+func Redact(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "******"))
+}
+
+// IsConnectionError tells failures worth retrying for the connection window (network,
+// server gone, too many connections) from the others.
+func IsConnectionError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		var me *mysql.MySQLError
+		return !errors.As(ce.Err, &me) || me.Number == 1040 || me.Number == 1203
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1040, 1053, 1203, 2006, 2013: // too many connections, shutdown, gone away, lost
+			return true
+		}
+	}
+	return false
+}

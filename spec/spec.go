@@ -3,6 +3,11 @@
 // workflow input.
 package spec
 
+import (
+	"net"
+	"strconv"
+)
+
 // MigrationType is one phase the user asks for.
 type MigrationType string
 
@@ -107,4 +112,13 @@ func (s *Spec) Has(t MigrationType) bool {
 		}
 	}
 	return false
+}
+
+// Address is host:port, IPv6-safe.
+func (e Endpoint) Address() string {
+	port := e.Port
+	if port == 0 {
+		port = 3306
+	}
+	return net.JoinHostPort(e.Host, strconv.Itoa(port))
 }

@@ -3,24 +3,129 @@
 package workflows
 
 import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/spec"
 )
 
-// Migration is the whole lifecycle: precheck -> schema -> full -> incremental -> cutover.
-func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
-	return Result{}, nil
-}
+// Names used by clients. They are part of the CLI's contract with running workflows.
+const (
+	MigrationName = "Migration"
+	PrecheckName  = "Precheck"
+	// StatusQuery returns a Status.
+	StatusQuery = "status"
+	// ErrPrecheckFailed is the ApplicationError type of a migration stopped by its precheck.
+	ErrPrecheckFailed = "PrecheckFailed"
+)
 
-// Precheck runs only the precheck phase.
-func Precheck(ctx workflow.Context, s spec.Spec) (precheck.Report, error) {
-	return precheck.Report{}, nil
+// Phases, in order.
+const (
+	PhasePrecheck    = "precheck"
+	PhaseSchema      = "schema"
+	PhaseFull        = "full"
+	PhaseIncremental = "incremental"
+	PhaseCutover     = "cutover"
+	PhaseDone        = "done"
+	PhaseFailed      = "failed"
+)
+
+// Status is what the status query answers while the workflow runs.
+type Status struct {
+	Name      string           `json:"name"`
+	Phase     string           `json:"phase"`
+	Types     []string         `json:"types"`
+	StartedAt time.Time        `json:"started_at"`
+	Precheck  *precheck.Report `json:"precheck,omitempty"`
+	Message   string           `json:"message,omitempty"`
 }
 
 // Result is what a finished migration returns.
 type Result struct {
-	Precheck precheck.Report `json:"precheck"`
-	Phase    string          `json:"phase"`
+	Status
+}
+
+// precheckActivity is the activity type registered by activities.Activities.Precheck.
+const precheckActivity = "Precheck"
+
+func precheckOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		// Connecting, reading information_schema and grants: minutes at most, even for
+		// tens of thousands of tables.
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			// Unreachable servers are report items, not errors: a retry here means the
+			// worker died or a query failed unexpectedly.
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    5,
+		},
+	}
+}
+
+func runPrecheck(ctx workflow.Context, s spec.Spec) (precheck.Report, error) {
+	var r precheck.Report
+	ctx = workflow.WithActivityOptions(ctx, precheckOptions())
+	err := workflow.ExecuteActivity(ctx, precheckActivity, s).Get(ctx, &r)
+	if err != nil {
+		return r, fmt.Errorf("precheck: %w", err)
+	}
+	return r, nil
+}
+
+// Precheck runs only the precheck phase and returns its report. A report with failures
+// is still a successful workflow: the report is the answer.
+func Precheck(ctx workflow.Context, s spec.Spec) (precheck.Report, error) {
+	st := &Status{Name: s.Name, Phase: PhasePrecheck, Types: typeNames(s), StartedAt: workflow.Now(ctx)}
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return *st, nil }); err != nil {
+		return precheck.Report{}, err
+	}
+	r, err := runPrecheck(ctx, s)
+	if err != nil {
+		return r, err
+	}
+	st.Precheck = &r
+	st.Phase = PhaseDone
+	return r, nil
+}
+
+// Migration is the whole lifecycle: precheck -> schema -> full -> incremental -> cutover.
+// A failed precheck item, or a warning the workflow file does not accept in
+// options.ignore_warnings, stops it before anything is written.
+func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
+	st := &Status{Name: s.Name, Phase: PhasePrecheck, Types: typeNames(s), StartedAt: workflow.Now(ctx)}
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return *st, nil }); err != nil {
+		return Result{}, err
+	}
+	r, err := runPrecheck(ctx, s)
+	if err != nil {
+		st.Phase, st.Message = PhaseFailed, err.Error()
+		return Result{*st}, err
+	}
+	st.Precheck = &r
+	if blocking := r.Blocking(s.Options.IgnoreWarnings); len(blocking) > 0 {
+		st.Phase = PhaseFailed
+		st.Message = fmt.Sprintf("precheck: %d item(s) block the migration; nothing was written to the destination", len(blocking))
+		// The report rides along as details so `sluice status` can print it after the end.
+		return Result{*st}, temporal.NewNonRetryableApplicationError(st.Message, ErrPrecheckFailed, nil, r)
+	}
+	// Later phases (schema, full, incremental, cutover) land here, in that order.
+	st.Phase = PhaseDone
+	st.Message = "precheck passed; the schema, full and incremental phases are not part of this release yet"
+	workflow.GetLogger(ctx).Info("migration finished", "name", s.Name)
+	return Result{*st}, nil
+}
+
+func typeNames(s spec.Spec) []string {
+	out := make([]string, len(s.Types))
+	for i, t := range s.Types {
+		out[i] = string(t)
+	}
+	return out
 }

@@ -1,9 +1,12 @@
 package workflows
 
-import "go.temporal.io/sdk/worker"
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
 
 // Register adds every sluice workflow to a worker.
 func Register(r worker.WorkflowRegistry) {
-	r.RegisterWorkflow(Migration)
-	r.RegisterWorkflow(Precheck)
+	r.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationName})
+	r.RegisterWorkflowWithOptions(Precheck, workflow.RegisterOptions{Name: PrecheckName})
 }

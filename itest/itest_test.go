@@ -1,0 +1,159 @@
+// Package itest runs sluice end to end: real MariaDB servers from testenv, an embedded
+// Temporal server (SQLite file store, Web UI) from devserver, the real worker code
+// in-process, and the CLI code that bin/sluice runs.
+package itest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/sluice-dev/sluice/activities"
+	"github.com/sluice-dev/sluice/cli"
+	"github.com/sluice-dev/sluice/devserver"
+	"github.com/sluice-dev/sluice/testenv"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// stack is one embedded Temporal server with a sluice worker polling its own task queue.
+type stack struct {
+	srv       *devserver.Server
+	client    client.Client
+	taskQueue string
+	env       map[string]string // the worker's environment (secrets)
+	logs      *syncBuffer       // everything the worker logged
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) Sync() error { return nil }
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	stackOnce sync.Once
+	shared    *stack
+	stackErr  error
+)
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startStack starts the embedded server and a worker once per test binary.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	stackOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-itest-temporal-")
+		if err != nil {
+			stackErr = err
+			return
+		}
+		logs := &syncBuffer{}
+		log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), logs, zap.DebugLevel))
+		srv, err := devserver.Start(devserver.Options{
+			DataDir: dir, IP: "127.0.0.1", FrontendPort: freePort(t), UIPort: freePort(t), Namespace: "default", Logger: log,
+		})
+		if err != nil {
+			stackErr = fmt.Errorf("start embedded Temporal: %w", err)
+			return
+		}
+		c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default"})
+		if err != nil {
+			stackErr = err
+			return
+		}
+		st := &stack{srv: srv, client: c, taskQueue: "sluice-itest", env: map[string]string{}, logs: logs}
+		w := worker.New(c, st.taskQueue, worker.Options{})
+		workflows.Register(w)
+		a := activities.New(log)
+		a.LookupEnv = func(k string) (string, bool) { v, ok := st.env[k]; return v, ok }
+		activities.Register(w, a)
+		if err := w.Start(); err != nil {
+			stackErr = err
+			return
+		}
+		shared = st
+	})
+	if stackErr != nil {
+		t.Fatal(stackErr)
+	}
+	return shared
+}
+
+// sluice runs the CLI against the stack and returns exit code, stdout and stderr.
+func (s *stack) sluice(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append(args, "--address", s.srv.FrontendAddress(), "--task-queue", s.taskQueue)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code := cli.Main(ctx, args, &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	t.Logf("sluice %s -> %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return code, out.String(), errb.String()
+}
+
+// writeFile writes a workflow file for the shared MariaDB pair.
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name+".yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func workflowFile(env *testenv.Env, name, db, extra string) string {
+	return fmt.Sprintf(`name: %s
+source:
+  host: %s
+  port: %d
+  user: %s
+  password: ${IT_SRC_PASSWORD}
+destination:
+  host: %s
+  port: %d
+  user: %s
+  password: ${IT_DST_PASSWORD}
+types: [schema, full]
+objects:
+  - database: %s
+    tables: ["*"]
+%s`, name, env.Source.Host, env.Source.Port, env.Source.RootUser,
+		env.Destination.Host, env.Destination.Port, env.Destination.RootUser, db, extra)
+}
+
+func clientStart(id, queue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: id, TaskQueue: queue}
+}
