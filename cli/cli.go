@@ -9,10 +9,11 @@ import (
 	"io"
 	"net"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/sluice-dev/sluice/suggest"
 )
 
 // Exit codes.
@@ -86,7 +87,7 @@ func Main(ctx context.Context, args []string, e *Env) int {
 		}
 	}
 	if cmd == nil {
-		fmt.Fprintf(e.Stderr, "sluice: unknown command %q%s\nRun 'sluice --help' for the list of commands.\n", args[0], suggest(args[0]))
+		fmt.Fprintf(e.Stderr, "sluice: unknown command %q%s\nRun 'sluice --help' for the list of commands.\n", args[0], suggestCommand(args[0]))
 		return ExitUsage
 	}
 	fs := pflag.NewFlagSet("sluice "+cmd.name, pflag.ContinueOnError)
@@ -167,37 +168,10 @@ func printCommandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprintf(w, "sluice %s %s\n\n%s\n\nFlags:\n%s\nExample:\n  %s\n", c.name, c.args, c.summary, fs.FlagUsages(), c.example)
 }
 
-func suggest(name string) string {
+func suggestCommand(name string) string {
 	var names []string
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		if strings.HasPrefix(n, name) || strings.HasPrefix(name, n) || levenshtein(n, name) <= 2 {
-			return fmt.Sprintf(" (did you mean %q?)", n)
-		}
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
+	return suggest.DidYouMean(name, names)
 }

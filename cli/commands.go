@@ -24,11 +24,19 @@ import (
 	"github.com/sluice-dev/sluice/workflows"
 )
 
-func loadSpec(file string) (*spec.Spec, error) {
+// loadSpec loads and validates a workflow file and prints its warnings.
+func loadSpec(e *Env, file string) (*spec.Spec, error) {
 	if file == "" {
 		return nil, usagef("-f FILE is required (the workflow file)")
 	}
-	return spec.Load(file)
+	s, err := spec.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintf(e.Stderr, "warning: %v\n", w)
+	}
+	return s, nil
 }
 
 func validateCmd() *command {
@@ -39,7 +47,7 @@ func validateCmd() *command {
 		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
 			file := fs.StringP("file", "f", "", "workflow file (YAML)")
 			return func() error {
-				s, err := loadSpec(*file)
+				s, err := loadSpec(e, *file)
 				if err != nil {
 					return err
 				}
@@ -103,7 +111,7 @@ func precheckCmd() *command {
 			file := fs.StringP("file", "f", "", "workflow file (YAML)")
 			jsonOut := fs.Bool("json", false, "print the report as JSON")
 			return func() error {
-				s, err := loadSpec(*file)
+				s, err := loadSpec(e, *file)
 				if err != nil {
 					return err
 				}
@@ -151,7 +159,7 @@ func startCmd() *command {
 			file := fs.StringP("file", "f", "", "workflow file (YAML)")
 			follow := fs.Bool("follow", false, "stay and print progress until the workflow ends (Ctrl-C leaves it running)")
 			return func() error {
-				s, err := loadSpec(*file)
+				s, err := loadSpec(e, *file)
 				if err != nil {
 					return err
 				}

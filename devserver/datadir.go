@@ -75,16 +75,16 @@ func (d *dataDir) checkVersion() error {
 	b, err := os.ReadFile(versionPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s exists but %s does not, so the Temporal server version that created it is unknown "+
-			"(this build embeds %s and cannot upgrade a SQLite schema): move the data dir away to start fresh "+
-			"(its workflow history is lost) or pass another --data-dir", d.dbPath, versionPath, ServerVersion)
+			"(this build embeds %s and cannot upgrade a SQLite schema); to start fresh, losing its workflow "+
+			"history, move %s away or pass another --data-dir", d.dbPath, versionPath, ServerVersion, d.dir)
 	}
 	if err != nil {
 		return fmt.Errorf("read Temporal server version: %w", err)
 	}
 	if got := strings.TrimSpace(string(b)); got != ServerVersion {
 		return fmt.Errorf("%s was created by Temporal server %s but this build embeds %s, and nothing upgrades "+
-			"a SQLite schema: run the sluice-worker build that created it, or move %s away to start fresh "+
-			"(its workflow history is lost) or pass another --data-dir", d.dbPath, got, ServerVersion, d.dir)
+			"a SQLite schema: run the sluice-worker build that created it; or, to start fresh, losing its "+
+			"workflow history, move %s away or pass another --data-dir", d.dbPath, got, ServerVersion, d.dir)
 	}
 	return nil
 }

@@ -85,6 +85,9 @@ type Server struct {
 	unlock    func()
 	stopOnce  sync.Once
 	log       *zap.Logger
+	// serverLevel filters the server's own logs; Stop raises it because a stopping
+	// server's internal workers log failed polls and cancelled calls that mean nothing.
+	serverLevel zap.AtomicLevel
 }
 
 // FrontendAddress is the host:port to dial with the Temporal SDK.
@@ -102,13 +105,18 @@ func (s *Server) Stop() {
 		if s.ui != nil {
 			s.ui.Stop()
 		}
-		if err := s.temporal.Stop(); err != nil {
-			s.log.Warn("stopping the embedded Temporal server", zap.Error(err))
-		}
+		s.stopServer()
 		if s.unlock != nil {
 			s.unlock()
 		}
 	})
+}
+
+func (s *Server) stopServer() {
+	s.serverLevel.SetLevel(zapcore.DPanicLevel)
+	if err := s.temporal.Stop(); err != nil {
+		s.log.Warn("stopping the embedded Temporal server", zap.Error(err))
+	}
 }
 
 // Start checks the ports, prepares the store and the namespace, starts the server and
@@ -138,7 +146,9 @@ func Start(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	internal, err := freePorts(dialIP, 3)
+	// history, matching, worker, and the frontend's HTTP API (without which the server
+	// warns that Nexus is unavailable).
+	internal, err := freePorts(dialIP, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +177,10 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create namespace %q: %w", opts.Namespace, err)
 	}
 
-	serverLog := tlog.NewZapLogger(raiseLevel(logger.Named(serverLogName), serverLevel))
+	s.serverLevel = zap.NewAtomicLevelAt(serverLevel)
+	serverLog := tlog.NewZapLogger(logger.Named(serverLogName).WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return &levelFilter{Core: c, level: s.serverLevel}
+	})))
 	cfg := buildConfig(sqlCfg, bindIP, dialIP, opts.FrontendPort, internal)
 	srvOpts, err := serverOptions(cfg, dialIP, opts.FrontendPort, internal, serverLog)
 	if err != nil {
@@ -177,20 +190,18 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build the embedded Temporal server: %w", err)
 	}
+	s.temporal = srv
 	if err := srv.Start(); err != nil {
-		_ = srv.Stop()
+		s.stopServer()
 		return nil, fmt.Errorf("start the embedded Temporal server on %s: %w", s.frontend, err)
 	}
-	s.temporal = srv
-
 	if err := waitForNamespace(s.frontend, opts.Namespace); err != nil {
-		_ = srv.Stop()
+		s.stopServer()
 		return nil, err
 	}
-
 	if opts.UIPort != 0 {
 		if err := s.startUI(bindIP, dialIP, opts.UIPort); err != nil {
-			_ = srv.Stop()
+			s.stopServer()
 			return nil, err
 		}
 	}
@@ -251,15 +262,25 @@ func parseLevel(s string) (zapcore.Level, error) {
 	return l, nil
 }
 
-// raiseLevel drops entries below lvl. zap.IncreaseLevel would complain when the
-// logger is already stricter than lvl; then the logger is returned as is.
-func raiseLevel(l *zap.Logger, lvl zapcore.Level) *zap.Logger {
-	return l.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		if raised, err := zapcore.NewIncreaseLevelCore(c, lvl); err == nil {
-			return raised
-		}
-		return c
-	}))
+// levelFilter drops entries below a level that can change while the server runs.
+type levelFilter struct {
+	zapcore.Core
+	level zap.AtomicLevel
+}
+
+func (f *levelFilter) Enabled(l zapcore.Level) bool {
+	return f.level.Enabled(l) && f.Core.Enabled(l)
+}
+
+func (f *levelFilter) With(fields []zapcore.Field) zapcore.Core {
+	return &levelFilter{Core: f.Core.With(fields), level: f.level}
+}
+
+func (f *levelFilter) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if !f.level.Enabled(e.Level) {
+		return ce
+	}
+	return f.Core.Check(e, ce)
 }
 
 // prepareStore returns the SQLite persistence config, creating the schema of a new file.
@@ -309,7 +330,12 @@ func buildConfig(sqlCfg *config.SQL, bindIP, dialIP string, frontendPort int, in
 		MasterClusterName:        clusterName,
 		CurrentClusterName:       clusterName,
 		ClusterInformation: map[string]cluster.ClusterInformation{
-			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontendAddr},
+			clusterName: {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             frontendAddr,
+				HTTPAddress:            net.JoinHostPort(dialIP, strconv.Itoa(internal[3])),
+			},
 		},
 	}
 	cfg.DCRedirectionPolicy = config.DCRedirectionPolicy{Policy: "noop"}
@@ -317,7 +343,7 @@ func buildConfig(sqlCfg *config.SQL, bindIP, dialIP string, frontendPort int, in
 		return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: ip}}
 	}
 	cfg.Services = map[string]config.Service{
-		string(primitives.FrontendService): service(bindIP, frontendPort),
+		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: frontendPort, BindOnIP: bindIP, HTTPPort: internal[3]}},
 		string(primitives.HistoryService):  service(dialIP, internal[0]),
 		string(primitives.MatchingService): service(dialIP, internal[1]),
 		string(primitives.WorkerService):   service(dialIP, internal[2]),

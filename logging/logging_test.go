@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	sdklog "go.temporal.io/sdk/log"
@@ -16,14 +19,14 @@ import (
 // resetSecrets forgets every registered secret; registration is process-wide.
 func resetSecrets(t *testing.T) {
 	t.Helper()
-	clear := func() {
+	reset := func() {
 		secretsMu.Lock()
 		defer secretsMu.Unlock()
 		secrets = map[string]struct{}{}
 		rebuildLocked()
 	}
-	clear()
-	t.Cleanup(clear)
+	reset()
+	t.Cleanup(reset)
 }
 
 func jsonLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
@@ -238,5 +241,33 @@ func TestSDKLogger(t *testing.T) {
 	}
 	if lines[2]["msg"] != "warned" || lines[2]["level"] != "warn" {
 		t.Errorf("warn entry = %v", lines[2])
+	}
+}
+
+func TestRegisterSecretWhileLogging(t *testing.T) {
+	resetSecrets(t)
+	l, err := NewWriter("json", "info", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				l.Info("tick", zap.Int("i", i), zap.Int("j", j), zap.String("s", "pw-"+strconv.Itoa(j)))
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := range 50 {
+				RegisterSecret("pw-" + strconv.Itoa(i*50+j))
+			}
+		}()
+	}
+	wg.Wait()
+	if got := Redact("pw-199"); got != Mask {
+		t.Fatalf("Redact after concurrent registration = %q", got)
 	}
 }

@@ -30,6 +30,10 @@ type Spec struct {
 
 	// File is the path the spec was loaded from (for messages), not a YAML key.
 	File string `yaml:"-" json:"file,omitempty"`
+
+	// pos maps field paths to where they were written, for validation messages.
+	// Unexported: it never travels in the workflow input.
+	pos *positions
 }
 
 // Endpoint is a MySQL-compatible server to connect to.

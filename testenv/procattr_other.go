@@ -4,8 +4,8 @@ package testenv
 
 import "syscall"
 
-// childProcAttr puts a child in its own process group (no parent-death signal
-// outside Linux: Stop must run).
-func childProcAttr() *syscall.SysProcAttr {
+// ChildProcAttr puts a child in its own process group (there is no parent-death
+// signal outside Linux: Stop must run).
+func ChildProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

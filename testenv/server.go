@@ -200,7 +200,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 			continue
 		}
 		if errors.Is(err, errPortInUse) {
-			return nil, fmt.Errorf("testenv: %s: port %d on 127.0.0.1 is already in use: %w", opts.Name, port, err)
+			return nil, fmt.Errorf("testenv: %s: port %d on 127.0.0.1 is %w", opts.Name, port, err)
 		}
 		return nil, err
 	}
@@ -216,6 +216,9 @@ func (s *Server) installDB(ctx context.Context, installDB string) error {
 	args := []string{
 		"--no-defaults",
 		"--datadir=" + filepath.Join(s.Dir, dataSubdir),
+		// The bootstrap's temporary tables are named by thread, not by process:
+		// concurrent installs in a shared /tmp collide.
+		"--tmpdir=" + filepath.Join(s.Dir, tmpSubdir),
 		"--auth-root-authentication-method=normal",
 		"--skip-test-db",
 		"--skip-name-resolve",
@@ -233,8 +236,10 @@ func (s *Server) installDB(ctx context.Context, installDB string) error {
 	cmd := exec.CommandContext(ctx, installDB, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = s.Dir
+	cmd.SysProcAttr = ChildProcAttr()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("testenv: %s: mariadb-install-db failed: %w\n%s", s.Name, err, tailFile(logPath, 30))
+		// The cause comes first in its output, then pages of generic advice.
+		return fmt.Errorf("testenv: %s: mariadb-install-db failed: %w\n%s", s.Name, err, headFile(logPath, 8))
 	}
 	return nil
 }
@@ -278,14 +283,15 @@ func (s *Server) serverArgs(port, serverID int, binlog bool, tlsArgs, extra []st
 	return append(args, extra...)
 }
 
-var errPortInUse = errors.New("address already in use")
+// errPortInUse is what launch returns when mariadbd could not bind its port.
+var errPortInUse = errors.New("already in use by another program")
 
 // launch starts mariadbd and waits until it answers on its socket.
 func (s *Server) launch(ctx context.Context, mariadbd string, args []string) error {
 	logStart := fileSize(s.errorLog)
 	cmd := exec.Command(mariadbd, args...)
 	cmd.Dir = s.Dir
-	cmd.SysProcAttr = childProcAttr()
+	cmd.SysProcAttr = ChildProcAttr()
 	// mariadbd writes to its error log; anything else (it should be nothing) goes there too.
 	out, err := os.OpenFile(s.errorLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -316,20 +322,20 @@ func (s *Server) launch(ctx context.Context, mariadbd string, args []string) err
 		case <-s.exited:
 			logText := readFrom(s.errorLog, logStart)
 			if strings.Contains(logText, "Address already in use") || strings.Contains(logText, "Bind on TCP/IP port") {
-				return fmt.Errorf("testenv: %s: %w", s.Name, errPortInUse)
+				return errPortInUse
 			}
-			return fmt.Errorf("testenv: %s: mariadbd exited during start-up (%v); end of %s:\n%s",
-				s.Name, s.waitErr, s.errorLog, tailFile(s.errorLog, 30))
+			return fmt.Errorf("testenv: %s: mariadbd exited during start-up (%v); end of its error log:\n%s",
+				s.Name, s.waitErr, tailFile(s.errorLog, 30))
 		case <-ctx.Done():
 			_ = s.stopProcess()
-			return fmt.Errorf("testenv: %s: waiting for mariadbd: %w; end of %s:\n%s",
-				s.Name, ctx.Err(), s.errorLog, tailFile(s.errorLog, 30))
+			return fmt.Errorf("testenv: %s: waiting for mariadbd: %w; end of its error log:\n%s",
+				s.Name, ctx.Err(), tailFile(s.errorLog, 30))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = s.stopProcess()
-			return fmt.Errorf("testenv: %s: mariadbd did not accept connections within 90s; end of %s:\n%s",
-				s.Name, s.errorLog, tailFile(s.errorLog, 30))
+			return fmt.Errorf("testenv: %s: mariadbd did not accept connections within 90s; end of its error log:\n%s",
+				s.Name, tailFile(s.errorLog, 30))
 		}
 	}
 }
@@ -600,6 +606,15 @@ func readFrom(path string, off int64) string {
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
 	return string(b)
+}
+
+// headFile returns the first n lines of a file, for error messages.
+func headFile(path string, n int) string {
+	lines := strings.SplitN(readFrom(path, 0), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
 }
 
 // tailFile returns the last n lines of a file, for error messages.

@@ -1,18 +1,19 @@
-package spec
+// Package suggest finds the known word a user most likely meant, for "did you mean" hints.
+package suggest
 
 import (
 	"fmt"
 	"strings"
 )
 
-// closest returns the candidate nearest to s, or "" when none is close enough to be
+// Closest returns the candidate nearest to s, or "" when none is close enough to be
 // a plausible typo. Case, '-' versus '_' and a transposed pair count as small slips.
-func closest(s string, candidates []string) string {
+func Closest(s string, candidates []string) string {
 	norm := func(x string) string { return strings.ReplaceAll(strings.ToLower(x), "-", "_") }
 	ns := norm(s)
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := editDistance(ns, norm(c))
+		d := EditDistance(ns, norm(c))
 		if d < bestD || bestD < 0 {
 			best, bestD = c, d
 		}
@@ -35,9 +36,9 @@ func maxSlips(n int) int {
 	}
 }
 
-// editDistance is the optimal-string-alignment distance: insertions, deletions,
+// EditDistance is the optimal-string-alignment distance: insertions, deletions,
 // substitutions and transpositions of adjacent characters each cost one.
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
@@ -62,16 +63,16 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
-// didYouMean is the message tail for a bad value among known ones.
-func didYouMean(s string, known []string) string {
-	if c := closest(s, known); c != "" {
+// DidYouMean is the message tail for a bad value among known ones.
+func DidYouMean(s string, known []string) string {
+	if c := Closest(s, known); c != "" {
 		return fmt.Sprintf("; did you mean %q?", c)
 	}
 	return ""
 }
 
-// oneOf renders "a, b or c" for messages.
-func oneOf(known []string) string {
+// OneOf renders "a, b or c" for messages.
+func OneOf(known []string) string {
 	switch len(known) {
 	case 0:
 		return ""

@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluice-dev/sluice/testenv"
+)
+
+// The demo's children are played by this test binary: the scripts in bin/ re-run it
+// with SLUICE_DEMO_FAKE set, so the orchestration is tested against real MariaDB
+// servers without building the real worker (which takes minutes).
+func TestMain(m *testing.M) {
+	switch os.Getenv("SLUICE_DEMO_FAKE") {
+	case "worker":
+		os.Exit(fakeWorker(os.Args[1:]))
+	case "cli":
+		os.Exit(fakeCLI(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func fakeWorker(args []string) int {
+	if len(args) != 3 || args[0] != "--dev" || args[1] != "--data-dir" {
+		fmt.Fprintf(os.Stderr, "fake worker: unexpected args %q\n", args)
+		return 2
+	}
+	if err := os.MkdirAll(args[2], 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	// The worker resolves ${SRC_PASSWORD}/${DST_PASSWORD}: check they open the servers
+	// with the privileges the demo granted.
+	src, err := openAs(os.Getenv("FAKE_SRC_ADDR"), os.Getenv("SRC_PASSWORD"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker: source:", err)
+		return 3
+	}
+	var orders int
+	if err := src.QueryRow("SELECT COUNT(*) FROM `shop`.`orders`").Scan(&orders); err != nil || orders == 0 {
+		fmt.Fprintf(os.Stderr, "fake worker: source has %d orders (%v)\n", orders, err)
+		return 3
+	}
+	var gtid string
+	if err := src.QueryRow("SELECT @@GLOBAL.gtid_binlog_pos").Scan(&gtid); err != nil || gtid == "" {
+		fmt.Fprintf(os.Stderr, "fake worker: no GTID position on the source (%v)\n", err)
+		return 3
+	}
+	dst, err := openAs(os.Getenv("FAKE_DST_ADDR"), os.Getenv("DST_PASSWORD"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker: destination:", err)
+		return 3
+	}
+	if _, err := dst.Exec("CREATE DATABASE `fake_worker_check`"); err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker: destination cannot create a database:", err)
+		return 3
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	l, err := net.Listen("tcp", os.Getenv("FAKE_TEMPORAL_ADDR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 4
+	}
+	defer l.Close()
+	// Like the real worker, the frontend opens before the worker polls: the UI's
+	// task-queue API lists no poller for a moment.
+	polling := time.Now().Add(time.Second)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/namespaces/default/task-queues/sluice", func(w http.ResponseWriter, r *http.Request) {
+		if time.Now().Before(polling) {
+			fmt.Fprint(w, `{"pollers": []}`)
+			return
+		}
+		os.WriteFile(os.Getenv("FAKE_POLLING"), nil, 0o644)
+		fmt.Fprintf(w, `{"pollers": [{"identity": "fake", "type": %q}]}`, r.URL.Query().Get("taskQueueType"))
+	})
+	ui, err := net.Listen("tcp", os.Getenv("FAKE_UI_ADDR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 4
+	}
+	go http.Serve(ui, mux)
+	fmt.Println("fake worker ready; orders:", orders)
+	if os.Getenv("FAKE_WORKER_DIE") != "" {
+		time.Sleep(2 * time.Second) // after it polls, so the demo is past start-up
+		fmt.Println("fake worker crashing")
+		return 7
+	}
+	sig := <-sigs
+	os.WriteFile(os.Getenv("FAKE_MARKER"), []byte("stopped by "+sig.String()), 0o644)
+	return 0
+}
+
+func openAs(addr, pw string) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "tcp", addr, "sluice", pw
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	return db, db.Ping()
+}
+
+func fakeCLI(args []string) int {
+	if len(args) < 3 || args[1] != "-f" {
+		fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
+		return 2
+	}
+	text, err := os.ReadFile(args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if _, err := os.Stat(os.Getenv("FAKE_POLLING")); err != nil {
+		fmt.Fprintln(os.Stderr, "fake sluice: started before the worker polled its task queue")
+		return 5
+	}
+	switch args[0] {
+	case "precheck":
+		fmt.Printf("FAKE PRECHECK of %s:\n%s\n", args[2], text)
+		if c := os.Getenv("FAKE_PRECHECK_CODE"); c != "" {
+			n, _ := strconv.Atoi(c)
+			return n
+		}
+		return 0
+	case "start":
+		if len(args) != 4 || args[3] != "--follow" {
+			fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
+			return 2
+		}
+		fmt.Println("FAKE FOLLOW DONE")
+		return 0
+	}
+	return 2
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// setup makes a work tree like the repository's (bin/, examples/) with fake binaries.
+func setup(t *testing.T) config {
+	t.Helper()
+	root := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, mode := range map[string]string{"sluice-worker": "worker", "sluice": "cli"} {
+		script := fmt.Sprintf("#!/bin/sh\nSLUICE_DEMO_FAKE=%s exec %q \"$@\"\n", mode, self)
+		if err := os.WriteFile(filepath.Join(root, "bin", name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	workflow := filepath.Join(root, "shop.yaml")
+	yaml := "name: shop-demo\nsource: {host: 127.0.0.1, port: 33061, user: sluice, password: ${SRC_PASSWORD}}\n" +
+		"destination:\n  host: 127.0.0.1\n  port: 33062\n  user: sluice\n  password: ${DST_PASSWORD}\n"
+	if err := os.WriteFile(workflow, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sample, err := filepath.Abs(filepath.Join("..", "examples", "sample", "shop.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	cfg.Dir = filepath.Join(root, ".sluice", "demo")
+	cfg.BinDir = filepath.Join(root, "bin")
+	cfg.Workflow = workflow
+	cfg.Sample = sample
+	cfg.SourcePort = freePort(t)
+	cfg.DestinationPort = freePort(t)
+	cfg.TemporalAddress = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	cfg.UIAddress = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	cfg.ReadyTimeout = 60 * time.Second
+	cfg.OnceTimeout = time.Minute
+	t.Setenv("FAKE_SRC_ADDR", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SourcePort)))
+	t.Setenv("FAKE_DST_ADDR", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DestinationPort)))
+	t.Setenv("FAKE_TEMPORAL_ADDR", cfg.TemporalAddress)
+	t.Setenv("FAKE_UI_ADDR", cfg.UIAddress)
+	t.Setenv("FAKE_POLLING", filepath.Join(root, "worker-polling"))
+	t.Setenv("FAKE_MARKER", filepath.Join(root, "worker-stopped"))
+	return cfg
+}
+
+// syncBuffer is written by child-process copiers and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func runDemo(t *testing.T, ctx context.Context, cfg config) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut syncBuffer
+	code = run(ctx, cfg, &out, &errOut)
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+func portClosed(port int) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+	if err != nil {
+		return true
+	}
+	c.Close()
+	return false
+}
+
+func TestOnceRunsEverythingAndStops(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	cfg.Once = true
+	code, out, errOut := runDemo(t, context.Background(), cfg)
+	if code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	for _, want := range []string{
+		"http://" + cfg.UIAddress,
+		"600 customers, 200 products, 2500 orders",
+		"FAKE PRECHECK of " + filepath.Join(cfg.Dir, "shop.yaml"),
+		"port: " + strconv.Itoa(cfg.SourcePort),
+		"port: " + strconv.Itoa(cfg.DestinationPort),
+		"FAKE FOLLOW DONE",
+		"stopped sluice-worker",
+		"stopped the source MariaDB",
+		"stopped the destination MariaDB",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	marker, err := os.ReadFile(filepath.Join(filepath.Dir(cfg.BinDir), "worker-stopped"))
+	if err != nil || !strings.Contains(string(marker), "terminated") {
+		t.Errorf("the worker was not stopped with SIGTERM: %q, %v", marker, err)
+	}
+	for _, p := range []int{cfg.SourcePort, cfg.DestinationPort} {
+		if !portClosed(p) {
+			t.Errorf("port %d still open after the demo", p)
+		}
+	}
+	creds, err := os.ReadFile(filepath.Join(cfg.Dir, credentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(filepath.Join(cfg.Dir, credentialsFile))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s mode %v, want 0600", credentialsFile, fi.Mode().Perm())
+	}
+	for _, line := range strings.Split(string(creds), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		if len(v) < 16 {
+			t.Errorf("%s is too short a password", k)
+		}
+		if strings.Contains(out, v) || strings.Contains(errOut, v) {
+			t.Errorf("the value of %s appears in the demo's output", k)
+		}
+	}
+}
+
+func TestPrecheckFailureStopsOnce(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	cfg.Once = true
+	t.Setenv("FAKE_PRECHECK_CODE", "1")
+	code, out, errOut := runDemo(t, context.Background(), cfg)
+	if code == 0 {
+		t.Fatal("exit code 0 after a failed precheck")
+	}
+	if !strings.Contains(errOut, "sluice precheck failed (exit status 1)") {
+		t.Errorf("stderr does not report the precheck failure")
+	}
+	if strings.Contains(out, "FAKE FOLLOW DONE") {
+		t.Errorf("the migration was started after a failed precheck")
+	}
+	if !portClosed(cfg.SourcePort) {
+		t.Errorf("source still running")
+	}
+}
+
+func TestWorkerDeathIsReported(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	t.Setenv("FAKE_WORKER_DIE", "1")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code, _, errOut := runDemo(t, ctx, cfg)
+	if ctx.Err() != nil {
+		t.Fatal("the demo kept running after its worker died")
+	}
+	if code == 0 {
+		t.Fatal("exit code 0 after the worker died")
+	}
+	if !strings.Contains(errOut, "sluice-worker exited") || !strings.Contains(errOut, "fake worker crashing") {
+		t.Errorf("stderr does not report the worker's death with its log")
+	}
+	if !portClosed(cfg.SourcePort) || !portClosed(cfg.DestinationPort) {
+		t.Errorf("servers still running after the worker died")
+	}
+}
+
+func TestInterruptStopsEverything(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, cfg, &out, &errOut) }()
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(out.String(), "press Ctrl-C") {
+		select {
+		case code := <-done:
+			t.Fatalf("demo ended (exit %d) before waiting for Ctrl-C:\n%s\n%s", code, out.String(), errOut.String())
+		case <-deadline:
+			t.Fatalf("demo never got to waiting for Ctrl-C:\n%s\n%s", out.String(), errOut.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	cancel() // what Ctrl-C does in main
+	code := <-done
+	t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	if code != 0 {
+		t.Errorf("exit code %d after Ctrl-C, want 0", code)
+	}
+	if !strings.Contains(out.String(), "stopped sluice-worker") || !portClosed(cfg.SourcePort) || !portClosed(cfg.DestinationPort) {
+		t.Errorf("not everything was stopped")
+	}
+}
+
+func TestTakenPortIsNamed(t *testing.T) {
+	cfg := setup(t)
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SourcePort)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, _, errOut := runDemo(t, context.Background(), cfg)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	want := fmt.Sprintf("port 127.0.0.1:%d (for the source MariaDB) is already in use: set %s", cfg.SourcePort, envSourcePort)
+	if !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q", want)
+	}
+}
+
+func TestMissingBinaryIsExplained(t *testing.T) {
+	cfg := setup(t)
+	os.Remove(filepath.Join(cfg.BinDir, "sluice-worker"))
+	code, _, errOut := runDemo(t, context.Background(), cfg)
+	if code != 1 || !strings.Contains(errOut, "sluice-worker not found") || !strings.Contains(errOut, "make build") {
+		t.Errorf("exit %d, stderr %q: want a hint to build", code, errOut)
+	}
+}
+
+func TestRewritePorts(t *testing.T) {
+	in := "source: {host: 127.0.0.1, port: 33061, user: sluice}\ndestination:\n  port: 33062\n  note: port 33061\nother_port: 33061x\n"
+	out, err := rewritePorts([]byte(in), map[int]int{33061: 4001, 33062: 4002})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "source: {host: 127.0.0.1, port: 4001, user: sluice}\ndestination:\n  port: 4002\n  note: port 33061\nother_port: 33061x\n"
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	if _, err := rewritePorts([]byte("port: 1\n"), map[int]int{33061: 4001}); err == nil {
+		t.Error("no error when the port to replace is missing")
+	}
+	if _, err := rewritePorts([]byte("port: 1\n"), map[int]int{33061: 33061}); err != nil {
+		t.Errorf("an unchanged port must not need to be present: %v", err)
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	var b bytes.Buffer
+	w := newPrefixWriter(&b, "w | ")
+	for _, s := range []string{"one\ntw", "o\n", "", "three\nfour"} {
+		if _, err := w.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := b.String(), "w | one\nw | two\nw | three\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

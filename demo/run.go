@@ -1,0 +1,728 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluice-dev/sluice/testenv"
+)
+
+// config is everything a demo run needs; main fills it from flags and environment.
+type config struct {
+	Dir             string
+	BinDir          string
+	Workflow        string
+	Sample          string
+	SourcePort      int
+	DestinationPort int
+	TemporalAddress string
+	UIAddress       string
+	Namespace       string
+	TaskQueue       string
+	Once            bool
+	OnceTimeout     time.Duration
+	StreamWorker    bool
+	// ReadyTimeout bounds the wait for the worker's Temporal frontend (a first start
+	// creates the SQLite schema, which takes a while on a small machine).
+	ReadyTimeout time.Duration
+}
+
+// The workflow file examples/shop.yaml names these ports; other ports need a rewritten copy.
+const (
+	defaultSourcePort      = 33061
+	defaultDestinationPort = 33062
+)
+
+func defaultConfig() config {
+	return config{
+		Dir:             filepath.Join(".sluice", "demo"),
+		BinDir:          "bin",
+		Workflow:        filepath.Join("examples", "shop.yaml"),
+		Sample:          filepath.Join("examples", "sample", "shop.sql"),
+		SourcePort:      defaultSourcePort,
+		DestinationPort: defaultDestinationPort,
+		TemporalAddress: "127.0.0.1:7233",
+		UIAddress:       "127.0.0.1:8233",
+		Namespace:       "default",
+		TaskQueue:       "sluice",
+		OnceTimeout:     10 * time.Minute,
+		ReadyTimeout:    3 * time.Minute,
+	}
+}
+
+// The accounts sluice uses. The source grants are what the precheck asks for:
+// REPLICATION CLIENT is shown as BINLOG MONITOR by MariaDB 10.5+; SLAVE MONITOR
+// (MariaDB 10.5.9+) lets it tell whether the source is itself a replica; TRIGGER
+// lets it read trigger definitions (and spot pt-online-schema-change triggers).
+const (
+	sluiceUser        = "sluice"
+	sourceGrants      = "SELECT, SHOW VIEW, TRIGGER, REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR"
+	destinationGrants = "ALL PRIVILEGES"
+	sourcePasswordEnv = "SRC_PASSWORD"
+	destPasswordEnv   = "DST_PASSWORD"
+	credentialsFile   = "credentials.env"
+	workerLogFile     = "worker.log"
+	rewrittenWorkflow = "shop.yaml"
+)
+
+// exitInterrupted is the exit code when Ctrl-C cut the start-up short (128+SIGINT).
+const exitInterrupted = 130
+
+// demo holds what a run started, so shutdown stops exactly that.
+type demo struct {
+	ctx            context.Context
+	cfg            config
+	out, errOut    io.Writer
+	src, dst       *testenv.Server
+	worker         *child
+	cli            *child // the running sluice command, if any
+	workerLog      string
+	srcPW, dstPW   string
+	workflowPath   string
+	childEnv       []string
+	startedWorker  bool
+	shutdownOnce   sync.Once
+	shutdownFailed bool
+}
+
+// run is the whole demo; it returns the process exit code.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	d := &demo{ctx: ctx, cfg: cfg, out: stdout, errOut: stderr}
+	code := d.run(ctx)
+	d.shutdown()
+	if d.shutdownFailed && code == 0 {
+		code = 1
+	}
+	return code
+}
+
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "sluice-demo: "+format+"\n", args...)
+}
+
+// fail reports an error; after Ctrl-C the "error" is only the interruption.
+func (d *demo) fail(format string, args ...any) int {
+	if d.ctx.Err() != nil {
+		return exitInterrupted
+	}
+	fmt.Fprintf(d.errOut, "sluice-demo: error: "+format+"\n", args...)
+	return 1
+}
+
+func (d *demo) run(ctx context.Context) int {
+	cfg := d.cfg
+	worker := filepath.Join(cfg.BinDir, "sluice-worker")
+	cli := filepath.Join(cfg.BinDir, "sluice")
+	for _, f := range []struct{ path, hint string }{
+		{cfg.Workflow, "run sluice-demo from the repository root (make demo)"},
+		{cfg.Sample, "run sluice-demo from the repository root (make demo)"},
+		{worker, "build it first: make build (make demo does)"},
+		{cli, "build it first: make build (make demo does)"},
+	} {
+		if _, err := os.Stat(f.path); err != nil {
+			return d.fail("%s not found: %s", f.path, f.hint)
+		}
+	}
+	if code := d.checkPorts(); code != 0 {
+		return code
+	}
+
+	// A fresh demo every time: old servers' data and old workflow histories would
+	// make the precheck fail (the destination would already hold `shop`).
+	for _, sub := range []string{"source", "destination", "temporal", workerLogFile, credentialsFile, rewrittenWorkflow} {
+		if err := os.RemoveAll(filepath.Join(cfg.Dir, sub)); err != nil {
+			return d.fail("clean %s: %v", cfg.Dir, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return d.fail("%v", err)
+	}
+
+	if code := d.startServers(ctx); code != 0 {
+		return code
+	}
+	if code := d.loadSample(ctx); code != 0 {
+		return code
+	}
+	if code := d.createUsers(ctx); code != 0 {
+		return code
+	}
+	if code := d.prepareWorkflow(); code != 0 {
+		return code
+	}
+	if code := d.startWorker(ctx, worker); code != 0 {
+		return code
+	}
+	d.banner()
+
+	d.say("running: %s precheck -f %s", cli, d.workflowPath)
+	pre, err := d.runCLI(cli, "precheck", "-f", d.workflowPath)
+	if err != nil {
+		return d.fail("%v", err)
+	}
+	if code, died := d.waitFor(ctx, pre, 0); died != 0 {
+		return died
+	} else if code < 0 {
+		return exitInterrupted
+	} else if code != 0 {
+		if cfg.Once {
+			return d.fail("sluice precheck failed (exit status %d)", code)
+		}
+		d.say("sluice precheck failed (exit status %d): see the report above and the UI; not starting the migration.", code)
+		d.say("everything keeps running so you can look around; Ctrl-C stops it.")
+		return d.idle(ctx, 1)
+	}
+
+	d.say("running: %s start -f %s --follow", cli, d.workflowPath)
+	follow, err := d.runCLI(cli, "start", "-f", d.workflowPath, "--follow")
+	if err != nil {
+		return d.fail("%v", err)
+	}
+	timeout := time.Duration(0)
+	if cfg.Once {
+		timeout = cfg.OnceTimeout
+	}
+	code, died := d.waitFor(ctx, follow, timeout)
+	switch {
+	case died != 0:
+		return died
+	case code == -1 && cfg.Once:
+		return exitInterrupted
+	case code == -1:
+		return 0 // Ctrl-C while following: the normal way to end the demo
+	case code == -2:
+		return d.fail("sluice start --follow did not return within %v", timeout)
+	case cfg.Once && code != 0:
+		return d.fail("sluice start --follow failed (exit status %d)", code)
+	case cfg.Once:
+		d.say("sluice start --follow finished; --once: stopping")
+		return 0
+	case code != 0:
+		d.say("sluice start --follow exited with status %d; everything keeps running until Ctrl-C.", code)
+		return d.idle(ctx, 1)
+	default:
+		d.say("sluice start --follow returned; everything keeps running until Ctrl-C.")
+		return d.idle(ctx, 0)
+	}
+}
+
+// checkPorts says clearly which port is taken before anything starts.
+func (d *demo) checkPorts() int {
+	cfg := d.cfg
+	checks := []struct{ addr, what, fix string }{
+		{net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SourcePort)), "the source MariaDB", "set " + envSourcePort + " to a free port"},
+		{net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DestinationPort)), "the destination MariaDB", "set " + envDestinationPort + " to a free port"},
+		{cfg.TemporalAddress, "the Temporal frontend of sluice-worker --dev", "stop the other Temporal server or sluice-worker --dev (another sluice-demo?)"},
+		{cfg.UIAddress, "the Temporal Web UI of sluice-worker --dev", "stop the program that uses it (another sluice-demo or temporal server?)"},
+	}
+	if cfg.SourcePort == cfg.DestinationPort {
+		return d.fail("the source and destination ports are both %d: set %s or %s", cfg.SourcePort, envSourcePort, envDestinationPort)
+	}
+	bad := 0
+	for _, c := range checks {
+		l, err := net.Listen("tcp", c.addr)
+		if err != nil {
+			fmt.Fprintf(d.errOut, "sluice-demo: error: port %s (for %s) is already in use: %s\n", c.addr, c.what, c.fix)
+			bad++
+			continue
+		}
+		l.Close()
+	}
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+func (d *demo) startServers(ctx context.Context) int {
+	d.say("starting MariaDB source on 127.0.0.1:%d and destination on 127.0.0.1:%d (data in %s)",
+		d.cfg.SourcePort, d.cfg.DestinationPort, d.cfg.Dir)
+	opts := []testenv.ServerOptions{
+		{Name: "source", Binlog: true, TLS: true, Port: d.cfg.SourcePort, Dir: filepath.Join(d.cfg.Dir, "source")},
+		{Name: "destination", Port: d.cfg.DestinationPort, Dir: filepath.Join(d.cfg.Dir, "destination")},
+	}
+	servers := make([]*testenv.Server, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range opts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			servers[i], errs[i] = testenv.StartServer(ctx, opts[i])
+		}()
+	}
+	wg.Wait()
+	d.src, d.dst = servers[0], servers[1]
+	if err := errors.Join(errs...); err != nil {
+		if errors.Is(err, testenv.ErrNoMariaDB) {
+			return d.fail("%v\n  (make demo installs it with apt when run as root)", err)
+		}
+		return d.fail("%v", err)
+	}
+	d.say("source MariaDB ready: binlog ROW/FULL/FULL metadata, GTID, TLS (CA: %s)", d.src.CAFile)
+	d.say("destination MariaDB ready")
+	return 0
+}
+
+func (d *demo) loadSample(ctx context.Context) int {
+	sqlText, err := os.ReadFile(d.cfg.Sample)
+	if err != nil {
+		return d.fail("read sample: %v", err)
+	}
+	d.say("loading %s into the source", d.cfg.Sample)
+	if err := d.src.Exec(ctx, string(sqlText)); err != nil {
+		return d.fail("load %s: %v", d.cfg.Sample, err)
+	}
+	db, err := d.src.Open("shop")
+	if err != nil {
+		return d.fail("%v", err)
+	}
+	defer db.Close()
+	var parts []string
+	for _, t := range []string{"customers", "products", "orders", "order_items", "order-events"} {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+testenv.QuoteIdent(t)).Scan(&n); err != nil {
+			return d.fail("count %s: %v", t, err)
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", n, t))
+	}
+	d.say("sample database `shop` loaded: %s", strings.Join(parts, ", "))
+	return 0
+}
+
+// createUsers makes the `sluice` accounts with fresh random passwords, checks they
+// can log in, and writes the passwords to DIR/credentials.env (never to the terminal).
+func (d *demo) createUsers(ctx context.Context) int {
+	var err error
+	if d.srcPW, err = randomPassword(); err != nil {
+		return d.fail("%v", err)
+	}
+	if d.dstPW, err = randomPassword(); err != nil {
+		return d.fail("%v", err)
+	}
+	for _, u := range []struct {
+		s      *testenv.Server
+		pw     string
+		grants string
+	}{{d.src, d.srcPW, sourceGrants}, {d.dst, d.dstPW, destinationGrants}} {
+		account := testenv.QuoteString(sluiceUser) + "@'%'"
+		if err := u.s.Exec(ctx,
+			"CREATE USER "+account+" IDENTIFIED BY "+testenv.QuoteString(u.pw),
+			"GRANT "+u.grants+" ON *.* TO "+account,
+		); err != nil {
+			return d.fail("create user %s on the %s: %v", sluiceUser, u.s.Name, err)
+		}
+		if err := pingAs(ctx, u.s, sluiceUser, u.pw); err != nil {
+			return d.fail("log in as %s on the %s: %v", sluiceUser, u.s.Name, err)
+		}
+	}
+	d.say("created user %s on both servers (source: %s; destination: %s)", sluiceUser, sourceGrants, destinationGrants)
+
+	creds := fmt.Sprintf("# Written by sluice-demo; valid until the next demo run.\n"+
+		"%s=%s\n%s=%s\nSRC_ROOT_PASSWORD=%s\nDST_ROOT_PASSWORD=%s\n",
+		sourcePasswordEnv, d.srcPW, destPasswordEnv, d.dstPW, d.src.RootPassword, d.dst.RootPassword)
+	path := filepath.Join(d.cfg.Dir, credentialsFile)
+	if err := os.WriteFile(path, []byte(creds), 0o600); err != nil {
+		return d.fail("write %s: %v", path, err)
+	}
+	d.say("passwords are in %s (e.g. mariadb -h 127.0.0.1 -P %d -u %s -p)", path, d.cfg.SourcePort, sluiceUser)
+	d.childEnv = append(os.Environ(), sourcePasswordEnv+"="+d.srcPW, destPasswordEnv+"="+d.dstPW)
+	return 0
+}
+
+func pingAs(ctx context.Context, s *testenv.Server, user, pw string) error {
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	cfg.User, cfg.Passwd = user, pw
+	cfg.Timeout = 10 * time.Second
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	return db.PingContext(ctx)
+}
+
+// prepareWorkflow uses the workflow file as is, or a copy with the ports replaced
+// when the servers run on other ports than the file names.
+func (d *demo) prepareWorkflow() int {
+	d.workflowPath = d.cfg.Workflow
+	if d.cfg.SourcePort == defaultSourcePort && d.cfg.DestinationPort == defaultDestinationPort {
+		return 0
+	}
+	text, err := os.ReadFile(d.cfg.Workflow)
+	if err != nil {
+		return d.fail("read %s: %v", d.cfg.Workflow, err)
+	}
+	out, err := rewritePorts(text, map[int]int{
+		defaultSourcePort:      d.cfg.SourcePort,
+		defaultDestinationPort: d.cfg.DestinationPort,
+	})
+	if err != nil {
+		return d.fail("%s: %v", d.cfg.Workflow, err)
+	}
+	d.workflowPath = filepath.Join(d.cfg.Dir, rewrittenWorkflow)
+	if err := os.WriteFile(d.workflowPath, out, 0o644); err != nil {
+		return d.fail("write %s: %v", d.workflowPath, err)
+	}
+	d.say("servers run on other ports than %s names: using the copy %s", d.cfg.Workflow, d.workflowPath)
+	return 0
+}
+
+var portRE = regexp.MustCompile(`(\bport:\s*)(\d+)\b`)
+
+// rewritePorts replaces `port: OLD` values in a workflow file, keeping everything else.
+func rewritePorts(text []byte, ports map[int]int) ([]byte, error) {
+	found := map[int]bool{}
+	out := portRE.ReplaceAllFunc(text, func(m []byte) []byte {
+		sub := portRE.FindSubmatch(m)
+		old, _ := strconv.Atoi(string(sub[2]))
+		if to, ok := ports[old]; ok {
+			found[old] = true
+			return []byte(string(sub[1]) + strconv.Itoa(to))
+		}
+		return m
+	})
+	for old, to := range ports {
+		if old != to && !found[old] {
+			return nil, fmt.Errorf("no `port: %d` to replace with %d", old, to)
+		}
+	}
+	return out, nil
+}
+
+func (d *demo) startWorker(ctx context.Context, worker string) int {
+	dataDir := filepath.Join(d.cfg.Dir, "temporal")
+	d.workerLog = filepath.Join(d.cfg.Dir, workerLogFile)
+	logFile, err := os.Create(d.workerLog)
+	if err != nil {
+		return d.fail("%v", err)
+	}
+	var w io.Writer = logFile
+	if d.cfg.StreamWorker {
+		w = io.MultiWriter(logFile, newPrefixWriter(d.out, "worker | "))
+	}
+	d.say("starting %s --dev --data-dir %s (log: %s)", worker, dataDir, d.workerLog)
+	d.worker, err = startChild("sluice-worker", d.childEnv, w, w, worker, "--dev", "--data-dir", dataDir)
+	logFile.Close() // the child has its own descriptor
+	if err != nil {
+		return d.fail("%v", err)
+	}
+	d.startedWorker = true
+
+	// Ready means: the frontend accepts connections, and the worker polls its task
+	// queue (the CLI refuses to start a workflow nobody would run). The pollers are
+	// read from the Web UI's HTTP API, which also proves the UI is serving.
+	deadline := time.NewTimer(d.cfg.ReadyTimeout)
+	defer deadline.Stop()
+	frontendUp := false
+	for {
+		if !frontendUp {
+			if c, err := net.DialTimeout("tcp", d.cfg.TemporalAddress, time.Second); err == nil {
+				c.Close()
+				frontendUp = true
+				d.say("Temporal frontend is up on %s; waiting for the worker to poll task queue %q", d.cfg.TemporalAddress, d.cfg.TaskQueue)
+			}
+		}
+		if frontendUp && d.pollersPresent(ctx) {
+			d.say("sluice-worker is ready")
+			return 0
+		}
+		select {
+		case <-d.worker.done:
+			return d.fail("sluice-worker exited during start-up (%v); last lines of %s:\n%s",
+				d.worker.err, d.workerLog, tail(d.workerLog, 30))
+		case <-ctx.Done():
+			return exitInterrupted
+		case <-deadline.C:
+			what := "open " + d.cfg.TemporalAddress
+			if frontendUp {
+				what = fmt.Sprintf("poll task queue %q (checked at http://%s)", d.cfg.TaskQueue, d.cfg.UIAddress)
+			}
+			return d.fail("sluice-worker did not %s within %v; last lines of %s:\n%s",
+				what, d.cfg.ReadyTimeout, d.workerLog, tail(d.workerLog, 30))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// pollersPresent asks the Web UI's HTTP API whether both the workflow and the
+// activity side of the task queue have a poller.
+func (d *demo) pollersPresent(ctx context.Context) bool {
+	for _, typ := range []string{"1", "2"} { // TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY
+		u := url.URL{
+			Scheme:   "http",
+			Host:     d.cfg.UIAddress,
+			Path:     "/api/v1/namespaces/" + d.cfg.Namespace + "/task-queues/" + d.cfg.TaskQueue,
+			RawQuery: "taskQueueType=" + typ,
+		}
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			cancel()
+			return false
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			return false
+		}
+		var body struct {
+			Pollers []json.RawMessage `json:"pollers"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
+		resp.Body.Close()
+		cancel()
+		if err != nil || resp.StatusCode != http.StatusOK || len(body.Pollers) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *demo) banner() {
+	url := "http://" + d.cfg.UIAddress
+	line := strings.Repeat("=", 66)
+	fmt.Fprintf(d.out, "\n%s\n  Temporal Web UI:  %s\n  workflows:        %s/namespaces/default/workflows\n%s\n\n",
+		line, url, url, line)
+}
+
+func (d *demo) runCLI(cli string, args ...string) (*child, error) {
+	c, err := startChild("sluice "+args[0], d.childEnv, d.out, d.errOut, cli, args...)
+	if err == nil {
+		d.cli = c
+	}
+	return c, err
+}
+
+// waitFor waits for c to exit. It returns c's exit code, -1 when interrupted, -2
+// on timeout; died is non-zero (the exit code for the demo) when the worker or a
+// server died meanwhile.
+func (d *demo) waitFor(ctx context.Context, c *child, timeout time.Duration) (code, died int) {
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-c.done:
+		return c.exitCode(), 0
+	case <-ctx.Done():
+		return -1, 0
+	case <-timer:
+		return -2, 0
+	case <-d.worker.done:
+		return 0, d.workerDied()
+	case <-d.src.Exited():
+		return 0, d.serverDied(d.src)
+	case <-d.dst.Exited():
+		return 0, d.serverDied(d.dst)
+	}
+}
+
+// idle keeps everything running until Ctrl-C, or until something dies.
+func (d *demo) idle(ctx context.Context, code int) int {
+	d.say("press Ctrl-C to stop the worker and both servers")
+	select {
+	case <-ctx.Done():
+		return code
+	case <-d.worker.done:
+		return d.workerDied()
+	case <-d.src.Exited():
+		return d.serverDied(d.src)
+	case <-d.dst.Exited():
+		return d.serverDied(d.dst)
+	}
+}
+
+func (d *demo) workerDied() int {
+	return d.fail("sluice-worker exited unexpectedly (%v); last lines of %s:\n%s", d.worker.err, d.workerLog, tail(d.workerLog, 30))
+}
+
+func (d *demo) serverDied(s *testenv.Server) int {
+	return d.fail("the %s MariaDB exited unexpectedly (%v); last lines of %s:\n%s", s.Name, s.ExitErr(), s.ErrorLog(), s.LogTail(30))
+}
+
+// shutdown stops, in order, what the run started: the CLI, the worker, the servers.
+func (d *demo) shutdown() {
+	d.shutdownOnce.Do(func() {
+		if d.cli != nil && !d.cli.exited() {
+			d.say("stopping %s", d.cli.name)
+			if err := d.cli.stop(syscall.SIGINT, exitAfter.cli); err != nil {
+				fmt.Fprintf(d.errOut, "sluice-demo: error: %v\n", err)
+			}
+		}
+		if d.worker != nil {
+			if d.worker.exited() {
+				d.say("sluice-worker had already stopped")
+			} else {
+				d.say("stopping sluice-worker")
+				if err := d.worker.stop(syscall.SIGTERM, exitAfter.worker); err != nil {
+					fmt.Fprintf(d.errOut, "sluice-demo: error: %v\n", err)
+					d.shutdownFailed = true
+				} else {
+					d.say("stopped sluice-worker")
+				}
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, s := range []*testenv.Server{d.src, d.dst} {
+			if s == nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.Stop()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					fmt.Fprintf(d.errOut, "sluice-demo: error: %v\n", err)
+					d.shutdownFailed = true
+					return
+				}
+				d.say("stopped the %s MariaDB (127.0.0.1:%d)", s.Name, s.Port)
+			}()
+		}
+		wg.Wait()
+		if d.src != nil || d.startedWorker {
+			d.say("all stopped; data and logs stay in %s until the next run", d.cfg.Dir)
+		}
+	})
+}
+
+func randomPassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random password: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// prefixWriter prefixes every line, so interleaved worker lines stay recognizable.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    bytes.Buffer
+}
+
+func newPrefixWriter(w io.Writer, prefix string) *prefixWriter {
+	return &prefixWriter{w: w, prefix: prefix}
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf.Write(b)
+	for {
+		line, err := p.buf.ReadBytes('\n')
+		if err != nil {
+			// Keep the incomplete line for the next write.
+			rest := append([]byte(nil), line...)
+			p.buf.Reset()
+			p.buf.Write(rest)
+			return len(b), nil
+		}
+		if _, err := fmt.Fprintf(p.w, "%s%s", p.prefix, line); err != nil {
+			return len(b), err
+		}
+	}
+}
+
+// child is a started program whose exit is watched.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func startChild(name string, env []string, stdout, stderr io.Writer, path string, args ...string) (*child, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = testenv.ChildProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *child) exitCode() int {
+	if c.err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(c.err, &ee) && ee.ExitCode() >= 0 {
+		return ee.ExitCode()
+	}
+	return 1
+}
+
+// stop signals the child and kills it when it has not exited after grace.
+func (c *child) stop(sig syscall.Signal, grace time.Duration) error {
+	if c.exited() {
+		return nil
+	}
+	_ = c.cmd.Process.Signal(sig)
+	select {
+	case <-c.done:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = c.cmd.Process.Kill()
+	<-c.done
+	return fmt.Errorf("%s did not stop within %v and was killed", c.name, grace)
+}

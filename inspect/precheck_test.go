@@ -1,0 +1,483 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/precheck"
+	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/testenv"
+)
+
+// A clean migration as root: every item applies and passes.
+func TestAllPass(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("my-db")
+	h.database(h.env.Source, db,
+		tbl(pkTable, "orders"),
+		tbl(pkTable, "order"),
+		tbl("CREATE TABLE %s (code CHAR(3) NOT NULL, UNIQUE KEY (code)) ENGINE=InnoDB", "Ünïcødé_表"),
+		"CREATE VIEW v AS SELECT id FROM `orders`",
+		"INSERT INTO `orders` VALUES (1, 'a'), (2, 'b')")
+	s := h.spec(spec.Object{Database: db, To: db + "_v2"})
+	s.Options.Accounts = true
+	r := h.run(s)
+	for _, it := range r.Items {
+		if it.Status != precheck.Pass {
+			t.Errorf("%s: %s: %s (remedy %q)", it.ID, it.Status, it.Message, it.Remedy)
+		}
+	}
+	if got, want := len(r.Items), len(precheck.AllIDs()); got != want {
+		t.Errorf("%d items, want all %d", got, want)
+	}
+	expect(t, r, precheck.IDSourceConnect, precheck.Pass, []string{"over TLS", "MariaDB 10."})
+	expect(t, r, precheck.IDDestinationConnect, precheck.Pass, []string{"without TLS"})
+	expect(t, r, precheck.IDObjectsExist, precheck.Pass, []string{"3 tables selected in 1 database"})
+	expect(t, r, precheck.IDBinlogRetention, precheck.Pass, []string{"never purged"})
+	if r.SuccessRate() != 100 {
+		t.Errorf("success rate %v", r.SuccessRate())
+	}
+}
+
+// Only the items of the chosen types run.
+func TestItemsFollowTypes(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("types")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+	s.Types = []spec.MigrationType{spec.TypeSchema}
+	r := h.run(s)
+	absent(t, r, precheck.IDLogBin, precheck.IDBinlogFormat, precheck.IDBinlogRowImage, precheck.IDBinlogRowMetadata,
+		precheck.IDBinlogRowValueOptions, precheck.IDBinlogRetention, precheck.IDServerID, precheck.IDLogSlaveUpdates,
+		precheck.IDPrimaryKeys, precheck.IDForeignKeyCascades, precheck.IDDestinationFreeSpace)
+	expect(t, r, precheck.IDSourcePrivileges, precheck.Pass, []string{"SELECT, SHOW VIEW"})
+	expect(t, r, precheck.IDDestinationPrivileges, precheck.Pass, []string{"CREATE, ALTER, INDEX, DROP"})
+}
+
+func TestSourceConnectWrongPassword(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("conn")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+	h.secrets["SRC_PW"] = "definitely-Wrong-Secret-42"
+	r := h.run(s)
+	it := expect(t, r, precheck.IDSourceConnect, precheck.Fail, []string{"cannot connect to the source root@127.0.0.1:", "Access denied"}, "password")
+	if strings.Contains(it.Message+it.Remedy, "definitely-Wrong-Secret-42") {
+		t.Fatal("password in the item")
+	}
+	// Items needing the source are not run; the destination ones still are.
+	absent(t, r, precheck.IDSourceVersion, precheck.IDLogBin, precheck.IDObjectsExist, precheck.IDSourcePrivileges, precheck.IDDestinationConflicts)
+	expect(t, r, precheck.IDDestinationConnect, precheck.Pass, nil)
+	expect(t, r, precheck.IDDestinationVersion, precheck.Pass, nil)
+}
+
+func TestConnectUnreachableAndMissingSecret(t *testing.T) {
+	h := newHarness(t)
+	s := h.spec(spec.Object{Database: "x"})
+	s.Destination.Port = 1 // nothing listens there
+	delete(h.secrets, "SRC_PW")
+	r := h.run(s)
+	expect(t, r, precheck.IDSourceConnect, precheck.Fail, []string{"SRC_PW", "not set on the worker"})
+	expect(t, r, precheck.IDDestinationConnect, precheck.Fail, []string{"127.0.0.1:1", "connection refused"}, "check host and port")
+	if len(r.Items) != 2 {
+		t.Errorf("only the two connect items should run, got %d", len(r.Items))
+	}
+}
+
+// tls.mode required against the destination, which has no TLS.
+func TestDestinationTLSRequired(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("tls")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+	s.Destination.TLS.Mode = "required"
+	s.Source.TLS = spec.TLS{Mode: "verify-ca", CA: h.env.Source.CAFile}
+	r := h.run(s)
+	expect(t, r, precheck.IDDestinationConnect, precheck.Fail, []string{"cannot connect to the destination", "TLS"}, "does not offer TLS")
+	expect(t, r, precheck.IDSourceConnect, precheck.Pass, []string{"over TLS", "tls.mode verify-ca"})
+}
+
+// A source started with a fake old version string, a destination claiming MySQL.
+func TestVersions(t *testing.T) {
+	h := newHarness(t)
+	// Two servers with fake version strings (mariadbd --version=...), started in parallel.
+	var old, mysqlish *testenv.Server
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mysqlish = startNoFatal(h, testenv.ServerOptions{Name: "fake-mysql", ExtraArgs: []string{"--version=8.0.36-fake"}})
+	}()
+	old = h.startServer(testenv.ServerOptions{Name: "fake-old", ExtraArgs: []string{"--version=10.4.34-MariaDB-fake"}})
+	<-done
+	if mysqlish == nil {
+		t.FailNow()
+	}
+
+	db := uniq("ver")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+
+	// Old MariaDB as the destination: unsupported, and a different series.
+	s := h.spec(spec.Object{Database: db})
+	s.Destination = h.endpoint(old, "OLD_PW")
+	r := h.run(s)
+	expect(t, r, precheck.IDDestinationVersion, precheck.Fail, []string{"MariaDB 10.4.34", `"10.4.34-MariaDB-fake"`, "older than 10.5"}, "MariaDB 10.5")
+	expect(t, r, precheck.IDVersionDifference, precheck.Warn, []string{"different major.minor", "the destination is older"})
+
+	// ... and as the source.
+	h.database(old, db, tbl(pkTable, "t"))
+	s.Source, s.Destination = h.endpoint(old, "OLD_PW"), h.endpoint(h.env.Destination, "DST_PW")
+	r = h.run(s)
+	expect(t, r, precheck.IDSourceVersion, precheck.Fail, []string{"the source runs MariaDB 10.4.34", "not supported"})
+
+	// A destination that says it is MySQL 8.0.
+	s = h.spec(spec.Object{Database: db})
+	s.Destination = h.endpoint(mysqlish, "MY_PW")
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationVersion, precheck.Pass, []string{"MySQL 8.0.36"})
+	expect(t, r, precheck.IDVersionDifference, precheck.Warn, []string{"the source runs MariaDB 10.", "the destination MySQL 8.0.36", "differ between MariaDB and MySQL"})
+}
+
+func TestSourcePrivileges(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("a`b")
+	h.database(h.env.Source, db, tbl(pkTable, "orders"), tbl(pkTable, "items"))
+	s := h.spec(spec.Object{Database: db})
+	// Only SELECT on one table: missing SELECT on the other, SHOW VIEW, and the
+	// replication privileges.
+	s.Source = h.user(h.env.Source, "LIMITED_SRC", "GRANT SELECT ON "+q(db)+".`orders` TO %s")
+	r := h.run(s)
+	it := expect(t, r, precheck.IDSourcePrivileges, precheck.Fail, []string{
+		"lacks SELECT on " + q(db) + ".* (for schema)",
+		"SHOW VIEW on " + q(db) + ".* (for schema)",
+		"SELECT on " + q(db) + ".`items` (for full)",
+		"REPLICATION SLAVE on *.* (for incremental)",
+		"BINLOG MONITOR on *.* (for incremental)",
+	}, "GRANT SELECT, SHOW VIEW ON "+q(db)+".* TO", "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO")
+	if strings.Contains(it.Message, "`orders`") {
+		t.Errorf("SELECT on orders is granted, yet reported: %s", it.Message)
+	}
+	// The remedy's statements are real SQL that fixes it.
+	runRemedy(t, h, h.env.Source, it.Remedy)
+	r = h.run(s)
+	expect(t, r, precheck.IDSourcePrivileges, precheck.Pass, []string{"REPLICATION SLAVE", "BINLOG MONITOR"})
+	// Without SLAVE MONITOR the replica check cannot look, and says so.
+	expect(t, r, precheck.IDLogSlaveUpdates, precheck.Warn, []string{"cannot tell whether the source is a replica", "SHOW ALL SLAVES STATUS"}, "GRANT SLAVE MONITOR")
+}
+
+// runRemedy executes the GRANT statements of a remedy as root.
+func runRemedy(t *testing.T, h *harness, srv *testenv.Server, remedy string) {
+	t.Helper()
+	_, stmts, ok := strings.Cut(remedy, "run: ")
+	if !ok {
+		t.Fatalf("remedy %q has no statements", remedy)
+	}
+	for _, st := range strings.SplitAfter(stmts, ";") {
+		if st = strings.TrimSpace(st); st != "" {
+			h.exec(srv, st)
+		}
+	}
+}
+
+func TestDestinationPrivileges(t *testing.T) {
+	h := newHarness(t)
+	src := uniq("ünï_数据")
+	h.database(h.env.Source, src, tbl(pkTable, "t"),
+		"CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW SET NEW.name = UPPER(NEW.name)")
+	dst := uniq("dst-db")
+	s := h.spec(spec.Object{Database: src, To: dst})
+	s.Options.Accounts = true
+	s.Destination = h.user(h.env.Destination, "LIMITED_DST", "GRANT SELECT, INSERT ON "+q(dst)+".* TO %s")
+	t.Cleanup(func() { h.exec(h.env.Destination, "DROP DATABASE IF EXISTS "+q(dst)) })
+	r := h.run(s)
+	it := expect(t, r, precheck.IDDestinationPrivileges, precheck.Fail, []string{
+		"CREATE on " + q(dst) + ".* (for schema)",
+		"TRIGGER on " + q(dst) + ".* (for schema)",
+		"UPDATE on " + q(dst) + ".`t` (for full)",
+		"DELETE on " + q(dst) + ".`t` (for full)",
+		"CREATE USER on *.* (for options.accounts)",
+		"GRANT OPTION on *.* (for options.accounts)",
+	}, "GRANT CREATE USER ON *.* TO", "WITH GRANT OPTION")
+	if strings.Contains(it.Message, "INSERT on") {
+		t.Errorf("INSERT is granted, yet reported: %s", it.Message)
+	}
+	runRemedy(t, h, h.env.Destination, it.Remedy)
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationPrivileges, precheck.Pass, nil)
+}
+
+// The destination (no binlog) used as the source.
+func TestLogBinOff(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("nobinlog")
+	h.database(h.env.Destination, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+	s.Source = h.endpoint(h.env.Destination, "DST_PW")
+	s.Destination = h.endpoint(h.env.Source, "SRC_PW")
+	r := h.run(s)
+	expect(t, r, precheck.IDLogBin, precheck.Fail, []string{"binary logging is off on the source", "log_bin=OFF"}, "log-bin", "restart")
+}
+
+func TestBinlogVariables(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("binlog")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+
+	t.Run("format", func(t *testing.T) {
+		h := &harness{t: t, env: h.env, secrets: h.secrets}
+		h.setGlobal(h.env.Source, "binlog_format", "'STATEMENT'")
+		r := h.run(s)
+		expect(t, r, precheck.IDBinlogFormat, precheck.Fail, []string{"binlog_format is STATEMENT", "not ROW"}, "SET GLOBAL binlog_format = 'ROW'")
+	})
+	t.Run("row_image", func(t *testing.T) {
+		h := &harness{t: t, env: h.env, secrets: h.secrets}
+		h.setGlobal(h.env.Source, "binlog_row_image", "'MINIMAL'")
+		r := h.run(s)
+		expect(t, r, precheck.IDBinlogRowImage, precheck.Fail, []string{"binlog_row_image is MINIMAL", "not FULL"}, "SET GLOBAL binlog_row_image = 'FULL'")
+	})
+	t.Run("row_metadata", func(t *testing.T) {
+		h := &harness{t: t, env: h.env, secrets: h.secrets}
+		h.setGlobal(h.env.Source, "binlog_row_metadata", "'MINIMAL'")
+		r := h.run(s)
+		expect(t, r, precheck.IDBinlogRowMetadata, precheck.Warn, []string{"binlog_row_metadata is MINIMAL", "falls back to its own schema history"},
+			"SET GLOBAL binlog_row_metadata = 'FULL'", "ignore_warnings")
+	})
+	t.Run("server_id", func(t *testing.T) {
+		// MariaDB's server_id starts at 1: SET GLOBAL server_id = 0 is clamped to 1,
+		// so a MariaDB source cannot fail this item (MySQL can: its range starts at
+		// 0); the failing case is unit-tested with recorded MySQL facts. Here the
+		// item reads the real value.
+		h := &harness{t: t, env: h.env, secrets: h.secrets}
+		h.setGlobal(h.env.Source, "server_id", "0")
+		r := h.run(s)
+		expect(t, r, precheck.IDServerID, precheck.Pass, []string{"server_id=1"})
+		h.exec(h.env.Source, "SET GLOBAL server_id = 4242")
+		r = h.run(s)
+		expect(t, r, precheck.IDServerID, precheck.Pass, []string{"server_id=4242"})
+	})
+	t.Run("row_value_options", func(t *testing.T) {
+		// MariaDB has no binlog_row_value_options, so this cannot fail here; the
+		// failing case is unit-tested with recorded MySQL facts.
+		r := h.run(s)
+		expect(t, r, precheck.IDBinlogRowValueOptions, precheck.Pass, []string{"has no binlog_row_value_options"})
+	})
+}
+
+func TestBinlogRetention(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("retention")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+	h.setGlobal(h.env.Source, "binlog_expire_logs_seconds", "172800") // 2 days
+	r := h.run(s)
+	expect(t, r, precheck.IDBinlogRetention, precheck.Warn, []string{"purges binlogs after 2 days (binlog_expire_logs_seconds=172800)", "at least 7 days"},
+		"SET GLOBAL binlog_expire_logs_seconds = 604800")
+	// Incremental alone needs 24 hours: 2 days pass, 12 hours do not.
+	s.Types = []spec.MigrationType{spec.TypeIncremental}
+	r = h.run(s)
+	expect(t, r, precheck.IDBinlogRetention, precheck.Pass, []string{"kept 2 days"})
+	h.exec(h.env.Source, "SET GLOBAL expire_logs_days = 0.5")
+	r = h.run(s)
+	expect(t, r, precheck.IDBinlogRetention, precheck.Warn, []string{"after 12 hours", "at least 1 day"}, "binlog_expire_logs_seconds = 86400")
+}
+
+// A third server replicating from the source with log_slave_updates off.
+func TestLogSlaveUpdatesOnReplica(t *testing.T) {
+	h := newHarness(t)
+	replica := h.startServer(testenv.ServerOptions{Name: "replica", Binlog: true})
+	h.exec(replica, fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_USE_GTID=current_pos",
+		h.env.Source.Host, h.env.Source.Port, testenv.QuoteString(h.env.Source.RootUser), testenv.QuoteString(h.env.Source.RootPassword)),
+		"START SLAVE")
+	db := uniq("replicated")
+	h.database(replica, db, tbl(pkTable, "t"))
+	s := h.spec(spec.Object{Database: db})
+	s.Source = h.endpoint(replica, "REPLICA_PW")
+	r := h.run(s)
+	expect(t, r, precheck.IDLogSlaveUpdates, precheck.Warn, []string{
+		fmt.Sprintf("replicates from %s:%d", h.env.Source.Host, h.env.Source.Port), "log_slave_updates is OFF"}, "log_slave_updates=ON", "restart")
+	// The shared source is no replica.
+	s = h.spec(spec.Object{Database: db})
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	r = h.run(s)
+	expect(t, r, precheck.IDLogSlaveUpdates, precheck.Pass, []string{"not a replica"})
+}
+
+func TestObjectsExist(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("Mixed-Case")
+	h.database(h.env.Source, db, tbl(pkTable, "Orders"), "CREATE VIEW `v` AS SELECT 1 AS x")
+	s := h.spec(
+		spec.Object{Database: db, Tables: []spec.Table{{Name: "orders"}, {Name: "missing"}, {Name: "v"}, {Name: "z*"}}},
+		spec.Object{Database: uniq("no-such-db")},
+	)
+	r := h.run(s)
+	expect(t, r, precheck.IDObjectsExist, precheck.Fail, []string{
+		"table " + q(db) + ".`orders` does not exist on the source (the source has " + q(db) + ".`Orders`",
+		"table " + q(db) + ".`missing` does not exist",
+		q(db) + ".`v` is a view",
+		`tables entry "z*" matches no table`,
+		"no-such-db` does not exist on the source",
+	}, "fix objects")
+}
+
+func TestTableShapes(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("shapes")
+	h.database(h.env.Source, db,
+		tbl(pkTable, "parent"),
+		tbl("CREATE TABLE %s (a INT, b INT) ENGINE=InnoDB", "no_key"),
+		tbl("CREATE TABLE %s (a INT NULL, UNIQUE KEY (a)) ENGINE=InnoDB", "nullable_unique"),
+		tbl("CREATE TABLE %s (a INT NOT NULL, b INT NOT NULL, UNIQUE KEY (a, b)) ENGINE=InnoDB", "nn_unique"),
+		tbl("CREATE TABLE %s (id INT PRIMARY KEY) ENGINE=MyISAM", "my-isam"),
+		tbl("CREATE TABLE %s (id INT PRIMARY KEY) ENGINE=Aria", "aria"),
+		"CREATE TABLE child (id INT PRIMARY KEY, pid BIGINT, FOREIGN KEY fk_parent (pid) REFERENCES parent (id) ON DELETE CASCADE ON UPDATE SET NULL) ENGINE=InnoDB",
+		"CREATE TABLE child2 (id INT PRIMARY KEY, pid BIGINT, CONSTRAINT fk_plain FOREIGN KEY (pid) REFERENCES parent (id)) ENGINE=InnoDB",
+	)
+	r := h.run(h.spec(spec.Object{Database: db}))
+	it := expect(t, r, precheck.IDPrimaryKeys, precheck.Warn, []string{"2 tables without a primary key", q(db) + ".`no_key`", q(db) + ".`nullable_unique`", "duplicate rows"}, "ADD PRIMARY KEY")
+	if strings.Contains(it.Message, "nn_unique") {
+		t.Errorf("a NOT NULL unique key counts as a key: %s", it.Message)
+	}
+	expect(t, r, precheck.IDEngines, precheck.Warn, []string{"2 tables are not on InnoDB", q(db) + ".`aria` (Aria)", q(db) + ".`my-isam` (MyISAM)"}, "ENGINE=InnoDB")
+	it = expect(t, r, precheck.IDForeignKeyCascades, precheck.Warn, []string{"1 foreign key", q(db) + ".`child` `fk_parent` -> " + q(db) + ".`parent` ON DELETE CASCADE ON UPDATE SET NULL"})
+	if strings.Contains(it.Message, "fk_plain") {
+		t.Errorf("a foreign key without actions reported: %s", it.Message)
+	}
+}
+
+func TestDestinationConflicts(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("conflict")
+	h.database(h.env.Source, db, tbl(pkTable, "orders"), tbl(pkTable, "items"))
+	h.database(h.env.Destination, db, tbl(pkTable, "orders"), "INSERT INTO orders VALUES (1, 'x')")
+	s := h.spec(spec.Object{Database: db})
+	r := h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Fail, []string{"1 table exists already on the destination: " + q(db) + ".`orders`"}, "options.conflicts: ignore")
+
+	s.Options.Conflicts = "ignore"
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Pass, []string{"options.conflicts=ignore"})
+
+	// Without schema the tables must exist, and with full be empty.
+	s.Options.Conflicts = "precheck"
+	s.Types = []spec.MigrationType{spec.TypeFull, spec.TypeIncremental}
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Fail, []string{"1 table does not exist on the destination and schema is not among types", q(db) + ".`items`"})
+	h.exec(h.env.Destination, "USE "+q(db)+"; "+tbl(pkTable, "items"))
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Fail, []string{"1 table on the destination already holds rows", q(db) + ".`orders`"}, "TRUNCATE TABLE")
+	h.exec(h.env.Destination, "TRUNCATE TABLE "+q(db)+".orders")
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Pass, []string{"all 2 target tables exist"})
+}
+
+func TestDestinationNames(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("names")
+	h.database(h.env.Source, db, tbl(pkTable, "Orders"), tbl(pkTable, "orders"), tbl(pkTable, "t"))
+	long := strings.Repeat("x", 65)
+	s := h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "*"}, {Name: "t", To: long}}})
+	s.Options.Case = "lower"
+	r := h.run(s)
+	expect(t, r, precheck.IDDestinationNames, precheck.Fail, []string{
+		"`" + long + "` (from " + q(db) + ".`t`) is 65 characters long (the limit is 64)",
+		q(db) + ".`Orders` and " + q(db) + ".`orders` would both be migrated to " + q(strings.ToLower(db)) + ".`orders`",
+	}, "options.case")
+
+	s = h.spec(spec.Object{Database: db, To: "trailing ", Tables: []spec.Table{{Name: "t"}}})
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationNames, precheck.Fail, []string{"database name `trailing ` ends with a space"})
+}
+
+func TestOnlineDDLLeftoversAndPTOSCTriggers(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("osc")
+	h.database(h.env.Source, db,
+		tbl(pkTable, "orders"),
+		tbl(pkTable, "_orders_gho"),
+		tbl(pkTable, "_orders_ghc"),
+		tbl(pkTable, "_orders_20240101120000_del"),
+		tbl(pkTable, "_orders_new"),
+		"CREATE TRIGGER `pt_osc_"+strings.ReplaceAll(db, "`", "")+"_orders_ins` AFTER INSERT ON orders FOR EACH ROW REPLACE INTO `_orders_new` (id, name) VALUES (NEW.id, NEW.name)",
+	)
+	r := h.run(h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "orders"}}}))
+	expect(t, r, precheck.IDOnlineDDLLeftovers, precheck.Warn, []string{"4 tables look like tables that gh-ost or pt-online-schema-change left behind",
+		q(db) + ".`_orders_gho`", q(db) + ".`_orders_ghc`", q(db) + ".`_orders_20240101120000_del`", q(db) + ".`_orders_new`"}, "exclude_tables")
+	expect(t, r, precheck.IDPTOSCTriggers, precheck.Fail, []string{"pt-online-schema-change is running or crashed", "`pt_osc_", "on " + q(db) + ".`orders`", "not supported"}, "DROP TRIGGER")
+}
+
+// Free space: MariaDB's DISKS plugin on the destination, and a source table that
+// takes more room than the destination's disk has. The table is an ARCHIVE table,
+// whose DATA_LENGTH is the size of its data file, made huge as a sparse file (no real
+// disk used).
+func TestFreeSpace(t *testing.T) {
+	h := newHarness(t)
+	if h.env.Source.Dir == "" || h.env.Destination.Dir == "" {
+		t.Skip("needs servers started by testenv (the test grows a data file on the source's disk)")
+	}
+	db := uniq("space")
+	h.database(h.env.Source, db, tbl(pkTable, "small"))
+	s := h.spec(spec.Object{Database: db})
+
+	r := h.run(s)
+	expect(t, r, precheck.IDDestinationFreeSpace, precheck.Pass, []string{"cannot estimate free space", "INSTALL SONAME 'disks'"})
+
+	h.exec(h.env.Destination, "INSTALL SONAME 'disks'")
+	t.Cleanup(func() { h.exec(h.env.Destination, "UNINSTALL SONAME 'disks'") })
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationFreeSpace, precheck.Pass, []string{"the selected tables take 16.0 KiB", "free on /"})
+
+	// Twice the destination disk's free space, within ext4's 16 TiB file size limit.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(h.env.Destination.Dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	size := min(2*int64(st.Bavail)*int64(st.Bsize), 15<<40)
+	if size <= int64(st.Bavail)*int64(st.Bsize) {
+		t.Skipf("the destination disk has more free space (%d bytes) than a sparse file can claim here", int64(st.Bavail)*int64(st.Bsize))
+	}
+	db2 := uniq("space2")
+	h.exec(h.env.Source, "INSTALL SONAME 'ha_archive'")
+	t.Cleanup(func() { h.exec(h.env.Source, "UNINSTALL SONAME 'ha_archive'") })
+	h.database(h.env.Source, db2, tbl("CREATE TABLE %s (id INT, note TEXT) ENGINE=ARCHIVE", "big"),
+		"INSERT INTO big VALUES (1, 'x')", "FLUSH TABLES big")
+	datadir := ""
+	src, err := h.env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := src.QueryRow("SELECT @@datadir").Scan(&datadir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(datadir, db2, "big.ARZ"), size); err != nil {
+		t.Fatal(err)
+	}
+	h.exec(h.env.Source, "FLUSH TABLES "+q(db2)+".big")
+	s = h.spec(spec.Object{Database: db}, spec.Object{Database: db2})
+	r = h.run(s)
+	it := expect(t, r, precheck.IDDestinationFreeSpace, precheck.Warn, []string{"free of", "on /"}, "free or add space")
+	if !regexp.MustCompile(`the selected tables take [0-9.]+ [GT]iB`).MatchString(it.Message) {
+		t.Errorf("message %q does not give the size of the selected tables", it.Message)
+	}
+}
+
+// startNoFatal is startServer for a goroutine: it reports instead of stopping the test.
+func startNoFatal(h *harness, opts testenv.ServerOptions) *testenv.Server {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv, err := testenv.StartServer(ctx, opts)
+	if err != nil {
+		h.t.Error(err)
+		return nil
+	}
+	h.t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}

@@ -1,0 +1,126 @@
+package precheck
+
+import (
+	"github.com/sluice-dev/sluice/flavor"
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/spec"
+)
+
+// Facts is everything the rules look at, gathered from the live servers by package
+// inspect. Rules never query a server, so each is unit-tested with recorded facts.
+// A field that could not be gathered carries the reason in its *Error companion, and
+// the items depending on it say so instead of guessing.
+type Facts struct {
+	Spec        spec.Spec
+	Source      *Server
+	Destination *Server
+	// Plan is the selection resolved against the source catalog; nil when the
+	// catalog could not be read (PlanError says why).
+	Plan      *plan.Plan
+	PlanError string
+}
+
+// Server is what was learned about one server.
+type Server struct {
+	Role    string // "source" or "destination"
+	Address string // user@host:port, for messages
+	// ConnectError is set when no connection could be made; nothing else is then known.
+	ConnectError  string
+	ConnectRemedy string
+	// TLSCipher is the session's Ssl_cipher ("" = not encrypted).
+	TLSCipher string
+
+	Flavor      flavor.Flavor
+	FlavorError string
+
+	Variables      flavor.Variables
+	VariablesError string
+
+	// CurrentUser is CURRENT_USER(): the account the grants belong to (user@host).
+	CurrentUser string
+	Grants      []string
+	GrantsError string
+
+	// Replica lists the replication channels of the server (source only); empty when
+	// it is not a replica.
+	Replica      []flavor.ReplicaChannel
+	ReplicaError string
+
+	// Catalog holds the databases sluice reads or writes on this server: on the
+	// source the databases named in objects, on the destination the target databases.
+	Catalog      *Catalog
+	CatalogError string
+
+	// Datadir and Disks (MariaDB's information_schema.DISKS) estimate free space on
+	// the destination; DisksError says why they are not known.
+	Datadir    string
+	Disks      []Disk
+	DisksError string
+}
+
+// Connected reports whether a connection was made.
+func (s *Server) Connected() bool { return s != nil && s.ConnectError == "" }
+
+// LowerCaseTableNames is the server's lower_case_table_names (0 when unknown).
+func (s *Server) LowerCaseTableNames() int {
+	if s == nil {
+		return 0
+	}
+	v, _ := s.Variables.Get("lower_case_table_names")
+	switch v {
+	case "1":
+		return 1
+	case "2":
+		return 2
+	}
+	return 0
+}
+
+// Catalog is the part of information_schema the rules need.
+type Catalog struct {
+	// Databases that exist among those asked about.
+	Databases []string
+	Tables    []Table
+	// ForeignKeys of the tables in Databases.
+	ForeignKeys []ForeignKey
+	Triggers    []Trigger
+	// NonEmpty marks tables (plan.Name) known to hold at least one row; only
+	// destination tables that matter for destination.conflicts are probed.
+	NonEmpty map[plan.Name]bool
+}
+
+// Table is one row of information_schema.TABLES plus what its keys look like.
+type Table struct {
+	DB, Name string
+	// Type is TABLE_TYPE: BASE TABLE, VIEW, SYSTEM VERSIONED, SEQUENCE.
+	Type        string
+	Engine      string
+	DataLength  int64
+	IndexLength int64
+	PrimaryKey  bool
+	// NotNullUnique: a UNIQUE key whose columns are all NOT NULL (as good as a
+	// primary key for finding a row).
+	NotNullUnique bool
+}
+
+// IsView reports a view (not copied as a table).
+func (t Table) IsView() bool { return t.Type == "VIEW" }
+
+// ForeignKey is one row of information_schema.REFERENTIAL_CONSTRAINTS.
+type ForeignKey struct {
+	DB, Table, Name    string
+	RefDB, RefTable    string
+	OnUpdate, OnDelete string
+}
+
+// Trigger is one row of information_schema.TRIGGERS.
+type Trigger struct {
+	DB, Table, Name string
+	Timing, Event   string
+}
+
+// Disk is one row of MariaDB's information_schema.DISKS, in bytes.
+type Disk struct {
+	Path                   string
+	Total, Used, Available int64
+}
