@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
+
+	"github.com/sluice-dev/sluice/logging"
 )
 
 // Activities carries what every activity needs from its worker.
@@ -20,7 +22,7 @@ type Activities struct {
 
 // New returns the activities of a worker whose environment holds the secrets.
 func New(log *zap.Logger) *Activities {
-	return &Activities{Log: log, LookupEnv: os.LookupEnv}
+	return &Activities{Log: log, LookupEnv: os.LookupEnv, OnSecret: logging.RegisterSecret}
 }
 
 // Register adds every activity of a to a worker.

@@ -73,16 +73,26 @@ func dial(ctx context.Context, g *globals) (client.Client, error) {
 }
 
 // requireWorker fails early when no worker polls the task queue: a workflow started
-// there would wait forever.
+// there would wait forever. A worker that just started may take a moment to poll.
 func requireWorker(ctx context.Context, c client.Client, g *globals) error {
-	resp, err := c.DescribeTaskQueue(ctx, g.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-	if err != nil {
-		return fmt.Errorf("describe task queue %q: %w", g.TaskQueue, err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := c.DescribeTaskQueue(ctx, g.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return fmt.Errorf("describe task queue %q: %w", g.TaskQueue, err)
+		}
+		if len(resp.GetPollers()) > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no sluice-worker polls task queue %q in namespace %q at %s: start one (sluice-worker --dev for a local setup) or check --task-queue", g.TaskQueue, g.Namespace, g.Address)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	if len(resp.GetPollers()) == 0 {
-		return fmt.Errorf("no sluice-worker polls task queue %q in namespace %q at %s: start one (sluice-worker --dev for a local setup) or check --task-queue", g.TaskQueue, g.Namespace, g.Address)
-	}
-	return nil
 }
 
 func startOptions(g *globals, id string) client.StartWorkflowOptions {
@@ -333,9 +343,10 @@ func fillClosed(ctx context.Context, c client.Client, id string, out *statusOut)
 		}
 		out.Error = err.Error()
 		var ae *temporal.ApplicationError
-		if errors.As(err, &ae) && ae.HasDetails() {
+		if errors.As(err, &ae) {
+			out.Error = ae.Message()
 			var r precheck.Report
-			if ae.Details(&r) == nil {
+			if ae.HasDetails() && ae.Details(&r) == nil {
 				out.Report = &r
 			}
 		}

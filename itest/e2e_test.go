@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
-// historyText is the whole history of a workflow as JSON, as anyone with access to
-// Temporal (or its database) could read it.
+// historyText is the whole history of a workflow in its wire encoding, as anyone with
+// access to Temporal (or its database) could read it. The binary form keeps payload
+// bytes raw (protojson would base64 them and hide a leak from a substring search).
 func historyText(t *testing.T, s *stack, id string) string {
 	t.Helper()
 	it := s.client.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -28,7 +29,7 @@ func historyText(t *testing.T, s *stack, id string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := protojson.Marshal(ev)
+		j, err := proto.Marshal(ev)
 		if err != nil {
 			t.Fatal(err)
 		}

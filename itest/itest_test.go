@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/activities"
 	"github.com/sluice-dev/sluice/cli"
 	"github.com/sluice-dev/sluice/devserver"
+	"github.com/sluice-dev/sluice/logging"
 	"github.com/sluice-dev/sluice/testenv"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -89,7 +90,7 @@ func startStack(t *testing.T) *stack {
 			stackErr = fmt.Errorf("start embedded Temporal: %w", err)
 			return
 		}
-		c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default"})
+		c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default", Logger: logging.NewSDKLogger(log)})
 		if err != nil {
 			stackErr = err
 			return

@@ -221,9 +221,11 @@ func Resolve(s spec.Spec, cat Catalog, opt Options) Plan {
 	for oi, obj := range s.Objects {
 		db, ok := findName(m, dbNames, obj.Database)
 		if !ok {
-			msg := fmt.Sprintf("database %s does not exist on the source (or the source account has no privilege on it)", QuoteIdent(obj.Database))
+			msg := fmt.Sprintf("database %s does not exist on the source", QuoteIdent(obj.Database))
 			if hint, ok := findName(matcher{fold: true}, dbNames, obj.Database); ok {
 				msg += fmt.Sprintf(" (the source has %s: names are case-sensitive there)", QuoteIdent(hint))
+			} else {
+				msg += " (or the source account has no privilege on it)"
 			}
 			p.Problems = append(p.Problems, Problem{MissingDatabase, Fail, oi, QuoteIdent(obj.Database), msg})
 			continue
@@ -294,6 +296,8 @@ func Resolve(s spec.Spec, cat Catalog, opt Options) Plan {
 			msg := fmt.Sprintf("table %s does not exist on the source", n)
 			if hint, ok := findName(matcher{fold: true}, tables, e.Name); ok {
 				msg += fmt.Sprintf(" (the source has %s: names are case-sensitive there)", Name{db, hint})
+			} else {
+				msg += " (or the source account has no privilege on it)"
 			}
 			p.Problems = append(p.Problems, Problem{MissingTable, Fail, oi, n.String(), msg})
 		}

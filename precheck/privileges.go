@@ -69,6 +69,13 @@ func sourceNeeds(f *Facts) []need {
 		for _, t := range f.Plan.Tables {
 			out = append(out, need{flavor.Priv{Name: "SELECT"}, t.Source.DB, t.Source.Table, why})
 		}
+		// information_schema lists only the tables an account can read, so a glob
+		// silently skips the others: it needs SELECT on the whole database.
+		for _, d := range f.Plan.Databases {
+			if usesGlob(s.Objects[d.Object]) {
+				out = append(out, need{flavor.Priv{Name: "SELECT"}, d.Source, "", why + "; a glob sees only the tables the account can read"})
+			}
+		}
 	}
 	if s.Has(spec.TypeIncremental) {
 		out = append(out, need{fl.PrivReplicationSlave(), "", "", "incremental"}, need{fl.PrivBinlogMonitor(), "", "", "incremental"})
@@ -133,6 +140,18 @@ func destinationNeeds(f *Facts) []need {
 		add("options.accounts", []string{"CREATE USER", "GRANT OPTION"}, "", "")
 	}
 	return out
+}
+
+func usesGlob(o spec.Object) bool {
+	if len(o.Tables) == 0 {
+		return true
+	}
+	for _, t := range o.Tables {
+		if t.IsGlob() {
+			return true
+		}
+	}
+	return false
 }
 
 func hasTriggers(f *Facts) bool {

@@ -146,11 +146,10 @@ func parseServerEnv(name, envName, v, caFile string) (*Server, error) {
 
 // shared is the one pair per test binary.
 var shared struct {
-	once     sync.Once
-	mu       sync.Mutex
-	env      *Env
-	err      error
-	external bool
+	once sync.Once
+	mu   sync.Mutex
+	env  *Env
+	err  error
 }
 
 // Shared returns the test binary's server pair, starting it on first use (or the
@@ -158,18 +157,14 @@ var shared struct {
 // Tests must not stop it, and should use their own database names.
 func Shared(t testing.TB) *Env {
 	t.Helper()
-	env, ok, err := FromEnv()
-	if ok {
-		if err != nil {
-			t.Fatal(err)
-		}
-		return env
-	}
 	Require(t)
 	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		e, err := Start(ctx, "")
+		e, external, err := FromEnv()
+		if !external {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			e, err = Start(ctx, "")
+		}
 		shared.mu.Lock()
 		shared.env, shared.err = e, err
 		shared.mu.Unlock()
@@ -177,12 +172,16 @@ func Shared(t testing.TB) *Env {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.err != nil {
-		t.Fatalf("testenv: start MariaDB pair: %v", shared.err)
+		t.Fatalf("testenv: MariaDB pair: %v", shared.err)
+	}
+	if shared.env == nil {
+		t.Fatal("testenv: Shared called after Main stopped the pair")
 	}
 	return shared.env
 }
 
-// Main runs the tests and then stops the shared pair:
+// Main runs the tests and then stops the shared pair (for existing servers it only
+// closes connections):
 //
 //	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 func Main(m *testing.M) int {
