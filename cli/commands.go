@@ -190,14 +190,14 @@ func startCmd() *command {
 				if !*follow {
 					return nil
 				}
-				return followRun(ctx, e, c, id, run.GetRunID())
+				return followRun(ctx, e, c, id, run.GetRunID(), s.Options.IgnoreWarnings)
 			}, nil
 		},
 	}
 }
 
 // followRun prints phase changes until the workflow ends or the user interrupts.
-func followRun(ctx context.Context, e *Env, c client.Client, id, runID string) error {
+func followRun(ctx context.Context, e *Env, c client.Client, id, runID string, ignore []string) error {
 	done := make(chan error, 1)
 	go func() { done <- c.GetWorkflow(ctx, id, runID).Get(ctx, nil) }()
 	tick := time.NewTicker(time.Second)
@@ -206,7 +206,7 @@ func followRun(ctx context.Context, e *Env, c client.Client, id, runID string) e
 	for {
 		select {
 		case err := <-done:
-			return printOutcome(ctx, e, c, id, runID, err)
+			return printOutcome(ctx, e, c, id, runID, err, ignore)
 		case <-e.Interrupt:
 			fmt.Fprintf(e.Stdout, "\nStopped following; the workflow keeps running. Check it with 'sluice status %s'.\n", id)
 			return nil
@@ -230,14 +230,14 @@ func queryStatus(ctx context.Context, c client.Client, id, runID string) (workfl
 }
 
 // printOutcome reports how a finished migration ended; a failed precheck prints its report.
-func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string, runErr error) error {
+func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string, runErr error, ignore []string) error {
 	if runErr == nil {
 		var res workflows.Result
 		if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
 			return err
 		}
 		if res.Precheck != nil {
-			PrintReport(e.Stdout, *res.Precheck, nil)
+			PrintReport(e.Stdout, *res.Precheck, ignore)
 		}
 		fmt.Fprintf(e.Stdout, "\nWorkflow %s finished: %s\n", id, res.Message)
 		return nil
@@ -246,7 +246,7 @@ func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string
 	if errors.As(runErr, &ae) && ae.Type() == workflows.ErrPrecheckFailed {
 		var r precheck.Report
 		if ae.HasDetails() && ae.Details(&r) == nil {
-			PrintReport(e.Stdout, r, nil)
+			PrintReport(e.Stdout, r, ignore)
 		}
 		fmt.Fprintf(e.Stdout, "\nWorkflow %s stopped: %s\n", id, ae.Message())
 		return errFailedQuietly
