@@ -52,7 +52,7 @@ func Gather(ctx context.Context, s spec.Spec, lookup dbconn.LookupFunc, progress
 		defer srcDB.Close()
 		step(progress, "inspect source")
 		inspectServer(ctx, srcDB, src, red)
-		if src.FlavorError == "" {
+		if src.FlavorError == "" && s.Has(spec.TypeIncremental) {
 			src.Replica, src.ReplicaError = replicaStatus(ctx, srcDB, src.Flavor)
 			src.ReplicaError = red(src.ReplicaError)
 		}

@@ -292,9 +292,22 @@ func TestBinlogRetention(t *testing.T) {
 func TestLogSlaveUpdatesOnReplica(t *testing.T) {
 	h := newHarness(t)
 	replica := h.startServer(testenv.ServerOptions{Name: "replica", Binlog: true})
-	h.exec(replica, fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_USE_GTID=current_pos",
-		h.env.Source.Host, h.env.Source.Port, testenv.QuoteString(h.env.Source.RootUser), testenv.QuoteString(h.env.Source.RootPassword)),
+	// Replicate from the source's current position, so the replica runs cleanly.
+	srcDB, err := h.env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srcDB.Close()
+	var file, pos, doDB, ignoreDB string
+	if err := srcDB.QueryRow("SHOW BINLOG STATUS").Scan(&file, &pos, &doDB, &ignoreDB); err != nil {
+		t.Fatal(err)
+	}
+	h.exec(replica, fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%s, MASTER_USE_GTID=no",
+		h.env.Source.Host, h.env.Source.Port, testenv.QuoteString(h.env.Source.RootUser), testenv.QuoteString(h.env.Source.RootPassword),
+		testenv.QuoteString(file), pos),
 		"START SLAVE")
+	defer h.exec(replica, "STOP SLAVE", "RESET SLAVE ALL")
+	waitReplicaRunning(t, replica)
 	db := uniq("replicated")
 	h.database(replica, db, tbl(pkTable, "t"))
 	s := h.spec(spec.Object{Database: db})
@@ -434,38 +447,66 @@ func TestFreeSpace(t *testing.T) {
 	r = h.run(s)
 	expect(t, r, precheck.IDDestinationFreeSpace, precheck.Pass, []string{"the selected tables take 16.0 KiB", "free on /"})
 
-	// Twice the destination disk's free space, within ext4's 16 TiB file size limit.
+	// Claim twice the destination disk's free space, in files of at most 15 TiB
+	// (ext4's limit is 16 TiB per file).
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(h.env.Destination.Dir, &st); err != nil {
 		t.Fatal(err)
 	}
-	size := min(2*int64(st.Bavail)*int64(st.Bsize), 15<<40)
-	if size <= int64(st.Bavail)*int64(st.Bsize) {
-		t.Skipf("the destination disk has more free space (%d bytes) than a sparse file can claim here", int64(st.Bavail)*int64(st.Bsize))
-	}
+	want := 2 * int64(st.Bavail) * int64(st.Bsize)
+	const perFile = int64(15) << 40
+	files := int((want + perFile - 1) / perFile)
 	db2 := uniq("space2")
 	h.exec(h.env.Source, "INSTALL SONAME 'ha_archive'")
 	t.Cleanup(func() { h.exec(h.env.Source, "UNINSTALL SONAME 'ha_archive'") })
-	h.database(h.env.Source, db2, tbl("CREATE TABLE %s (id INT, note TEXT) ENGINE=ARCHIVE", "big"),
-		"INSERT INTO big VALUES (1, 'x')", "FLUSH TABLES big")
-	datadir := ""
+	h.database(h.env.Source, db2)
 	src, err := h.env.Source.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	var datadir string
 	if err := src.QueryRow("SELECT @@datadir").Scan(&datadir); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(filepath.Join(datadir, db2, "big.ARZ"), size); err != nil {
-		t.Fatal(err)
+	for i := range files {
+		name := fmt.Sprintf("big%d", i)
+		h.exec(h.env.Source, "USE "+q(db2)+"; "+tbl("CREATE TABLE %s (id INT, note TEXT) ENGINE=ARCHIVE", name),
+			"INSERT INTO "+q(db2)+"."+q(name)+" VALUES (1, 'x')", "FLUSH TABLES "+q(db2)+"."+q(name))
+		if err := os.Truncate(filepath.Join(datadir, db2, name+".ARZ"), min(want-int64(i)*perFile, perFile)); err != nil {
+			t.Fatal(err)
+		}
+		h.exec(h.env.Source, "FLUSH TABLES "+q(db2)+"."+q(name))
 	}
-	h.exec(h.env.Source, "FLUSH TABLES "+q(db2)+".big")
 	s = h.spec(spec.Object{Database: db}, spec.Object{Database: db2})
 	r = h.run(s)
 	it := expect(t, r, precheck.IDDestinationFreeSpace, precheck.Warn, []string{"free of", "on /"}, "free or add space")
 	if !regexp.MustCompile(`the selected tables take [0-9.]+ [GT]iB`).MatchString(it.Message) {
 		t.Errorf("message %q does not give the size of the selected tables", it.Message)
+	}
+}
+
+// waitReplicaRunning waits until both replication threads of srv run.
+func waitReplicaRunning(t *testing.T, srv *testenv.Server) {
+	t.Helper()
+	db, err := srv.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows, err := queryMaps(context.Background(), db, "SHOW SLAVE STATUS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 1 && rows[0]["Slave_IO_Running"] == "Yes" && rows[0]["Slave_SQL_Running"] == "Yes" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica not running: %v", rows)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

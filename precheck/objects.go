@@ -182,7 +182,7 @@ func checkDestinationNames(f *Facts) Item {
 	if len(bad) > 0 {
 		return fail(capList(bad), "rename the targets with to: (database or table), or change options.case")
 	}
-	return pass(fmt.Sprintf("all %d destination table names and their databases are valid and distinct (options.case: %s)", len(f.Plan.Tables), caseName(f)))
+	return pass(fmt.Sprintf("the destination names of the %s and their databases are valid and distinct (options.case: %s)", plural(len(f.Plan.Tables), "selected table", "selected tables"), caseName(f)))
 }
 
 func caseName(f *Facts) string {

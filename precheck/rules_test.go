@@ -505,7 +505,7 @@ func TestNamesItem(t *testing.T) {
 		{DB: "shop", Name: "orders", Type: "BASE TABLE", Engine: "InnoDB", PrimaryKey: true},
 	}}
 	f := facts(t, src, mariaDst(t), spec.TypeSchema)
-	check(t, f, IDDestinationNames, Pass, "all 2 destination table names")
+	check(t, f, IDDestinationNames, Pass, "the destination names of the 2 selected tables")
 	f.Spec.Options.Case = "upper"
 	f.replan()
 	check(t, f, IDDestinationNames, Fail, "`shop`.`Orders` and `shop`.`orders` would both be migrated to `SHOP`.`ORDERS`", "options.case")
