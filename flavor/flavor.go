@@ -84,9 +84,7 @@ func Detect(version, comment string) (Flavor, error) {
 		f.Kind = MariaDB
 		// MariaDB 10.x advertised itself as "5.5.5-10.x.y-MariaDB" so that MySQL
 		// clients doing version checks would not treat 10 as older than 5.
-		if strings.HasPrefix(v, "5.5.5-") {
-			v = v[len("5.5.5-"):]
-		}
+		v = strings.TrimPrefix(v, "5.5.5-")
 	default:
 		f.Kind = MySQL
 	}

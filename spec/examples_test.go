@@ -62,25 +62,27 @@ func TestShopExample(t *testing.T) {
 
 var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
 
-// The complete workflow files shown in docs/workflow-file.md (blocks starting with
-// "name:") are valid, so the reference cannot drift from the code.
+// The complete workflow files shown in the docs and the README (blocks starting with
+// "name:") are valid, so the docs cannot drift from the code.
 func TestDocExamples(t *testing.T) {
-	doc, err := os.ReadFile("../docs/workflow-file.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, m := range yamlBlock.FindAllSubmatch(doc, -1) {
-		block := string(m[1])
-		if !strings.HasPrefix(block, "name:") {
-			continue
+	for _, file := range []string{"../docs/workflow-file.md", "../README.md"} {
+		doc, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
 		}
-		n++
-		if _, err := Parse("docs/workflow-file.md", []byte(block)); err != nil {
-			t.Errorf("example %d in the docs is invalid:\n%v\n%s", n, err, block)
+		n := 0
+		for _, m := range yamlBlock.FindAllSubmatch(doc, -1) {
+			block := string(m[1])
+			if !strings.HasPrefix(block, "name:") {
+				continue
+			}
+			n++
+			if _, err := Parse(file, []byte(block)); err != nil {
+				t.Errorf("example %d in %s is invalid:\n%v\n%s", n, file, err, block)
+			}
 		}
-	}
-	if n == 0 {
-		t.Fatal("no complete example found in docs/workflow-file.md")
+		if n == 0 {
+			t.Fatalf("no complete example found in %s", file)
+		}
 	}
 }

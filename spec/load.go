@@ -63,6 +63,9 @@ func decode(file string, data []byte) (*Spec, error) {
 		if aliasLike(data, e.Line) {
 			e.Msg += ` (a value starting with * is an alias in YAML: quote table patterns, e.g. "*")`
 		}
+		if refInFlow(data, e.Line) {
+			e.Msg += ` (inside { } braces end the mapping: quote the reference, e.g. password: "${SRC_PASSWORD}")`
+		}
 		return nil, Errors{e}
 	}
 	var docs []*ast.DocumentNode
@@ -99,14 +102,28 @@ func decode(file string, data []byte) (*Spec, error) {
 // aliasLike reports a line with an unquoted '*' starting a value ([*], - *x, : *x),
 // the usual cause of a confusing syntax error in a workflow file.
 func aliasLike(data []byte, line int) bool {
+	return unquotedStar.Match(lineAt(data, line))
+}
+
+// lineAt is line n (1-based) of data, or nil.
+func lineAt(data []byte, n int) []byte {
 	lines := bytes.Split(data, []byte("\n"))
-	if line < 1 || line > len(lines) {
-		return false
+	if n < 1 || n > len(lines) {
+		return nil
 	}
-	return unquotedStar.Match(lines[line-1])
+	return lines[n-1]
 }
 
 var unquotedStar = regexp.MustCompile(`(^|[\[,:-])\s*\*`)
+
+// refInFlow reports a line with an unquoted ${NAME} inside a { } mapping, e.g.
+// source: {host: h, password: ${PW}}: YAML reads its braces as flow indicators.
+func refInFlow(data []byte, line int) bool {
+	l := lineAt(data, line)
+	return bytes.Contains(l, []byte("{")) && unquotedRef.Match(l)
+}
+
+var unquotedRef = regexp.MustCompile(`:\s*\$\{`)
 
 // yamlError places an error of the YAML library. Its messages never contain scalar
 // values (only key names), so no secret can leak through them.

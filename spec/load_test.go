@@ -121,6 +121,8 @@ func TestParseErrors(t *testing.T) {
 			[]want{{12, 19, "objects[0].tables[1]", `alias *_old refers to no anchor &_old defined before it; if it is a table pattern, quote it: "*_old"`}}},
 		{"pattern where a list belongs", strings.Replace(base, `tables: ["*"]`, `tables: "*"`, 1),
 			[]want{{12, 13, "objects[0].tables", `expected a list, got "*": write ["*"]`}}},
+		{"unquoted reference in a flow mapping", "name: t\nsource: {host: h, user: u, password: ${SRC_PASSWORD}}\n",
+			[]want{{2, 39, "", `quote the reference, e.g. password: "${SRC_PASSWORD}"`}}},
 		{"syntax error", "name: [x\n",
 			[]want{{1, 7, "", "sequence end token ']' not found"}}},
 		{"tab indentation", "name: x\n\tsource: 1\n",
