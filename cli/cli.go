@@ -16,6 +16,9 @@ import (
 	"github.com/sluice-dev/sluice/suggest"
 )
 
+// Version is the build's version, printed by `sluice version`.
+var Version = "dev"
+
 // Exit codes.
 const (
 	ExitOK      = 0
@@ -69,6 +72,10 @@ func commands() []*command {
 func Main(ctx context.Context, args []string, e *Env) int {
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
+	}
+	if len(args) == 1 && (args[0] == "version" || args[0] == "--version") {
+		fmt.Fprintf(e.Stdout, "sluice %s\n", Version)
+		return ExitOK
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
@@ -159,6 +166,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "  %-10s %s\n", "version", "Print the version of this build.")
 	fmt.Fprintln(w, "\nGlobal flags (every command): --address, --namespace, --task-queue, --ui-url")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage error.")
 	fmt.Fprintln(w, "Run 'sluice COMMAND --help' for a command's flags and an example.")

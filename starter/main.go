@@ -10,6 +10,9 @@ import (
 	"github.com/sluice-dev/sluice/cli"
 )
 
+// version is set at build time (make build: -X main.version=...).
+var version = "dev"
+
 func main() {
 	interrupt := make(chan struct{})
 	sig := make(chan os.Signal, 1)
@@ -22,6 +25,7 @@ func main() {
 		<-sig
 		cancel()
 	}()
+	cli.Version = version
 	code := cli.Main(ctx, os.Args[1:], &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Interrupt: interrupt})
 	cancel()
 	os.Exit(code)

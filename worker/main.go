@@ -32,6 +32,9 @@ import (
 // cursor, so the next attempt resumes where this one stopped.
 const workerStopTimeout = 30 * time.Second
 
+// version is set at build time (make build: -X main.version=...).
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -148,7 +151,7 @@ func run(ctx context.Context, stopSignals func(), cfg config, logger *zap.Logger
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start the worker on task queue %q: %w", cfg.TaskQueue, err)
 	}
-	logger.Info("worker started", zap.String("address", address), zap.String("namespace", cfg.Namespace),
+	logger.Info("worker started", zap.String("version", version), zap.String("address", address), zap.String("namespace", cfg.Namespace),
 		zap.String("task_queue", cfg.TaskQueue), zap.Int("max_concurrent_activities", cfg.MaxConcurrentActivities))
 
 	select {
