@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/logging"
 )
 
@@ -22,6 +23,7 @@ type Activities struct {
 
 // New returns the activities of a worker whose environment holds the secrets.
 func New(log *zap.Logger) *Activities {
+	dbconn.SetLogger(log)
 	return &Activities{Log: log, LookupEnv: os.LookupEnv, OnSecret: logging.RegisterSecret}
 }
 

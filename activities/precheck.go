@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -42,21 +43,37 @@ func (a *Activities) Precheck(ctx context.Context, s spec.Spec) (precheck.Report
 			activity.RecordHeartbeat(ctx, st)
 		})
 	}()
-	select {
-	case r := <-done:
-		log.Info("precheck finished", zap.Int("items", len(r.Items)), zap.Float64("success_rate", r.SuccessRate()))
-		return r, ctx.Err()
-	case <-activity.GetWorkerStopChannel(ctx):
-		// Record where we were, then give the attempt back: a precheck is cheap to redo.
+	// Heartbeat on a clock too: one step (information_schema on a server with many
+	// tables) can outlast the heartbeat timeout, and cancellation only arrives with a
+	// heartbeat response. The SDK throttles the sends.
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	current := func() string {
 		mu.Lock()
-		at := step
-		mu.Unlock()
-		activity.RecordHeartbeat(ctx, at)
-		log.Info("worker stopping: precheck attempt handed back", zap.String("step", at))
-		cancel()
-		return precheck.Report{}, temporal.NewApplicationError("worker stopping during precheck step "+at, ErrWorkerStopping)
+		defer mu.Unlock()
+		return step
+	}
+	for {
+		select {
+		case <-tick.C:
+			activity.RecordHeartbeat(ctx, current())
+			continue
+		case r := <-done:
+			log.Info("precheck finished", zap.Int("items", len(r.Items)), zap.Float64("success_rate", r.SuccessRate()))
+			return r, ctx.Err()
+		case <-activity.GetWorkerStopChannel(ctx):
+			// Record where we were, then give the attempt back: a precheck is cheap to redo.
+			at := current()
+			activity.RecordHeartbeat(ctx, at)
+			log.Info("worker stopping: precheck attempt handed back", zap.String("step", at))
+			cancel()
+			return precheck.Report{}, temporal.NewApplicationError("worker stopping during precheck step "+at, ErrWorkerStopping)
+		}
 	}
 }
+
+// heartbeatEvery keeps well inside the workflow's one-minute heartbeat timeout.
+const heartbeatEvery = 10 * time.Second
 
 // registerSecrets hands the expanded passwords to the log redactor before any code
 // that could log them runs.

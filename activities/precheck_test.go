@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
@@ -29,6 +32,16 @@ func TestPrecheckHandsBackOnWorkerStop(t *testing.T) {
 	env := ts.NewTestActivityEnvironment()
 	stop := make(chan struct{})
 	env.SetWorkerStopChannel(stop)
+	var mu sync.Mutex
+	var beats []string
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		var st string
+		if details.Get(&st) == nil {
+			mu.Lock()
+			beats = append(beats, st)
+			mu.Unlock()
+		}
+	})
 	a := &Activities{Log: zap.NewNop(), LookupEnv: func(string) (string, bool) { return "", false }}
 	env.RegisterActivity(a)
 	go func() { <-started; close(stop) }()
@@ -39,6 +52,11 @@ func TestPrecheckHandsBackOnWorkerStop(t *testing.T) {
 	}
 	if want := "step grants"; !strings.Contains(ae.Error(), want) {
 		t.Fatalf("error %q does not say where it stopped (%q)", ae.Error(), want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(beats) < 2 || beats[len(beats)-1] != "grants" {
+		t.Fatalf("heartbeats %v: want the step, and the step again when the worker stops", beats)
 	}
 }
 

@@ -101,6 +101,8 @@ func startOptions(g *globals, id string) client.StartWorkflowOptions {
 		TaskQueue:                g.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		// Without it the SDK quietly returns the run that is already going.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}
 }
 

@@ -15,9 +15,20 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"go.uber.org/zap"
 
 	"github.com/sluice-dev/sluice/spec"
 )
+
+// SetLogger sends the driver's own messages (it prints to stderr by default) to zap.
+// They carry addresses and protocol errors, never passwords.
+func SetLogger(l *zap.Logger) {
+	_ = mysql.SetLogger(driverLogger{l.WithOptions(zap.AddCallerSkip(2)).Sugar()})
+}
+
+type driverLogger struct{ s *zap.SugaredLogger }
+
+func (d driverLogger) Print(v ...any) { d.s.Warn(append([]any{"mysql driver: "}, v...)...) }
 
 // LookupFunc finds an environment variable; os.LookupEnv on a worker.
 type LookupFunc func(string) (string, bool)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,14 +36,62 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// envVisible is what a fake child tells the test about its environment: whether
+// each variable is set, never a password's value.
+var envVisible = []string{"SRC_PASSWORD", "DST_PASSWORD", "PATH"}
+
+// recordEnv appends "ROLE NAME=set|unset ..." to $FAKE_ENV_LOG.
+func recordEnv(role string) error {
+	line := role
+	for _, name := range envVisible {
+		state := "unset"
+		if _, ok := os.LookupEnv(name); ok {
+			state = "set"
+		}
+		line += " " + name + "=" + state
+	}
+	f, err := os.OpenFile(os.Getenv("FAKE_ENV_LOG"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(f, line); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func fakeWorker(args []string) int {
 	if len(args) != 3 || args[0] != "--dev" || args[1] != "--data-dir" {
 		fmt.Fprintf(os.Stderr, "fake worker: unexpected args %q\n", args)
 		return 2
 	}
+	if err := recordEnv("sluice-worker"); err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker:", err)
+		return 2
+	}
 	if err := os.MkdirAll(args[2], 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	// Like the real worker: listen where TEMPORAL_ADDRESS and SLUICE_UI_PORT say
+	// (the demo sets them from its flags), and fail first if a port is taken.
+	feAddr := os.Getenv("TEMPORAL_ADDRESS")
+	host, _, err := net.SplitHostPort(feAddr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sluice-worker: TEMPORAL_ADDRESS %q: %v\n", feAddr, err)
+		return 2
+	}
+	l, err := net.Listen("tcp", feAddr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sluice-worker: start the embedded Temporal dev server: %v\n", err)
+		return 1
+	}
+	defer l.Close()
+	ui, err := net.Listen("tcp", net.JoinHostPort(host, os.Getenv("SLUICE_UI_PORT")))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sluice-worker: start the embedded Temporal dev server: %v\n", err)
+		return 1
 	}
 	// The worker resolves ${SRC_PASSWORD}/${DST_PASSWORD}: check they open the servers
 	// with the privileges the demo granted.
@@ -72,17 +121,11 @@ func fakeWorker(args []string) int {
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	l, err := net.Listen("tcp", os.Getenv("FAKE_TEMPORAL_ADDR"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 4
-	}
-	defer l.Close()
 	// Like the real worker, the frontend opens before the worker polls: the UI's
 	// task-queue API lists no poller for a moment.
 	polling := time.Now().Add(time.Second)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/namespaces/default/task-queues/sluice", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/v1/namespaces/"+os.Getenv("SLUICE_NAMESPACE")+"/task-queues/"+os.Getenv("SLUICE_TASK_QUEUE"), func(w http.ResponseWriter, r *http.Request) {
 		if time.Now().Before(polling) {
 			fmt.Fprint(w, `{"pollers": []}`)
 			return
@@ -90,11 +133,6 @@ func fakeWorker(args []string) int {
 		os.WriteFile(os.Getenv("FAKE_POLLING"), nil, 0o644)
 		fmt.Fprintf(w, `{"pollers": [{"identity": "fake", "type": %q}]}`, r.URL.Query().Get("taskQueueType"))
 	})
-	ui, err := net.Listen("tcp", os.Getenv("FAKE_UI_ADDR"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 4
-	}
 	go http.Serve(ui, mux)
 	fmt.Println("fake worker ready; orders:", orders)
 	if os.Getenv("FAKE_WORKER_DIE") != "" {
@@ -122,6 +160,22 @@ func fakeCLI(args []string) int {
 	if len(args) < 3 || args[1] != "-f" {
 		fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
 		return 2
+	}
+	if err := recordEnv("sluice " + args[0]); err != nil {
+		fmt.Fprintln(os.Stderr, "fake sluice:", err)
+		return 2
+	}
+	// The CLI must dial the demo's Temporal, whatever the demo's own environment says.
+	for _, v := range []struct{ name, want string }{
+		{"TEMPORAL_ADDRESS", os.Getenv("FAKE_WANT_TEMPORAL")},
+		{"SLUICE_UI_URL", "http://" + os.Getenv("FAKE_WANT_UI")},
+		{"SLUICE_NAMESPACE", "default"},
+		{"SLUICE_TASK_QUEUE", "sluice"},
+	} {
+		if got := os.Getenv(v.name); got != v.want {
+			fmt.Fprintf(os.Stderr, "fake sluice: %s=%q, want %q\n", v.name, got, v.want)
+			return 6
+		}
 	}
 	text, err := os.ReadFile(args[2])
 	if err != nil {
@@ -201,8 +255,9 @@ func setup(t *testing.T) config {
 	cfg.OnceTimeout = time.Minute
 	t.Setenv("FAKE_SRC_ADDR", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SourcePort)))
 	t.Setenv("FAKE_DST_ADDR", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DestinationPort)))
-	t.Setenv("FAKE_TEMPORAL_ADDR", cfg.TemporalAddress)
-	t.Setenv("FAKE_UI_ADDR", cfg.UIAddress)
+	t.Setenv("FAKE_WANT_TEMPORAL", cfg.TemporalAddress)
+	t.Setenv("FAKE_WANT_UI", cfg.UIAddress)
+	t.Setenv("FAKE_ENV_LOG", filepath.Join(root, "child-env.log"))
 	t.Setenv("FAKE_POLLING", filepath.Join(root, "worker-polling"))
 	t.Setenv("FAKE_MARKER", filepath.Join(root, "worker-stopped"))
 	return cfg
@@ -421,5 +476,140 @@ func TestPrefixWriter(t *testing.T) {
 	}
 	if got, want := b.String(), "w | one\nw | two\nw | three\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The passwords reach the worker (which resolves ${SRC_PASSWORD}/${DST_PASSWORD})
+// and not the CLI. Stale values and a foreign TEMPORAL_ADDRESS in the demo's own
+// environment must reach neither child.
+func TestPasswordsReachOnlyTheWorker(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	cfg.Once = true
+	t.Setenv("SRC_PASSWORD", "stale-source-password")
+	t.Setenv("DST_PASSWORD", "stale-destination-password")
+	t.Setenv("TEMPORAL_ADDRESS", "192.0.2.1:7233") // TEST-NET-1: a cluster that is not the demo's
+	code, _, _ := runDemo(t, context.Background(), cfg)
+	if code != 0 {
+		// The fake worker logs in with what it got, so stale passwords fail here too.
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	log, err := os.ReadFile(os.Getenv("FAKE_ENV_LOG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSpace(string(log)), "\n")
+	want := []string{
+		"sluice-worker SRC_PASSWORD=set DST_PASSWORD=set PATH=set",
+		"sluice precheck SRC_PASSWORD=unset DST_PASSWORD=unset PATH=set",
+		"sluice start SRC_PASSWORD=unset DST_PASSWORD=unset PATH=set",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("children saw:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestChildEnvs(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.TemporalAddress, cfg.UIAddress = "127.0.0.2:17233", "127.0.0.2:18233"
+	cfg.Namespace, cfg.TaskQueue = "ns1", "tq1"
+	base := []string{
+		"PATH=/usr/bin:/bin", "HOME=/home/u", "SRC_PASSWORD=stale", "DST_PASSWORD=",
+		"TEMPORAL_ADDRESS=prod:7233", "SLUICE_UI_URL=http://prod:8233", "SLUICE_DEV=false", "LANG=C.UTF-8",
+	}
+	worker, cli := childEnvs(base, cfg, "src-secret", "dst-secret")
+	common := []string{
+		"PATH=/usr/bin:/bin", "HOME=/home/u", "LANG=C.UTF-8",
+		"TEMPORAL_ADDRESS=127.0.0.2:17233", "SLUICE_NAMESPACE=ns1", "SLUICE_TASK_QUEUE=tq1",
+	}
+	wantWorker := append(slices.Clone(common), "SLUICE_UI_PORT=18233", "SRC_PASSWORD=src-secret", "DST_PASSWORD=dst-secret")
+	wantCLI := append(slices.Clone(common), "SLUICE_UI_URL=http://127.0.0.2:18233")
+	if !slices.Equal(worker, wantWorker) {
+		t.Errorf("worker env:\n%q\nwant\n%q", worker, wantWorker)
+	}
+	if !slices.Equal(cli, wantCLI) {
+		t.Errorf("CLI env:\n%q\nwant\n%q", cli, wantCLI)
+	}
+	// The two must not share a backing array: appending to one would overwrite the other.
+	if &worker[len(common)] == &cli[len(common)] {
+		t.Error("worker and CLI environments share storage")
+	}
+}
+
+func TestCheckAddresses(t *testing.T) {
+	for _, c := range []struct {
+		fe, ui, err string
+	}{
+		{"127.0.0.1:7233", "127.0.0.1:8233", ""},
+		{"127.0.0.1:7233", "127.0.0.2:8233", "same host"},
+		{"127.0.0.1:7233", "127.0.0.1:7233", "both use port 7233"},
+		{"127.0.0.1", "127.0.0.1:8233", "--temporal-address"},
+		{"127.0.0.1:7233", "127.0.0.1:http", "--ui-address"},
+	} {
+		cfg := defaultConfig()
+		cfg.TemporalAddress, cfg.UIAddress = c.fe, c.ui
+		err := checkAddresses(cfg)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s, %s: %v", c.fe, c.ui, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s, %s: error %v, want one containing %q", c.fe, c.ui, err, c.err)
+		}
+	}
+}
+
+// A Temporal port taken after the demo's own check (here: while the servers start)
+// makes the worker fail; the demo says so, names the port and shows the worker's log.
+func TestWorkerStartFailureNamesThePort(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	cfg.Once = true
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(context.Background(), cfg, &out, &errOut) }()
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(out.String(), "starting MariaDB source") {
+		select {
+		case code := <-done:
+			t.Fatalf("demo ended (exit %d) before starting the servers:\n%s\n%s", code, out.String(), errOut.String())
+		case <-deadline:
+			t.Fatalf("demo never started the servers:\n%s\n%s", out.String(), errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	l, err := net.Listen("tcp", cfg.TemporalAddress)
+	if err != nil {
+		t.Fatalf("take the Temporal port: %v", err)
+	}
+	defer l.Close()
+	var code int
+	select {
+	case code = <-done:
+	case <-deadline:
+		t.Fatal("the demo kept running after its worker failed to start")
+	}
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	for _, want := range []string{
+		"sluice-worker exited during start-up (exit status 1)",
+		fmt.Sprintf("port %s (for the Temporal frontend of sluice-worker --dev) is already in use", cfg.TemporalAddress),
+		"--temporal-address",
+		"last lines of " + filepath.Join(cfg.Dir, workerLogFile),
+		"address already in use", // the worker's own message, from its log
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if strings.Contains(errOut.String(), "Web UI of sluice-worker") {
+		t.Errorf("stderr blames the UI port, which is free")
+	}
+	if strings.Contains(out.String(), "Temporal frontend is up") || strings.Contains(out.String(), "sluice-worker is ready") {
+		t.Errorf("the demo took the other program's listener for the worker")
+	}
+	if !portClosed(cfg.SourcePort) || !portClosed(cfg.DestinationPort) {
+		t.Errorf("servers still running after the worker failed")
 	}
 }

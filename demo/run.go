@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,7 +101,8 @@ type demo struct {
 	workerLog      string
 	srcPW, dstPW   string
 	workflowPath   string
-	childEnv       []string
+	workerEnv      []string // with the passwords: the worker resolves ${NAME}
+	cliEnv         []string // without them: the CLI never reads a password
 	startedWorker  bool
 	shutdownOnce   sync.Once
 	shutdownFailed bool
@@ -143,6 +145,9 @@ func (d *demo) run(ctx context.Context) int {
 		if _, err := os.Stat(f.path); err != nil {
 			return d.fail("%s not found: %s", f.path, f.hint)
 		}
+	}
+	if err := checkAddresses(cfg); err != nil {
+		return d.fail("%v", err)
 	}
 	if code := d.checkPorts(); code != 0 {
 		return code
@@ -227,29 +232,83 @@ func (d *demo) run(ctx context.Context) int {
 	}
 }
 
-// checkPorts says clearly which port is taken before anything starts.
-func (d *demo) checkPorts() int {
-	cfg := d.cfg
-	checks := []struct{ addr, what, fix string }{
-		{net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.SourcePort)), "the source MariaDB", "set " + envSourcePort + " to a free port"},
-		{net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.DestinationPort)), "the destination MariaDB", "set " + envDestinationPort + " to a free port"},
-		{cfg.TemporalAddress, "the Temporal frontend of sluice-worker --dev", "stop the other Temporal server or sluice-worker --dev (another sluice-demo?)"},
-		{cfg.UIAddress, "the Temporal Web UI of sluice-worker --dev", "stop the program that uses it (another sluice-demo or temporal server?)"},
+// checkAddresses rejects Temporal and UI addresses sluice-worker --dev cannot serve:
+// it listens for both on one IP, the frontend's.
+func checkAddresses(cfg config) error {
+	feHost, fePort, err := splitAddress(cfg.TemporalAddress)
+	if err != nil {
+		return fmt.Errorf("--temporal-address: %w", err)
 	}
-	if cfg.SourcePort == cfg.DestinationPort {
-		return d.fail("the source and destination ports are both %d: set %s or %s", cfg.SourcePort, envSourcePort, envDestinationPort)
+	uiHost, uiPort, err := splitAddress(cfg.UIAddress)
+	if err != nil {
+		return fmt.Errorf("--ui-address: %w", err)
 	}
-	bad := 0
-	for _, c := range checks {
-		l, err := net.Listen("tcp", c.addr)
+	if feHost != uiHost {
+		return fmt.Errorf("--ui-address %s and --temporal-address %s must have the same host: sluice-worker --dev serves both on one IP",
+			cfg.UIAddress, cfg.TemporalAddress)
+	}
+	if fePort == uiPort {
+		return fmt.Errorf("--ui-address and --temporal-address both use port %d", fePort)
+	}
+	return nil
+}
+
+func splitAddress(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: want host:port: %w", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: the port must be a number 1-65535", addr)
+	}
+	return host, port, nil
+}
+
+// portUse is a port the demo needs, who needs it, and how to free or move it.
+type portUse struct{ addr, what, fix string }
+
+func (d *demo) sqlPorts() []portUse {
+	return []portUse{
+		{net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.SourcePort)), "the source MariaDB", "set " + envSourcePort + " to a free port"},
+		{net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.DestinationPort)), "the destination MariaDB", "set " + envDestinationPort + " to a free port"},
+	}
+}
+
+func (d *demo) temporalPorts() []portUse {
+	return []portUse{
+		{d.cfg.TemporalAddress, "the Temporal frontend of sluice-worker --dev",
+			"stop the other Temporal server or sluice-worker --dev (another sluice-demo?), or pass --temporal-address"},
+		{d.cfg.UIAddress, "the Temporal Web UI of sluice-worker --dev",
+			"stop the program that uses it (another sluice-demo or Temporal server?), or pass --ui-address"},
+	}
+}
+
+// takenPorts lists the ports of uses that some other program holds now.
+func takenPorts(uses []portUse) []string {
+	var taken []string
+	for _, u := range uses {
+		l, err := net.Listen("tcp", u.addr)
 		if err != nil {
-			fmt.Fprintf(d.errOut, "sluice-demo: error: port %s (for %s) is already in use: %s\n", c.addr, c.what, c.fix)
-			bad++
+			taken = append(taken, fmt.Sprintf("port %s (for %s) is already in use: %s", u.addr, u.what, u.fix))
 			continue
 		}
 		l.Close()
 	}
-	if bad > 0 {
+	return taken
+}
+
+// checkPorts says clearly which port is taken before anything starts.
+func (d *demo) checkPorts() int {
+	cfg := d.cfg
+	if cfg.SourcePort == cfg.DestinationPort {
+		return d.fail("the source and destination ports are both %d: set %s or %s", cfg.SourcePort, envSourcePort, envDestinationPort)
+	}
+	taken := takenPorts(append(d.sqlPorts(), d.temporalPorts()...))
+	for _, t := range taken {
+		fmt.Fprintf(d.errOut, "sluice-demo: error: %s\n", t)
+	}
+	if len(taken) > 0 {
 		return 1
 	}
 	return 0
@@ -347,8 +406,46 @@ func (d *demo) createUsers(ctx context.Context) int {
 		return d.fail("write %s: %v", path, err)
 	}
 	d.say("passwords are in %s (e.g. mariadb -h 127.0.0.1 -P %d -u %s -p)", path, d.cfg.SourcePort, sluiceUser)
-	d.childEnv = append(os.Environ(), sourcePasswordEnv+"="+d.srcPW, destPasswordEnv+"="+d.dstPW)
+	d.workerEnv, d.cliEnv = childEnvs(os.Environ(), d.cfg, d.srcPW, d.dstPW)
 	return 0
+}
+
+// Variables the worker and the CLI read that the demo sets itself: an inherited
+// TEMPORAL_ADDRESS (say, of a real cluster) would send the children elsewhere than
+// the demo waits on, and inherited passwords must not reach any child.
+var demoSetEnv = []string{
+	sourcePasswordEnv, destPasswordEnv,
+	"TEMPORAL_ADDRESS", "SLUICE_NAMESPACE", "SLUICE_TASK_QUEUE", // worker and CLI
+	"SLUICE_DEV", "SLUICE_DATA_DIR", "SLUICE_UI_PORT", // worker
+	"SLUICE_UI_URL", // CLI
+}
+
+// childEnvs derives the children's environments from the demo's own (PATH, HOME,
+// locale... pass through). Only the worker gets the passwords: it resolves the
+// workflow file's ${SRC_PASSWORD}/${DST_PASSWORD}; the CLI sends the file's text
+// to the workflow and never reads a password, so it has no reason to hold one.
+// cfg must have passed checkAddresses.
+func childEnvs(base []string, cfg config, srcPW, dstPW string) (worker, cli []string) {
+	var common []string
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(demoSetEnv, name) {
+			common = append(common, kv)
+		}
+	}
+	common = append(common,
+		"TEMPORAL_ADDRESS="+cfg.TemporalAddress,
+		"SLUICE_NAMESPACE="+cfg.Namespace,
+		"SLUICE_TASK_QUEUE="+cfg.TaskQueue,
+	)
+	_, uiPort, _ := splitAddress(cfg.UIAddress)
+	worker = append(slices.Clip(common),
+		"SLUICE_UI_PORT="+strconv.Itoa(uiPort),
+		sourcePasswordEnv+"="+srcPW,
+		destPasswordEnv+"="+dstPW,
+	)
+	cli = append(slices.Clip(common), "SLUICE_UI_URL=http://"+cfg.UIAddress)
+	return worker, cli
 }
 
 func pingAs(ctx context.Context, s *testenv.Server, user, pw string) error {
@@ -424,8 +521,9 @@ func (d *demo) startWorker(ctx context.Context, worker string) int {
 	if d.cfg.StreamWorker {
 		w = io.MultiWriter(logFile, newPrefixWriter(d.out, "worker | "))
 	}
-	d.say("starting %s --dev --data-dir %s (log: %s)", worker, dataDir, d.workerLog)
-	d.worker, err = startChild("sluice-worker", d.childEnv, w, w, worker, "--dev", "--data-dir", dataDir)
+	d.say("starting %s --dev --data-dir %s (Temporal on %s, Web UI on %s; log: %s)",
+		worker, dataDir, d.cfg.TemporalAddress, d.cfg.UIAddress, d.workerLog)
+	d.worker, err = startChild("sluice-worker", d.workerEnv, w, w, worker, "--dev", "--data-dir", dataDir)
 	logFile.Close() // the child has its own descriptor
 	if err != nil {
 		return d.fail("%v", err)
@@ -437,23 +535,33 @@ func (d *demo) startWorker(ctx context.Context, worker string) int {
 	// read from the Web UI's HTTP API, which also proves the UI is serving.
 	deadline := time.NewTimer(d.cfg.ReadyTimeout)
 	defer deadline.Stop()
-	frontendUp := false
+	answered, frontendUp := false, false
 	for {
-		if !frontendUp {
+		// Checked first: if another program took the frontend or UI port after
+		// checkPorts, the dial and even the poller query below succeed against it
+		// while the worker fails on that port.
+		if d.worker.exited() {
+			return d.workerStartFailed()
+		}
+		// So a frontend that answers is announced one poll later, with the worker
+		// still running, rather than at once.
+		if answered && !frontendUp {
+			frontendUp = true
+			d.say("Temporal frontend is up on %s; waiting for the worker to poll task queue %q", d.cfg.TemporalAddress, d.cfg.TaskQueue)
+		}
+		if !answered {
 			if c, err := net.DialTimeout("tcp", d.cfg.TemporalAddress, time.Second); err == nil {
 				c.Close()
-				frontendUp = true
-				d.say("Temporal frontend is up on %s; waiting for the worker to poll task queue %q", d.cfg.TemporalAddress, d.cfg.TaskQueue)
+				answered = true
 			}
 		}
-		if frontendUp && d.pollersPresent(ctx) {
+		if frontendUp && d.pollersPresent(ctx) && !d.worker.exited() {
 			d.say("sluice-worker is ready")
 			return 0
 		}
 		select {
 		case <-d.worker.done:
-			return d.fail("sluice-worker exited during start-up (%v); last lines of %s:\n%s",
-				d.worker.err, d.workerLog, tail(d.workerLog, 30))
+			return d.workerStartFailed()
 		case <-ctx.Done():
 			return exitInterrupted
 		case <-deadline.C:
@@ -466,6 +574,19 @@ func (d *demo) startWorker(ctx context.Context, worker string) int {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// workerStartFailed reports a worker that exited before it was ready. The usual cause
+// is a Temporal or UI port taken after checkPorts (e.g. by a second demo started
+// meanwhile): the worker logs that, and the demo names the port and its own flag.
+func (d *demo) workerStartFailed() int {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sluice-worker exited during start-up (%v)", d.worker.err)
+	for _, t := range takenPorts(d.temporalPorts()) {
+		fmt.Fprintf(&b, "\n  %s", t)
+	}
+	fmt.Fprintf(&b, "\n  last lines of %s:\n%s", d.workerLog, indent(tail(d.workerLog, 30), "    "))
+	return d.fail("%s", b.String())
 }
 
 // pollersPresent asks the Web UI's HTTP API whether both the workflow and the
@@ -505,12 +626,12 @@ func (d *demo) pollersPresent(ctx context.Context) bool {
 func (d *demo) banner() {
 	url := "http://" + d.cfg.UIAddress
 	line := strings.Repeat("=", 66)
-	fmt.Fprintf(d.out, "\n%s\n  Temporal Web UI:  %s\n  workflows:        %s/namespaces/default/workflows\n%s\n\n",
-		line, url, url, line)
+	fmt.Fprintf(d.out, "\n%s\n  Temporal Web UI:  %s\n  workflows:        %s/namespaces/%s/workflows\n%s\n\n",
+		line, url, url, d.cfg.Namespace, line)
 }
 
 func (d *demo) runCLI(cli string, args ...string) (*child, error) {
-	c, err := startChild("sluice "+args[0], d.childEnv, d.out, d.errOut, cli, args...)
+	c, err := startChild("sluice "+args[0], d.cliEnv, d.out, d.errOut, cli, args...)
 	if err == nil {
 		d.cli = c
 	}
@@ -559,7 +680,7 @@ func (d *demo) idle(ctx context.Context, code int) int {
 }
 
 func (d *demo) workerDied() int {
-	return d.fail("sluice-worker exited unexpectedly (%v); last lines of %s:\n%s", d.worker.err, d.workerLog, tail(d.workerLog, 30))
+	return d.fail("sluice-worker exited unexpectedly (%v); last lines of %s:\n%s", d.worker.err, d.workerLog, indent(tail(d.workerLog, 30), "    "))
 }
 
 func (d *demo) serverDied(s *testenv.Server) int {
@@ -634,6 +755,11 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// indent prefixes every line of s.
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
 // prefixWriter prefixes every line, so interleaved worker lines stay recognizable.

@@ -215,3 +215,129 @@ func (g GTIDSet) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// ParseAnyGTIDSet parses a GTID position whose flavor is not known yet (a workflow
+// file is validated before any server is asked): a MySQL set has a ':' after each
+// source UUID, a MariaDB position never has one. The result's Kind says which.
+func ParseAnyGTIDSet(s string) (GTIDSet, error) {
+	if strings.Contains(s, ":") {
+		return ParseGTIDSet(MySQL, s)
+	}
+	return ParseGTIDSet(MariaDB, s)
+}
+
+// StartGaps is what a server lacks to stream the changes after a GTID start position.
+type StartGaps struct {
+	// Purged describes transactions after the start that the server no longer has in
+	// its binlog files.
+	Purged []string
+	// Unknown describes transactions the start counts as done that the server never
+	// wrote: the position probably comes from another server.
+	Unknown []string
+}
+
+// OK reports no gap.
+func (g StartGaps) OK() bool { return len(g.Purged) == 0 && len(g.Unknown) == 0 }
+
+// Gaps compares a start position with the server's purged and executed GTIDs; all
+// three of one flavor. The two flavors mean different things by a position:
+//   - MySQL: start is the set of transactions already applied; the server sends
+//     executed - start, which needs purged ⊆ start, and start ⊆ executed.
+//   - MariaDB: start is the last applied transaction of each replication domain;
+//     purged holds, per domain, the last one before the oldest binlog file. Sequence
+//     numbers grow within a domain, so the start of a domain must be at or after
+//     purged (a domain the start omits starts from nothing) and not past executed.
+//     Whether the exact GTID is in the binlog is not checked (that needs a scan).
+func (start GTIDSet) Gaps(purged, executed GTIDSet) (StartGaps, error) {
+	var g StartGaps
+	if start.Kind != purged.Kind || start.Kind != executed.Kind {
+		return g, fmt.Errorf("cannot compare a %s GTID position with a %s server's GTIDs", start.Kind, executed.Kind)
+	}
+	switch start.Kind {
+	case MySQL:
+		if d := purged.minus(start); !d.IsEmpty() {
+			g.Purged = strings.Split(d.String(), ",")
+		}
+		if d := start.minus(executed); !d.IsEmpty() {
+			g.Unknown = strings.Split(d.String(), ",")
+		}
+	case MariaDB:
+		seqOf := func(set GTIDSet, domain uint32) (uint64, bool) {
+			for _, d := range set.Domains {
+				if d.Domain == domain {
+					return d.Sequence, true
+				}
+			}
+			return 0, false
+		}
+		for _, p := range purged.Domains {
+			if s, _ := seqOf(start, p.Domain); s < p.Sequence {
+				g.Purged = append(g.Purged, fmt.Sprintf("domain %d, sequence %d to %d", p.Domain, s+1, p.Sequence))
+			}
+		}
+		for _, s := range start.Domains {
+			e, ok := seqOf(executed, s.Domain)
+			switch {
+			case !ok:
+				g.Unknown = append(g.Unknown, fmt.Sprintf("domain %d (the server has written nothing in it)", s.Domain))
+			case s.Sequence > e:
+				g.Unknown = append(g.Unknown, fmt.Sprintf("domain %d, sequence %d to %d (the server's binlog ends at %d-%d-%d)", s.Domain, e+1, s.Sequence, s.Domain, serverOf(executed, s.Domain), e))
+			}
+		}
+	default:
+		return g, fmt.Errorf("no GTID format for %q servers", start.Kind)
+	}
+	return g, nil
+}
+
+func serverOf(set GTIDSet, domain uint32) uint32 {
+	for _, d := range set.Domains {
+		if d.Domain == domain {
+			return d.ServerID
+		}
+	}
+	return 0
+}
+
+// minus is the MySQL set difference g - o.
+func (g GTIDSet) minus(o GTIDSet) GTIDSet {
+	out := GTIDSet{Kind: g.Kind}
+	for _, src := range g.Sources {
+		var sub []Interval
+		for _, os := range o.Sources {
+			if os.UUID == src.UUID && os.Tag == src.Tag {
+				sub = os.Intervals
+			}
+		}
+		if rest := subtractIntervals(src.Intervals, sub); len(rest) > 0 {
+			out.Sources = append(out.Sources, MySQLGTIDSource{UUID: src.UUID, Tag: src.Tag, Intervals: rest})
+		}
+	}
+	return out
+}
+
+// subtractIntervals removes b from a; both sorted and merged.
+func subtractIntervals(a, b []Interval) []Interval {
+	var out []Interval
+	for _, x := range a {
+		cur := x
+		empty := false
+		for _, y := range b {
+			if y.End < cur.Start || y.Start > cur.End {
+				continue
+			}
+			if y.Start > cur.Start {
+				out = append(out, Interval{cur.Start, y.Start - 1})
+			}
+			if y.End >= cur.End {
+				empty = true
+				break
+			}
+			cur.Start = y.End + 1
+		}
+		if !empty {
+			out = append(out, cur)
+		}
+	}
+	return out
+}

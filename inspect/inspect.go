@@ -266,17 +266,20 @@ func sourceDatabases(s spec.Spec) []string {
 	return out
 }
 
-// readDisks reads MariaDB's information_schema.DISKS (a plugin: INSTALL SONAME
-// 'disks'), in KiB. MySQL has no SQL view of free space.
+// readDisks reads the destination's disks where its flavor has an SQL view of them
+// (flavor.DiskSpaceQuery), with sizes converted from KiB to bytes.
 func readDisks(ctx context.Context, db *sql.DB, fl flavor.Flavor) ([]precheck.Disk, string) {
-	if fl.Kind != flavor.MariaDB {
-		return nil, fl.Name() + " does not report free disk space over SQL"
+	query, unavailable := fl.DiskSpaceQuery()
+	if query == "" {
+		return nil, unavailable
 	}
-	rows, err := db.QueryContext(ctx, "SELECT Path, Total, Used, Available FROM information_schema.DISKS")
+	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		var me *mysql.MySQLError
-		if errors.As(err, &me) && me.Number == 1109 { // ER_UNKNOWN_TABLE
-			return nil, "the MariaDB DISKS plugin is not installed; INSTALL SONAME 'disks' on the destination enables this estimate"
+		if errors.As(err, &me) {
+			if why := fl.DiskSpaceQueryError(me.Number); why != "" {
+				return nil, why
+			}
 		}
 		return nil, "reading information_schema.DISKS failed: " + err.Error()
 	}

@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/testenv"
+	"github.com/sluice-dev/sluice/workflows"
 )
 
 // historyText is the whole history of a workflow in its wire encoding, as anyone with
@@ -21,25 +24,29 @@ import (
 // bytes raw (protojson would base64 them and hide a leak from a substring search).
 func historyText(t *testing.T, s *stack, id string) string {
 	t.Helper()
+	h := history(t, s, id)
+	if len(h.Events) < 5 {
+		t.Fatalf("history of %s has only %d events", id, len(h.Events))
+	}
+	b, err := proto.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func history(t *testing.T, s *stack, id string) *historypb.History {
+	t.Helper()
+	h := &historypb.History{}
 	it := s.client.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var b strings.Builder
-	n := 0
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := proto.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write(j)
-		n++
+		h.Events = append(h.Events, ev)
 	}
-	if n < 5 {
-		t.Fatalf("history of %s has only %d events", id, n)
-	}
-	return b.String()
+	return h
 }
 
 func setupDB(t *testing.T, env *testenv.Env, db string) {
@@ -61,8 +68,8 @@ func TestPrecheckAndStartEndToEndWithoutLeakingPasswords(t *testing.T) {
 	env := testenv.Shared(t)
 	s := startStack(t)
 	setupDB(t, env, "it_shop")
-	s.env["IT_SRC_PASSWORD"] = env.Source.RootPassword
-	s.env["IT_DST_PASSWORD"] = env.Destination.RootPassword
+	s.setEnv("IT_SRC_PASSWORD", env.Source.RootPassword)
+	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	file := writeFile(t, "e2e", workflowFile(env, "e2e", "it_shop", ""))
 
 	code, out, _ := s.sluice(t, "validate", "-f", file)
@@ -129,6 +136,15 @@ func TestPrecheckAndStartEndToEndWithoutLeakingPasswords(t *testing.T) {
 		t.Fatal("the password is visible in the Web UI")
 	}
 
+	// The real histories replay against the workflow code: it is deterministic.
+	replayer := worker.NewWorkflowReplayer()
+	workflows.Register(replayer)
+	for _, id := range []string{"sluice-e2e-precheck", "sluice-e2e"} {
+		if err := replayer.ReplayWorkflowHistory(nil, history(t, s, id)); err != nil {
+			t.Fatalf("replay %s: %v", id, err)
+		}
+	}
+
 	code, out, _ = s.sluice(t, "list", "--all")
 	if code != 0 || !strings.Contains(out, "sluice-e2e-precheck") || !strings.Contains(out, "Migration") {
 		t.Fatalf("list --all: exit %d", code)
@@ -139,8 +155,8 @@ func TestFailedPrecheckStopsMigrationAndWritesNothing(t *testing.T) {
 	env := testenv.Shared(t)
 	s := startStack(t)
 	setupDB(t, env, "it_missing")
-	s.env["IT_SRC_PASSWORD"] = env.Source.RootPassword
-	s.env["IT_DST_PASSWORD"] = env.Destination.RootPassword
+	s.setEnv("IT_SRC_PASSWORD", env.Source.RootPassword)
+	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	body := strings.Replace(workflowFile(env, "missing", "it_missing", ""), `tables: ["*"]`, `tables: [order, no_such_table]`, 1)
 	file := writeFile(t, "missing", body)
 
@@ -169,8 +185,8 @@ func TestWrongPasswordIsAReportItemWithoutTheSecret(t *testing.T) {
 	setupDB(t, env, "it_wrongpw")
 	const wrong = "Wr0ng-Secret-Value-4711"
 	file := writeFile(t, "wrongpw", strings.Replace(workflowFile(env, "wrongpw", "it_wrongpw", ""), "${IT_SRC_PASSWORD}", "${IT_WRONG_PASSWORD}", 1))
-	s.env["IT_WRONG_PASSWORD"] = wrong
-	s.env["IT_DST_PASSWORD"] = env.Destination.RootPassword
+	s.setEnv("IT_WRONG_PASSWORD", wrong)
+	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	code, out, errOut := s.sluice(t, "precheck", "-f", file)
 	if code != 1 || !strings.Contains(out, precheck.IDSourceConnect) || !strings.Contains(out, "Access denied") {
 		t.Fatalf("precheck with a wrong password: exit %d", code)
@@ -179,7 +195,7 @@ func TestWrongPasswordIsAReportItemWithoutTheSecret(t *testing.T) {
 		t.Fatal("the wrong password leaked into output, history or logs")
 	}
 	// An unset variable names the variable and where to set it.
-	delete(s.env, "IT_WRONG_PASSWORD")
+	s.setEnv("IT_WRONG_PASSWORD", "")
 	code, out, _ = s.sluice(t, "precheck", "-f", file)
 	if code != 1 || !strings.Contains(out, "IT_WRONG_PASSWORD") {
 		t.Fatalf("precheck with an unset password variable: exit %d", code)

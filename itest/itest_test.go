@@ -28,13 +28,26 @@ import (
 	"github.com/sluice-dev/sluice/workflows"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) {
+	code := testenv.Main(m)
+	if shared != nil {
+		shared.worker.Stop()
+		shared.client.Close()
+		shared.srv.Stop()
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
 
 // stack is one embedded Temporal server with a sluice worker polling its own task queue.
 type stack struct {
 	srv       *devserver.Server
+	dir       string
 	client    client.Client
+	worker    worker.Worker
+	log       *zap.Logger
 	taskQueue string
+	envMu     sync.Mutex
 	env       map[string]string // the worker's environment (secrets)
 	logs      *syncBuffer       // everything the worker logged
 }
@@ -95,16 +108,13 @@ func startStack(t *testing.T) *stack {
 			stackErr = err
 			return
 		}
-		st := &stack{srv: srv, client: c, taskQueue: "sluice-itest", env: map[string]string{}, logs: logs}
-		w := worker.New(c, st.taskQueue, worker.Options{})
-		workflows.Register(w)
-		a := activities.New(log)
-		a.LookupEnv = func(k string) (string, bool) { v, ok := st.env[k]; return v, ok }
-		activities.Register(w, a)
-		if err := w.Start(); err != nil {
+		st := &stack{srv: srv, dir: dir, client: c, taskQueue: "sluice-itest", env: map[string]string{}, logs: logs, log: log}
+		w, err := st.startWorker(st.taskQueue)
+		if err != nil {
 			stackErr = err
 			return
 		}
+		st.worker = w
 		shared = st
 	})
 	if stackErr != nil {
@@ -113,11 +123,42 @@ func startStack(t *testing.T) *stack {
 	return shared
 }
 
+// startWorker runs the real worker code on a task queue, its secrets from s.env.
+func (s *stack) startWorker(queue string) (worker.Worker, error) {
+	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second})
+	workflows.Register(w)
+	a := activities.New(s.log)
+	a.LookupEnv = func(k string) (string, bool) {
+		s.envMu.Lock()
+		defer s.envMu.Unlock()
+		v, ok := s.env[k]
+		return v, ok
+	}
+	activities.Register(w, a)
+	return w, w.Start()
+}
+
+func (s *stack) setEnv(k, v string) {
+	s.envMu.Lock()
+	defer s.envMu.Unlock()
+	if v == "" {
+		delete(s.env, k)
+		return
+	}
+	s.env[k] = v
+}
+
 // sluice runs the CLI against the stack and returns exit code, stdout and stderr.
 func (s *stack) sluice(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return s.sluiceOn(t, s.taskQueue, args...)
+}
+
+// sluiceOn is sluice with another task queue.
+func (s *stack) sluiceOn(t *testing.T, queue string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	args = append(args, "--address", s.srv.FrontendAddress(), "--task-queue", s.taskQueue)
+	args = append(args, "--address", s.srv.FrontendAddress(), "--task-queue", queue)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	code := cli.Main(ctx, args, &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})

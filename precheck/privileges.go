@@ -89,7 +89,8 @@ func sourceNeeds(f *Facts) []need {
 // destinationNeeds lists what the destination account needs:
 //   - schema: CREATE, ALTER, INDEX, DROP on each target database (create it and its
 //     tables), TRIGGER when selected tables have triggers (options.triggers creates
-//     them), REFERENCES on MySQL when selected tables have foreign keys;
+//     them), REFERENCES when selected tables have foreign keys and the destination
+//     enforces it (flavor.ForeignKeysNeedReferences: MySQL 5.7+);
 //   - full: SELECT, INSERT, UPDATE, DELETE (read/write) on each target table;
 //   - incremental: the same read/write, plus CREATE, ALTER, DROP, INDEX when DDL is
 //     replicated (an entry without operations, or with ddl);
@@ -108,7 +109,7 @@ func destinationNeeds(f *Facts) []need {
 		if hasTriggers(f) {
 			extra = append(extra, "TRIGGER")
 		}
-		if f.Destination.Flavor.Kind == flavor.MySQL && hasForeignKeys(f) {
+		if f.Destination.Flavor.ForeignKeysNeedReferences() && hasForeignKeys(f) {
 			extra = append(extra, "REFERENCES")
 		}
 		for _, db := range dbs {

@@ -5,15 +5,19 @@ import "time"
 // Defaults. The retry windows are DTS's: connection problems are retried for 12
 // hours, other errors for 10 minutes.
 const (
-	DefaultPort            = 3306
-	DefaultTLSMode         = "preferred"
-	DefaultConflicts       = "precheck"
-	DefaultCase            = "default"
-	DefaultTriggers        = "after-cutover"
-	DefaultOnlineDDL       = "none"
-	DefaultRetryConnection = Duration(720 * time.Minute)
-	DefaultRetryOther      = Duration(10 * time.Minute)
-	retryOtherMargin       = Duration(time.Minute)
+	DefaultPort      = 3306
+	DefaultTLSMode   = "preferred"
+	DefaultConflicts = "precheck"
+	DefaultCase      = "default"
+	DefaultTriggers  = "after-cutover"
+	DefaultOnlineDDL = "none"
+	// gh-ost's own table names: _<table>_gho is the shadow table; _<table>_ghc the
+	// changelog and _<table>_del (or _<table>_<timestamp>_del) the renamed original.
+	DefaultGhOstShadowTable = `^_(.+)_gho$`
+	DefaultGhOstTrashTable  = `^_(.+)_(?:ghc|del)$`
+	DefaultRetryConnection  = Duration(720 * time.Minute)
+	DefaultRetryOther       = Duration(10 * time.Minute)
+	retryOtherMargin        = Duration(time.Minute)
 )
 
 // ApplyDefaults fills every field the user left out (or wrote as zero) with its
@@ -38,6 +42,12 @@ func (s *Spec) ApplyDefaults() {
 	}
 	if o.OnlineDDL == "" {
 		o.OnlineDDL = DefaultOnlineDDL
+	}
+	if o.GhOst.ShadowTable == "" {
+		o.GhOst.ShadowTable = DefaultGhOstShadowTable
+	}
+	if o.GhOst.TrashTable == "" {
+		o.GhOst.TrashTable = DefaultGhOstTrashTable
 	}
 	if o.Retry.Connection == 0 {
 		o.Retry.Connection = DefaultRetryConnection

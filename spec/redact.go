@@ -108,7 +108,22 @@ func optionsYAML(o Options) yaml.MapSlice {
 		{Key: "case", Value: o.Case},
 		{Key: "triggers", Value: o.Triggers},
 		{Key: "online_ddl", Value: o.OnlineDDL},
+		{Key: "gh_ost", Value: yaml.MapSlice{
+			{Key: "shadow_table", Value: o.GhOst.ShadowTable},
+			{Key: "trash_table", Value: o.GhOst.TrashTable},
+		}},
 		{Key: "accounts", Value: o.Accounts},
+	}
+	if st := o.Incremental.Start; !st.IsZero() {
+		var pos yaml.MapSlice
+		if st.GTID != "" {
+			pos = yaml.MapSlice{{Key: "gtid", Value: st.GTID}}
+		} else {
+			pos = yaml.MapSlice{{Key: "binlog_file", Value: st.BinlogFile}, {Key: "binlog_pos", Value: st.BinlogPos}}
+		}
+		m = append(m, yaml.MapItem{Key: "incremental", Value: yaml.MapSlice{{Key: "start", Value: pos}}})
+	}
+	m = append(m, yaml.MapSlice{
 		{Key: "retry", Value: yaml.MapSlice{
 			{Key: "connection", Value: minutes(o.Retry.Connection)},
 			{Key: "other", Value: minutes(o.Retry.Other)},
@@ -117,7 +132,7 @@ func optionsYAML(o Options) yaml.MapSlice {
 			{Key: "full", Value: throttleYAML(o.Throttle.Full, true)},
 			{Key: "incremental", Value: throttleYAML(o.Throttle.Incremental, false)},
 		}},
-	}
+	}...)
 	if len(o.IgnoreWarnings) > 0 {
 		m = append(m, yaml.MapItem{Key: "ignore_warnings", Value: flowList(o.IgnoreWarnings)})
 	}

@@ -79,15 +79,51 @@ type Table struct {
 
 // Options are the task-wide settings.
 type Options struct {
-	Conflicts      string   `yaml:"conflicts" json:"conflicts"`   // precheck|ignore
-	Case           string   `yaml:"case" json:"case"`             // default|source|destination|lower|upper
-	Triggers       string   `yaml:"triggers" json:"triggers"`     // after-full|after-cutover
-	OnlineDDL      string   `yaml:"online_ddl" json:"online_ddl"` // none|gh-ost
-	Accounts       bool     `yaml:"accounts" json:"accounts"`
-	Retry          Retry    `yaml:"retry" json:"retry"`
-	Throttle       Throttle `yaml:"throttle" json:"throttle"`
-	IgnoreWarnings []string `yaml:"ignore_warnings" json:"ignore_warnings,omitempty"`
+	Conflicts      string      `yaml:"conflicts" json:"conflicts"`   // precheck|ignore
+	Case           string      `yaml:"case" json:"case"`             // default|source|destination|lower|upper
+	Triggers       string      `yaml:"triggers" json:"triggers"`     // after-full|after-cutover
+	OnlineDDL      string      `yaml:"online_ddl" json:"online_ddl"` // none|gh-ost
+	GhOst          GhOst       `yaml:"gh_ost" json:"gh_ost"`
+	Accounts       bool        `yaml:"accounts" json:"accounts"`
+	Incremental    Incremental `yaml:"incremental" json:"incremental"`
+	Retry          Retry       `yaml:"retry" json:"retry"`
+	Throttle       Throttle    `yaml:"throttle" json:"throttle"`
+	IgnoreWarnings []string    `yaml:"ignore_warnings" json:"ignore_warnings,omitempty"`
 }
+
+// GhOst recognises the tables gh-ost creates, by name: Go regular expressions
+// (RE2 syntax) matched against table names. The precheck reports tables matching
+// either as leftovers; with online_ddl: gh-ost, incremental migration will follow a
+// shadow table into the table whose name its first capture group holds.
+type GhOst struct {
+	// ShadowTable matches the table gh-ost builds and swaps in (_<table>_gho).
+	ShadowTable string `yaml:"shadow_table" json:"shadow_table"`
+	// TrashTable matches its changelog table and the original it renames away
+	// (_<table>_ghc, _<table>_del, _<table>_<timestamp>_del).
+	TrashTable string `yaml:"trash_table" json:"trash_table"`
+}
+
+// Incremental holds settings of incremental migration.
+type Incremental struct {
+	// Start is where a workflow of types [incremental] starts reading the source's
+	// binlog; zero means the source's position when the workflow starts.
+	Start BinlogPosition `yaml:"start" json:"start"`
+}
+
+// BinlogPosition is a place in the source's binlog, written either as a file and
+// offset (what SHOW BINARY LOG STATUS, mysqldump --source-data and mariabackup
+// report) or as a GTID position in the source's own format.
+type BinlogPosition struct {
+	BinlogFile string `yaml:"binlog_file" json:"binlog_file,omitempty"`
+	BinlogPos  int64  `yaml:"binlog_pos" json:"binlog_pos,omitempty"`
+	// GTID is a MariaDB position (0-1-100, one domain-server-sequence per domain: the
+	// last transaction already applied) or a MySQL GTID set (uuid:1-100: every
+	// transaction already applied).
+	GTID string `yaml:"gtid" json:"gtid,omitempty"`
+}
+
+// IsZero reports that no position is given.
+func (p BinlogPosition) IsZero() bool { return p == BinlogPosition{} }
 
 // Retry windows (DTS ranges): connection 10–1440 min, other 1–1440 min and below connection.
 // Values are Go durations ("720m", "12h").

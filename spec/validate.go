@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice/etl"
+	"github.com/sluice-dev/sluice/flavor"
 )
 
 // Allowed values of the enumerated fields, in documentation order.
@@ -532,6 +533,9 @@ func (c *checker) options() {
 	c.enum("options.case", o.Case, CaseModes)
 	c.enum("options.triggers", o.Triggers, TriggerModes)
 	c.enum("options.online_ddl", o.OnlineDDL, OnlineDDLs)
+	c.tableRegexp("options.gh_ost.shadow_table", o.GhOst.ShadowTable, true)
+	c.tableRegexp("options.gh_ost.trash_table", o.GhOst.TrashTable, false)
+	c.start("options.incremental.start", o.Incremental.Start)
 
 	conn, other := o.Retry.Connection, o.Retry.Other
 	if conn < RetryConnectionMin || conn > RetryMax {
@@ -569,6 +573,77 @@ func (c *checker) options() {
 	}
 	if o.OnlineDDL != DefaultOnlineDDL && !c.s.Has(TypeIncremental) {
 		c.warnf("options.online_ddl", "ignored: online DDL handling applies to incremental migration, and types has no incremental")
+	}
+}
+
+// tableRegexp checks a regular expression matched against table names. A shadow
+// table pattern needs a capture group: its first one names the original table.
+func (c *checker) tableRegexp(p, expr string, needGroup bool) {
+	re, err := regexp.Compile(expr)
+	switch {
+	case err != nil:
+		c.errf(p, "invalid regular expression (Go RE2 syntax): %s", regexpProblem(err))
+	case re.MatchString(""):
+		c.errf(p, "%q matches an empty name, so it matches part of every table name: anchor it, like %s", expr, DefaultGhOstShadowTable)
+	case needGroup && re.NumSubexp() == 0:
+		c.errf(p, "%q has no capture group: the first group ( ) must capture the original table's name, like %s", expr, DefaultGhOstShadowTable)
+	}
+}
+
+// regexpProblem drops the "error parsing regexp: " prefix that says nothing here.
+func regexpProblem(err error) string {
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// binlogFileName is what servers name binlog files: the log-bin base name, a dot and
+// a sequence number of at least six digits. No path: the server looks the name up
+// in its own binlog index.
+var binlogFileName = regexp.MustCompile(`^[^/\\\s\x00-\x1f]+\.[0-9]{6,}$`)
+
+// MinBinlogPos is the first event's offset: every binlog file starts with a 4-byte
+// magic number.
+const MinBinlogPos = 4
+
+// start checks options.incremental.start: a file and position, or a GTID position
+// (in either flavor's syntax: which one the source speaks is known only when the
+// precheck connects), and only for an incremental-only workflow.
+func (c *checker) start(p string, st BinlogPosition) {
+	given := func(key string) bool { return c.written(p + "." + key) }
+	filePos := st.BinlogFile != "" || st.BinlogPos != 0 || given("binlog_file") || given("binlog_pos")
+	gtid := st.GTID != "" || given("gtid")
+	switch {
+	case !filePos && !gtid:
+		if c.written(p) {
+			c.errf(p, "is empty: give binlog_file and binlog_pos, or gtid; or leave start out to begin at the source's position when the workflow starts")
+		}
+		return
+	case filePos && gtid:
+		c.errf(p+".gtid", "give either binlog_file and binlog_pos, or gtid, not both")
+	case filePos:
+		switch {
+		case st.BinlogFile == "":
+			c.required(p+".binlog_file", st.BinlogFile)
+		case !binlogFileName.MatchString(st.BinlogFile):
+			c.errf(p+".binlog_file", "%q is not a binlog file name: write it as SHOW BINARY LOGS lists it, like mysql-bin.000003 (no directory)", st.BinlogFile)
+		}
+		switch {
+		case st.BinlogPos == 0 && !given("binlog_pos"):
+			c.errf(p+".binlog_pos", "required field is missing: binlog_file needs binlog_pos, the offset in that file (4 for its beginning)")
+		case st.BinlogPos < MinBinlogPos:
+			c.errf(p+".binlog_pos", "%d is before the first event: positions start at %d (after the file's 4-byte header)", st.BinlogPos, MinBinlogPos)
+		}
+	default:
+		switch g, err := flavor.ParseAnyGTIDSet(st.GTID); {
+		case strings.TrimSpace(st.GTID) == "":
+			c.errf(p+".gtid", "must not be empty")
+		case err != nil:
+			c.errf(p+".gtid", "%q is not a GTID position (%v): write a MariaDB position like 0-1-100 (domain-server-sequence, one per domain, comma-separated) or a MySQL GTID set like 3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100", st.GTID, err)
+		case g.IsEmpty():
+			c.errf(p+".gtid", "must not be empty")
+		}
+	}
+	if len(c.s.Types) != 1 || c.s.Types[0] != TypeIncremental {
+		c.errf(p, "only for types: [incremental]: with full, incremental starts where the full copy's snapshot was taken, and with schema alone the tables are created empty, so no earlier position fits")
 	}
 }
 
