@@ -128,6 +128,11 @@ func TestServerLifecycle(t *testing.T) {
 		t.Fatalf("second server on the same data dir: err = %v; want a lock error", err)
 	}
 
+	// A workflow still running when the server stops (no worker polls its queue yet).
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "greet-2", TaskQueue: "devserver-later"}, greetWorkflow, "again"); err != nil {
+		t.Fatalf("start greet-2: %v", err)
+	}
+
 	w.Stop()
 	c.Close()
 	srv.Stop()
@@ -159,6 +164,18 @@ func TestServerLifecycle(t *testing.T) {
 	if len(types) < 3 || types[0] != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED ||
 		types[len(types)-1] != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED || !slices.Contains(types, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
 		t.Fatalf("history after restart = %v; want started ... activity completed ... completed", types)
+	}
+
+	// The workflow that was running before the restart goes on once a worker polls.
+	w2 := worker.New(c2, "devserver-later", worker.Options{})
+	w2.RegisterWorkflow(greetWorkflow)
+	w2.RegisterActivity(greet)
+	if err := w2.Start(); err != nil {
+		t.Fatalf("worker start after restart: %v", err)
+	}
+	defer w2.Stop()
+	if err := c2.GetWorkflow(ctx, "greet-2", "").Get(ctx, &out); err != nil || out != "hello again" {
+		t.Fatalf("running workflow after restart = %q, %v; want %q", out, err, "hello again")
 	}
 }
 
