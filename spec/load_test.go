@@ -253,6 +253,7 @@ options:
   case: lower
   triggers: after-full
   online_ddl: gh-ost
+  gh_ost: {shadow_table: '^_(.+)_shadow$', trash_table: '^_(.+)_(?:ghc|del|trash)$'}
   accounts: true
   retry: {connection: 2h, other: 90s}
   throttle: {full: {source_qps: 10, rps: 20, mbps: 1.5}, incremental: {rps: 30, mbps: 2}}
@@ -296,7 +297,7 @@ func TestDecodedValues(t *testing.T) {
 	if op.Conflicts != "ignore" || op.Case != "lower" || op.Triggers != "after-full" || op.OnlineDDL != "gh-ost" || !op.Accounts ||
 		op.Retry.Connection.D().String() != "2h0m0s" || op.Retry.Other.D().String() != "1m30s" ||
 		op.Throttle.Full != (ThrottleLimits{SourceQPS: 10, RPS: 20, MBPS: 1.5}) || op.Throttle.Incremental != (ThrottleLimits{RPS: 30, MBPS: 2}) ||
-		len(op.IgnoreWarnings) != 1 {
+		len(op.IgnoreWarnings) != 1 || op.GhOst != (GhOst{ShadowTable: `^_(.+)_shadow$`, TrashTable: `^_(.+)_(?:ghc|del|trash)$`}) {
 		t.Errorf("options %+v", op)
 	}
 }

@@ -533,8 +533,8 @@ func (c *checker) options() {
 	c.enum("options.case", o.Case, CaseModes)
 	c.enum("options.triggers", o.Triggers, TriggerModes)
 	c.enum("options.online_ddl", o.OnlineDDL, OnlineDDLs)
-	c.tableRegexp("options.gh_ost.shadow_table", o.GhOst.ShadowTable, true)
-	c.tableRegexp("options.gh_ost.trash_table", o.GhOst.TrashTable, false)
+	c.tableRegexp("options.gh_ost.shadow_table", o.GhOst.ShadowTable, DefaultGhOstShadowTable, true)
+	c.tableRegexp("options.gh_ost.trash_table", o.GhOst.TrashTable, DefaultGhOstTrashTable, false)
 	c.start("options.incremental.start", o.Incremental.Start)
 
 	conn, other := o.Retry.Connection, o.Retry.Other
@@ -578,15 +578,15 @@ func (c *checker) options() {
 
 // tableRegexp checks a regular expression matched against table names. A shadow
 // table pattern needs a capture group: its first one names the original table.
-func (c *checker) tableRegexp(p, expr string, needGroup bool) {
+func (c *checker) tableRegexp(p, expr, example string, needGroup bool) {
 	re, err := regexp.Compile(expr)
 	switch {
 	case err != nil:
 		c.errf(p, "invalid regular expression (Go RE2 syntax): %s", regexpProblem(err))
 	case re.MatchString(""):
-		c.errf(p, "%q matches an empty name, so it matches part of every table name: anchor it, like %s", expr, DefaultGhOstShadowTable)
+		c.errf(p, "%q matches an empty name, so it matches part of every table name: anchor it, like %s", expr, example)
 	case needGroup && re.NumSubexp() == 0:
-		c.errf(p, "%q has no capture group: the first group ( ) must capture the original table's name, like %s", expr, DefaultGhOstShadowTable)
+		c.errf(p, "%q has no capture group: the first group ( ) must capture the original table's name, like %s", expr, example)
 	}
 }
 
