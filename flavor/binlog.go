@@ -93,3 +93,9 @@ func (f Flavor) ExecutedGTIDs(v Variables) (GTIDSet, error) {
 	}
 	return ParseGTIDSet(f.Kind, s)
 }
+
+// BinlogPositionRefused tells, from a server error number of BinlogEventAtStatement,
+// that the server refused the file or position itself (ER_ERROR_WHEN_EXECUTING_COMMAND,
+// 1220 on both flavors: "Wrong offset or I/O error", "Invalid pos specified", "Could
+// not find target log") rather than the account or the connection failing.
+func BinlogPositionRefused(number uint16) bool { return number == 1220 }

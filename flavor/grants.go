@@ -29,6 +29,15 @@ func (f Flavor) PrivBinlogMonitor() Priv {
 	return Priv{Name: "REPLICATION CLIENT", Also: []string{"SUPER"}}
 }
 
+// PrivBinlogEvents runs SHOW BINLOG EVENTS. MySQL: REPLICATION SLAVE. MariaDB
+// 10.5.2+: BINLOG MONITOR (REPLICATION SLAVE before).
+func (f Flavor) PrivBinlogEvents() Priv {
+	if f.Kind == MariaDB && f.AtLeast(10, 5, 2) {
+		return Priv{Name: "BINLOG MONITOR"}
+	}
+	return Priv{Name: "REPLICATION SLAVE"}
+}
+
 // PrivReplicaMonitor runs SHOW SLAVE/REPLICA STATUS. MariaDB 10.5.9+: SLAVE MONITOR
 // (alias REPLICA MONITOR); MariaDB 10.5.2–10.5.8: REPLICATION SLAVE ADMIN; MySQL:
 // REPLICATION CLIENT (or SUPER).

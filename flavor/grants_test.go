@@ -93,8 +93,8 @@ func TestParseGrantsMariaDBRoot(t *testing.T) {
 	}
 }
 
-// MySQL 8.0 SHOW GRANTS: static privileges listed one by one, dynamic privileges on a
-// second line, roles, and a partial revoke.
+// MySQL 8.0 SHOW GRANTS (written from MySQL's documentation): static privileges listed
+// one by one, dynamic privileges on a second line, roles, and a partial revoke.
 func TestParseGrantsMySQL80(t *testing.T) {
 	f := mustDetect(t, "8.0.36")
 	g, err := f.ParseGrants([]string{
@@ -135,7 +135,8 @@ func TestParseGrantsMySQL80(t *testing.T) {
 	}
 }
 
-// MySQL 5.7 quotes user names with single quotes; SUPER implies REPLICATION CLIENT.
+// MySQL 5.7 (written from MySQL's documentation) quotes user names with single quotes;
+// SUPER implies REPLICATION CLIENT.
 func TestParseGrantsMySQL57(t *testing.T) {
 	f := mustDetect(t, "5.7.44-log")
 	g, err := f.ParseGrants([]string{

@@ -216,6 +216,25 @@ func (g GTIDSet) String() string {
 	return strings.Join(parts, ",")
 }
 
+// Name is the product name of a kind, for messages (Flavor.Name also tells Percona).
+func (k Kind) Name() string {
+	switch k {
+	case MariaDB:
+		return "MariaDB"
+	case TiDB:
+		return "TiDB"
+	}
+	return "MySQL"
+}
+
+// GTIDFormat says how a GTID position of this kind is written, for messages.
+func (k Kind) GTIDFormat() string {
+	if k == MariaDB {
+		return "domain-server-sequence per replication domain, like 0-1-100"
+	}
+	return "a GTID set uuid:interval, like 3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100"
+}
+
 // ParseAnyGTIDSet parses a GTID position whose flavor is not known yet (a workflow
 // file is validated before any server is asked): a MySQL set has a ':' after each
 // source UUID, a MariaDB position never has one. The result's Kind says which.
@@ -281,22 +300,13 @@ func (start GTIDSet) Gaps(purged, executed GTIDSet) (StartGaps, error) {
 			case !ok:
 				g.Unknown = append(g.Unknown, fmt.Sprintf("domain %d (the server has written nothing in it)", s.Domain))
 			case s.Sequence > e:
-				g.Unknown = append(g.Unknown, fmt.Sprintf("domain %d, sequence %d to %d (the server's binlog ends at %d-%d-%d)", s.Domain, e+1, s.Sequence, s.Domain, serverOf(executed, s.Domain), e))
+				g.Unknown = append(g.Unknown, fmt.Sprintf("domain %d, sequence %d to %d", s.Domain, e+1, s.Sequence))
 			}
 		}
 	default:
 		return g, fmt.Errorf("no GTID format for %q servers", start.Kind)
 	}
 	return g, nil
-}
-
-func serverOf(set GTIDSet, domain uint32) uint32 {
-	for _, d := range set.Domains {
-		if d.Domain == domain {
-			return d.ServerID
-		}
-	}
-	return 0
 }
 
 // minus is the MySQL set difference g - o.

@@ -55,6 +55,10 @@ func Gather(ctx context.Context, s spec.Spec, lookup dbconn.LookupFunc, progress
 		if src.FlavorError == "" && s.Has(spec.TypeIncremental) {
 			src.Replica, src.ReplicaError = replicaStatus(ctx, srcDB, src.Flavor)
 			src.ReplicaError = red(src.ReplicaError)
+			if st := s.Options.Incremental.Start; !st.IsZero() {
+				step(progress, "check the start position on the source")
+				src.BinlogStart = readBinlogStart(ctx, srcDB, src.Flavor, st, red)
+			}
 		}
 		step(progress, "read source catalog")
 		cat, all, err := readCatalog(ctx, srcDB, sourceDatabases(s))

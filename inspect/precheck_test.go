@@ -34,9 +34,12 @@ func TestAllPass(t *testing.T) {
 			t.Errorf("%s: %s: %s (remedy %q)", it.ID, it.Status, it.Message, it.Remedy)
 		}
 	}
-	if got, want := len(r.Items), len(precheck.AllIDs()); got != want {
+	// Every item but source.binlog_start, which needs types: [incremental] with a
+	// start position (TestBinlogStart).
+	if got, want := len(r.Items), len(precheck.AllIDs())-1; got != want {
 		t.Errorf("%d items, want all %d", got, want)
 	}
+	absent(t, r, precheck.IDBinlogStart)
 	expect(t, r, precheck.IDSourceConnect, precheck.Pass, []string{"over TLS", "MariaDB 10."})
 	expect(t, r, precheck.IDDestinationConnect, precheck.Pass, []string{"without TLS"})
 	expect(t, r, precheck.IDObjectsExist, precheck.Pass, []string{"3 tables selected in 1 database"})
@@ -246,14 +249,14 @@ func TestBinlogVariables(t *testing.T) {
 		h := &harness{t: t, env: h.env, secrets: h.secrets}
 		h.setGlobal(h.env.Source, "binlog_row_metadata", "'MINIMAL'")
 		r := h.run(s)
-		expect(t, r, precheck.IDBinlogRowMetadata, precheck.Warn, []string{"binlog_row_metadata is MINIMAL", "falls back to its own schema history"},
+		expect(t, r, precheck.IDBinlogRowMetadata, precheck.Warn, []string{"binlog_row_metadata is MINIMAL", "fall back to its own schema history", "lands with the incremental phase"},
 			"SET GLOBAL binlog_row_metadata = 'FULL'", "ignore_warnings")
 	})
 	t.Run("server_id", func(t *testing.T) {
 		// MariaDB's server_id starts at 1: SET GLOBAL server_id = 0 is clamped to 1,
 		// so a MariaDB source cannot fail this item (MySQL can: its range starts at
-		// 0); the failing case is unit-tested with recorded MySQL facts. Here the
-		// item reads the real value.
+		// 0); the failing case is unit-tested with MySQL facts written from its
+		// documentation. Here the item reads the real value.
 		h := &harness{t: t, env: h.env, secrets: h.secrets}
 		h.setGlobal(h.env.Source, "server_id", "0")
 		r := h.run(s)
@@ -264,7 +267,7 @@ func TestBinlogVariables(t *testing.T) {
 	})
 	t.Run("row_value_options", func(t *testing.T) {
 		// MariaDB has no binlog_row_value_options, so this cannot fail here; the
-		// failing case is unit-tested with recorded MySQL facts.
+		// failing case is unit-tested with MySQL facts written from its documentation.
 		r := h.run(s)
 		expect(t, r, precheck.IDBinlogRowValueOptions, precheck.Pass, []string{"has no binlog_row_value_options"})
 	})
@@ -422,7 +425,9 @@ func TestOnlineDDLLeftoversAndPTOSCTriggers(t *testing.T) {
 	)
 	r := h.run(h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "orders"}}}))
 	expect(t, r, precheck.IDOnlineDDLLeftovers, precheck.Warn, []string{"4 tables look like tables that gh-ost or pt-online-schema-change left behind",
-		q(db) + ".`_orders_gho`", q(db) + ".`_orders_ghc`", q(db) + ".`_orders_20240101120000_del`", q(db) + ".`_orders_new`"}, "exclude_tables")
+		q(db) + ".`_orders_gho` (gh-ost shadow table)", q(db) + ".`_orders_ghc` (gh-ost changelog or old table)",
+		q(db) + ".`_orders_20240101120000_del` (gh-ost changelog or old table)", q(db) + ".`_orders_new` (pt-online-schema-change table)"},
+		`exclude_tables: ["_orders_20240101120000_del", "_orders_ghc", "_orders_gho", "_orders_new"]`)
 	expect(t, r, precheck.IDPTOSCTriggers, precheck.Fail, []string{"pt-online-schema-change is running or crashed", "`pt_osc_", "on " + q(db) + ".`orders`", "not supported"}, "DROP TRIGGER")
 }
 
@@ -433,7 +438,7 @@ func TestOnlineDDLLeftoversAndPTOSCTriggers(t *testing.T) {
 func TestFreeSpace(t *testing.T) {
 	h := newHarness(t)
 	if h.env.Source.Dir == "" || h.env.Destination.Dir == "" {
-		t.Skip("needs servers started by testenv (the test grows a data file on the source's disk)")
+		testenv.SkipOrFail(t, "needs servers started by testenv (the test grows a data file on the source's disk); %s/%s point elsewhere", testenv.EnvSource, testenv.EnvDestination)
 	}
 	db := uniq("space")
 	h.database(h.env.Source, db, tbl(pkTable, "small"))

@@ -27,6 +27,7 @@ func AllIDs() []string {
 		IDBinlogRetention,
 		IDServerID,
 		IDLogSlaveUpdates,
+		IDBinlogStart,
 		IDObjectsExist,
 		IDPrimaryKeys,
 		IDEngines,

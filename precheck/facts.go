@@ -46,6 +46,10 @@ type Server struct {
 	Replica      []flavor.ReplicaChannel
 	ReplicaError string
 
+	// BinlogStart is what the source says about options.incremental.start; nil
+	// unless a start is given and incremental is chosen.
+	BinlogStart *BinlogStart
+
 	// Catalog holds the databases sluice reads or writes on this server: on the
 	// source the databases named in objects, on the destination the target databases.
 	Catalog      *Catalog
@@ -123,4 +127,26 @@ type Trigger struct {
 type Disk struct {
 	Path                   string
 	Total, Used, Available int64
+}
+
+// BinlogStart is what the source answered about the start position of an
+// incremental-only migration.
+type BinlogStart struct {
+	// Logs is SHOW BINARY LOGS, oldest first; LogsError says why it is unknown.
+	Logs      []flavor.BinaryLog
+	LogsError string
+
+	// For a binlog_file/binlog_pos start whose file exists: EventAt is the type of
+	// the event at the position ("" at the very end of the file). EventRefused holds
+	// the server's reason when it refused the position (not the start of an event,
+	// past the end); EventError says why the event could not be read at all (a
+	// missing privilege, say).
+	EventAt      string
+	EventRefused string
+	EventError   string
+
+	// For a gtid start on MariaDB: the GTID state before the oldest binlog file
+	// (flavor.PurgedGTIDStatement); MySQL's gtid_purged is among the variables.
+	PurgedGTIDs      string
+	PurgedGTIDsError string
 }

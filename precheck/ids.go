@@ -18,6 +18,7 @@ const (
 	IDBinlogRetention       = "source.binlog_retention"
 	IDServerID              = "source.server_id"
 	IDLogSlaveUpdates       = "source.log_slave_updates"
+	IDBinlogStart           = "source.binlog_start"
 	IDObjectsExist          = "objects.exist"
 	IDPrimaryKeys           = "tables.primary_key"
 	IDEngines               = "tables.engine"

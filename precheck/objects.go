@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-dev/sluice/plan"
@@ -237,34 +238,72 @@ func diskOf(disks []Disk, dir string) (Disk, bool) {
 	return best, found
 }
 
-// Leftovers of online schema change tools that died or were interrupted:
-// gh-ost: _<table>_gho (shadow), _<table>_ghc (changelog), _<table>_del (renamed
-// away); pt-online-schema-change: _<table>_new (shadow), _<table>_old (renamed away).
-var onlineDDLLeftover = regexp.MustCompile(`^_.+_(gho|ghc|del|new|old)$`)
-
-// ghostTimestamped also catches gh-ost's --timestamp-old-table names
-// (_<table>_<YYYYMMDDhhmmss>_del).
-var ghostTimestamped = regexp.MustCompile(`^_.+_[0-9]{14}_del$`)
+// pt-online-schema-change's table names are fixed: _<table>_new (the shadow table)
+// and _<table>_old (the original, renamed away). gh-ost's come from
+// options.gh_ost, whose defaults are gh-ost's own _<table>_gho, _<table>_ghc and
+// _<table>_del (or _<table>_<timestamp>_del).
+var ptOSCLeftover = regexp.MustCompile(`^_.+_(new|old)$`)
 
 func checkOnlineDDLLeftovers(f *Facts) Item {
 	if f.Source.Catalog == nil {
 		return warn("cannot read the source catalog: "+f.Source.CatalogError, "")
 	}
-	var found []string
+	// Facts built by hand may lack the defaults (gh-ost's own names); an empty
+	// pattern would match every table.
+	resolved := f.Spec
+	resolved.ApplyDefaults()
+	g := resolved.Options.GhOst
+	kinds := []struct {
+		what  string
+		field string
+		expr  string
+	}{
+		{"gh-ost shadow table", "options.gh_ost.shadow_table", g.ShadowTable},
+		{"gh-ost changelog or old table", "options.gh_ost.trash_table", g.TrashTable},
+	}
+	var res []*regexp.Regexp
+	for _, k := range kinds {
+		re, err := regexp.Compile(k.expr)
+		if err != nil {
+			// The workflow file was validated; this is a hand-built spec.
+			return warn(fmt.Sprintf("%s %q is not a valid regular expression (%v), so leftover tables are not looked for", k.field, k.expr, err),
+				"fix "+k.field+" in the workflow file")
+		}
+		res = append(res, re)
+	}
+	var found, names []string
 	for _, t := range f.Source.Catalog.Tables {
 		if !slices.Contains(f.Plan.SourceDatabases(), t.DB) {
 			continue
 		}
-		if onlineDDLLeftover.MatchString(t.Name) || ghostTimestamped.MatchString(t.Name) {
-			found = append(found, plan.Name{DB: t.DB, Table: t.Name}.String())
+		what := ""
+		switch {
+		case res[0].MatchString(t.Name):
+			what = kinds[0].what
+		case res[1].MatchString(t.Name):
+			what = kinds[1].what
+		case ptOSCLeftover.MatchString(t.Name):
+			what = "pt-online-schema-change table"
+		default:
+			continue
+		}
+		found = append(found, fmt.Sprintf("%s (%s)", plan.Name{DB: t.DB, Table: t.Name}, what))
+		if !slices.Contains(names, t.Name) {
+			names = append(names, t.Name)
 		}
 	}
 	if len(found) == 0 {
-		return pass("no gh-ost or pt-online-schema-change leftover tables in the selected databases")
+		return pass(fmt.Sprintf("no gh-ost or pt-online-schema-change leftover tables in the selected databases (gh-ost names: %s, %s)", g.ShadowTable, g.TrashTable))
+	}
+	slices.Sort(found)
+	slices.Sort(names)
+	var quoted []string
+	for _, n := range names {
+		quoted = append(quoted, strconv.Quote(n))
 	}
 	return warn(fmt.Sprintf("%s that gh-ost or pt-online-schema-change left behind (or that one is creating right now): %s",
 		plural(len(found), "table looks like a table", "tables look like tables"), capList(found)),
-		"if no schema change is running, drop them on the source (DROP TABLE ...) or exclude them with exclude_tables: [\"_*_gho\", \"_*_ghc\", \"_*_del\", \"_*_new\", \"_*_old\"]")
+		"if no schema change is running, drop them on the source (DROP TABLE ...) or leave them out with exclude_tables: ["+capList(quoted)+"]")
 }
 
 // pt-online-schema-change names its triggers pt_osc_<db>_<table>_{ins,upd,del}.

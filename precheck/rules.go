@@ -47,6 +47,7 @@ var rules = []rule{
 	{IDBinlogRetention, needSource, incremental, checkBinlogRetention},
 	{IDServerID, needSource, incremental, checkServerID},
 	{IDLogSlaveUpdates, needSource, incremental, checkLogSlaveUpdates},
+	{IDBinlogStart, needSource, startGiven, checkBinlogStart},
 	{IDObjectsExist, needSource, always, checkObjectsExist},
 	{IDPrimaryKeys, needSource | needPlan, copiesRows, checkPrimaryKeys},
 	{IDEngines, needSource | needPlan, always, checkEngines},
@@ -62,6 +63,9 @@ func always(*Facts) bool        { return true }
 func incremental(f *Facts) bool { return f.Spec.Has(spec.TypeIncremental) }
 func full(f *Facts) bool        { return f.Spec.Has(spec.TypeFull) }
 func copiesRows(f *Facts) bool  { return f.Spec.Has(spec.TypeFull) || f.Spec.Has(spec.TypeIncremental) }
+func startGiven(f *Facts) bool {
+	return f.Spec.Has(spec.TypeIncremental) && !f.Spec.Options.Incremental.Start.IsZero()
+}
 
 // Evaluate runs every rule that applies to the migration. Items needing a server
 // that could not be reached are left out: the connect item already failed and says

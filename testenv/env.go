@@ -210,6 +210,18 @@ func Require(t testing.TB) {
 	}
 }
 
+// SkipOrFail skips the test outside CI and fails it when CI is set: a CI run must not
+// pass by skipping what the test is there to prove (for instance because
+// SLUICE_TEST_SOURCE points at a server testenv did not start).
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if InCI() {
+		t.Fatalf("%s (CI is set, so this fails instead of skipping)", msg)
+	}
+	t.Skipf("%s", msg)
+}
+
 // InCI reports whether the CI environment variable is set to a true value.
 func InCI() bool {
 	v := strings.ToLower(strings.TrimSpace(os.Getenv("CI")))

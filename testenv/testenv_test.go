@@ -19,11 +19,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-// requireStarted skips checks that hold only for servers testenv starts itself.
+// requireStarted skips checks that hold only for servers testenv starts itself (or
+// fails them under CI, which must run them).
 func requireStarted(t *testing.T) {
 	t.Helper()
 	if _, ok, _ := FromEnv(); ok {
-		t.Skip("checks the servers testenv starts; SLUICE_TEST_SOURCE/DESTINATION point elsewhere")
+		SkipOrFail(t, "checks the servers testenv starts; %s/%s point elsewhere", EnvSource, EnvDestination)
 	}
 }
 
@@ -113,7 +114,7 @@ func TestDestinationSettings(t *testing.T) {
 func TestSourceTLS(t *testing.T) {
 	env := Shared(t)
 	if env.Source.CAFile == "" {
-		t.Skip("no CA file for the source (set SLUICE_TEST_SOURCE_CA)")
+		SkipOrFail(t, "no CA file for the source (set %s)", EnvSourceCA)
 	}
 	cfg, err := env.Source.TLSConfig()
 	if err != nil {
@@ -349,6 +350,23 @@ func TestRequireFailsInCI(t *testing.T) {
 	}
 }
 
+func TestSkipOrFail(t *testing.T) {
+	t.Setenv("CI", "true")
+	rec := &recorder{TB: t}
+	run(rec, func() { SkipOrFail(rec, "needs %s", "x") })
+	if !rec.failed || rec.skipped || rec.msg != "needs x (CI is set, so this fails instead of skipping)" {
+		t.Errorf("CI=true: failed=%v skipped=%v msg=%q, want a failure", rec.failed, rec.skipped, rec.msg)
+	}
+	for _, ci := range []string{"", "false", "0"} {
+		t.Setenv("CI", ci)
+		rec = &recorder{TB: t}
+		run(rec, func() { SkipOrFail(rec, "needs %s", "x") })
+		if rec.failed || !rec.skipped || rec.msg != "needs x" {
+			t.Errorf("CI=%q: failed=%v skipped=%v msg=%q, want a skip", ci, rec.failed, rec.skipped, rec.msg)
+		}
+	}
+}
+
 // recorder captures Fatal/Skip without ending the calling test.
 type recorder struct {
 	testing.TB
@@ -368,11 +386,14 @@ func (r *recorder) Skipf(format string, args ...any) {
 	panic(r)
 }
 
-func runRequire(r *recorder) {
+func runRequire(r *recorder) { run(r, func() { Require(r) }) }
+
+// run calls f, absorbing the panic by which r stops it.
+func run(r *recorder, f func()) {
 	defer func() {
 		if p := recover(); p != nil && p != r {
 			panic(p)
 		}
 	}()
-	Require(r)
+	f()
 }
