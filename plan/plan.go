@@ -106,6 +106,10 @@ type Plan struct {
 	Databases []Database
 	Tables    []Table
 	Problems  []Problem
+	// Case is options.case; SourceFoldsCase tells that the source compares table names
+	// case-insensitively (lower_case_table_names 1 or 2). Names() needs both.
+	Case            string
+	SourceFoldsCase bool
 }
 
 // ProblemsOf returns the problems of the given kinds.
@@ -201,9 +205,9 @@ func (m matcher) entryMatches(entry, name string) bool {
 
 // Resolve resolves the selection of s against the source catalog.
 func Resolve(s spec.Spec, cat Catalog, opt Options) Plan {
-	var p Plan
 	m := matcher{fold: cat.LowerCaseTableNames != 0}
 	caseP := s.Options.Case
+	p := Plan{Case: caseP, SourceFoldsCase: m.fold}
 	dbNames := sortedKeys(cat.Tables)
 	for name := range cat.Views {
 		if _, ok := cat.Tables[name]; !ok {
