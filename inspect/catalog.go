@@ -146,6 +146,45 @@ func readCatalog(ctx context.Context, db *sql.DB, want []string) (*precheck.Cata
 	if err != nil {
 		return nil, nil, fmt.Errorf("read information_schema.TRIGGERS: %w", err)
 	}
+
+	// Columns, for conflicts: ignore (every migrated column must exist on the destination).
+	rows, err = db.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME
+		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (`+in+`) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read information_schema.COLUMNS: %w", err)
+	}
+	err = scanAll(rows, func() error {
+		var c precheck.Column
+		if err := rows.Scan(&c.DB, &c.Table, &c.Name); err != nil {
+			return err
+		}
+		if loaded(c.DB) {
+			cat.Columns = append(cat.Columns, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read information_schema.COLUMNS: %w", err)
+	}
+
+	// Events are not migrated: the report names them.
+	rows, err = db.QueryContext(ctx, `SELECT EVENT_SCHEMA, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read information_schema.EVENTS: %w", err)
+	}
+	err = scanAll(rows, func() error {
+		var e plan.Name
+		if err := rows.Scan(&e.DB, &e.Table); err != nil {
+			return err
+		}
+		if loaded(e.DB) {
+			cat.Events = append(cat.Events, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read information_schema.EVENTS: %w", err)
+	}
 	return cat, all, nil
 }
 

@@ -527,3 +527,40 @@ func startNoFatal(h *harness, opts testenv.ServerOptions) *testenv.Server {
 	h.t.Cleanup(func() { _ = srv.Stop() })
 	return srv
 }
+
+// conflicts: ignore keeps destination tables; a migrated column they lack fails, named
+// with its renamed destination name.
+func TestConflictsIgnoreNeedsEveryColumn(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("my-db")
+	h.database(h.env.Source, db, "CREATE TABLE `order` (id INT PRIMARY KEY, `Cust` INT, note TEXT, `select` INT)")
+	h.database(h.env.Destination, db, "CREATE TABLE `order` (id INT PRIMARY KEY, customer_id INT)")
+	s := h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "order", Columns: map[string]string{"Cust": "customer_id"}, ExcludeColumns: []string{"note"}}}})
+	s.Options.Conflicts = "ignore"
+	r := h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Fail,
+		[]string{"1 migrated column is missing there", q(db) + ".`order`.`select` (for " + q(db) + ".`order`.`select`)"}, "ALTER TABLE")
+	if it, _ := find(r, precheck.IDDestinationConflicts); (strings.Contains(it.Message, "customer_id") || strings.Contains(it.Message, "`note`")) {
+		t.Fatalf("renamed or excluded columns reported missing: %s", it.Message)
+	}
+	h.exec(h.env.Destination, "ALTER TABLE "+q(db)+".`order` ADD COLUMN `SELECT` INT")
+	r = h.run(s)
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Pass, []string{"options.conflicts=ignore"})
+}
+
+// Events are not migrated, and the report says so before anything runs.
+func TestObjectsNotMigrated(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("events")
+	h.database(h.env.Source, db, tbl(pkTable, "t"),
+		"CREATE EVENT `nightly-purge` ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM t",
+		"CREATE SEQUENCE `seq`")
+	s := h.spec(spec.Object{Database: db})
+	r := h.run(s)
+	expect(t, r, precheck.IDObjectsNotMigrated, precheck.Warn,
+		[]string{"2 objects are not migrated", "event " + q(db) + ".`nightly-purge`", "sequence " + q(db) + ".`seq`"}, "recreate them on the destination after cutover")
+	s.Types = []spec.MigrationType{spec.TypeFull}
+	if _, ok := find(h.run(s), precheck.IDObjectsNotMigrated); ok {
+		t.Fatal("objects.not_migrated reported without schema among types")
+	}
+}

@@ -33,6 +33,7 @@ func AllIDs() []string {
 		IDEngines,
 		IDForeignKeyCascades,
 		IDDestinationConflicts,
+		IDObjectsNotMigrated,
 		IDDestinationNames,
 		IDDestinationFreeSpace,
 		IDOnlineDDLLeftovers,

@@ -88,6 +88,10 @@ type Catalog struct {
 	// ForeignKeys of the tables in Databases.
 	ForeignKeys []ForeignKey
 	Triggers    []Trigger
+	// Columns of the tables in Databases, in table order.
+	Columns []Column
+	// Events (DB, event name in Table) of Databases: not migrated.
+	Events []plan.Name
 	// NonEmpty marks tables (plan.Name) known to hold at least one row; only
 	// destination tables that matter for destination.conflicts are probed.
 	NonEmpty map[plan.Name]bool
@@ -115,6 +119,11 @@ type ForeignKey struct {
 	DB, Table, Name    string
 	RefDB, RefTable    string
 	OnUpdate, OnDelete string
+}
+
+// Column is one row of information_schema.COLUMNS.
+type Column struct {
+	DB, Table, Name string
 }
 
 // Trigger is one row of information_schema.TRIGGERS.

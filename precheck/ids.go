@@ -24,6 +24,7 @@ const (
 	IDEngines               = "tables.engine"
 	IDForeignKeyCascades    = "tables.fk_cascade"
 	IDDestinationConflicts  = "destination.conflicts"
+	IDObjectsNotMigrated    = "objects.not_migrated"
 	IDDestinationNames      = "destination.names"
 	IDDestinationFreeSpace  = "destination.free_space"
 	IDOnlineDDLLeftovers    = "source.online_ddl_leftovers"

@@ -128,9 +128,11 @@ func checkConflicts(f *Facts) Item {
 		exists[norm(plan.Name{DB: t.DB, Table: t.Name})] = true
 	}
 	var present, missing, nonEmpty []string
+	var presentT []plan.Table
 	for _, t := range f.Plan.Tables {
 		if exists[norm(t.Dest)] {
 			present = append(present, t.Dest.String())
+			presentT = append(presentT, t)
 			if d.Catalog.NonEmpty[t.Dest] {
 				nonEmpty = append(nonEmpty, t.Dest.String())
 			}
@@ -144,6 +146,11 @@ func checkConflicts(f *Facts) Item {
 		case len(present) == 0:
 			return pass("none of the destination tables exists yet")
 		case ignore:
+			if cols := missingColumns(f, presentT); len(cols) > 0 {
+				return fail(fmt.Sprintf("options.conflicts=ignore keeps the existing destination tables, but %s: %s",
+					plural(len(cols), "migrated column is missing there", "migrated columns are missing there"), capList(cols)),
+					"add the columns to the destination tables (ALTER TABLE ... ADD COLUMN), rename them with columns:, leave them out with exclude_columns, or drop the destination tables")
+			}
 			return pass(fmt.Sprintf("%s already on the destination (%s): with options.conflicts=ignore their definition is kept and rows are merged into them",
 				plural(len(present), "table exists", "tables exist"), capList(present)))
 		}
@@ -154,6 +161,10 @@ func checkConflicts(f *Facts) Item {
 		return fail(fmt.Sprintf("%s not exist on the destination and schema is not among types, so nothing creates them: %s",
 			plural(len(missing), "table does", "tables do"), capList(missing)),
 			"add schema to types, or create the tables on the destination first")
+	}
+	if cols := missingColumns(f, presentT); len(cols) > 0 {
+		return fail(fmt.Sprintf("%s on the destination tables: %s", plural(len(cols), "a migrated column is missing", "migrated columns are missing"), capList(cols)),
+			"add the columns to the destination tables (ALTER TABLE ... ADD COLUMN), rename them with columns:, or leave them out with exclude_columns")
 	}
 	if f.Spec.Has(spec.TypeFull) && !ignore && len(nonEmpty) > 0 {
 		return fail(fmt.Sprintf("%s on the destination already %s rows and a full copy would mix with them: %s",

@@ -53,6 +53,7 @@ var rules = []rule{
 	{IDEngines, needSource | needPlan, always, checkEngines},
 	{IDForeignKeyCascades, needSource | needPlan, incremental, checkForeignKeyCascades},
 	{IDDestinationConflicts, needDestination | needPlan, always, checkConflicts},
+	{IDObjectsNotMigrated, needSource | needPlan, schemaChosen, checkNotMigrated},
 	{IDDestinationNames, needPlan, always, checkDestinationNames},
 	{IDDestinationFreeSpace, needDestination | needPlan, full, checkFreeSpace},
 	{IDOnlineDDLLeftovers, needSource | needPlan, always, checkOnlineDDLLeftovers},

@@ -1,0 +1,83 @@
+package precheck
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/spec"
+)
+
+// missingColumns lists, for tables kept on the destination (options.conflicts:
+// ignore), the migrated columns the destination table lacks: rows could not be
+// written into it.
+func missingColumns(f *Facts, present []plan.Table) []string {
+	src, dst := f.Source.Catalog, f.Destination.Catalog
+	if src == nil || dst == nil {
+		return nil
+	}
+	fold := f.Destination.LowerCaseTableNames() != 0
+	key := func(db, table string) string {
+		if fold {
+			return strings.ToLower(db) + "\x00" + strings.ToLower(table)
+		}
+		return db + "\x00" + table
+	}
+	dstCols := map[string]map[string]bool{}
+	for _, c := range dst.Columns {
+		k := key(c.DB, c.Table)
+		if dstCols[k] == nil {
+			dstCols[k] = map[string]bool{}
+		}
+		dstCols[k][strings.ToLower(c.Name)] = true // column names never depend on case
+	}
+	names := f.Plan.Names()
+	var out []string
+	for _, t := range present {
+		have := dstCols[key(t.Dest.DB, t.Dest.Table)]
+		if have == nil {
+			continue
+		}
+		for _, c := range src.Columns {
+			if c.DB != t.Source.DB || c.Table != t.Source.Table {
+				continue
+			}
+			to, excluded := names.Column(c.DB, c.Table, c.Name)
+			if !excluded && !have[strings.ToLower(to)] {
+				out = append(out, fmt.Sprintf("%s.%s (for %s.%s)", t.Dest, plan.QuoteIdent(to), t.Source, plan.QuoteIdent(c.Name)))
+			}
+		}
+	}
+	return out
+}
+
+// checkNotMigrated names the objects of the selected databases that the schema
+// phase leaves behind, so nobody finds out after cutover.
+func checkNotMigrated(f *Facts) Item {
+	cat := f.Source.Catalog
+	if cat == nil {
+		return warn(fmt.Sprintf("cannot read the source catalog (%s)", f.Source.CatalogError), "grant the source account SELECT on the selected databases")
+	}
+	var events, sequences []string
+	for _, e := range cat.Events {
+		events = append(events, "event "+e.String())
+	}
+	selected := map[plan.Name]bool{}
+	for _, t := range f.Plan.Tables {
+		selected[t.Source] = true
+	}
+	for _, t := range cat.Tables {
+		if t.Type == "SEQUENCE" && selected[plan.Name{DB: t.DB, Table: t.Name}] {
+			sequences = append(sequences, "sequence "+plan.Name{DB: t.DB, Table: t.Name}.String())
+		}
+	}
+	all := append(events, sequences...)
+	if len(all) == 0 {
+		return pass("every object of the selected databases that sluice finds is migrated (events would not be)")
+	}
+	return warn(fmt.Sprintf("%s not migrated: %s", plural(len(all), "object is", "objects are"), capList(all)),
+		"events: recreate them on the destination after cutover (running on both servers, they would change rows twice); "+
+			"sequences: exclude them (exclude_tables) and create them on the destination; or accept with objects.not_migrated in options.ignore_warnings")
+}
+
+func schemaChosen(f *Facts) bool { return f.Spec.Has(spec.TypeSchema) }
