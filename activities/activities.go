@@ -19,6 +19,8 @@ type Activities struct {
 	LookupEnv func(string) (string, bool)
 	// OnSecret is told every secret the worker resolves, so the log core can mask it.
 	OnSecret func(string)
+
+	schemaCache schemaCache
 }
 
 // New returns the activities of a worker whose environment holds the secrets.

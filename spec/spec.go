@@ -8,6 +8,12 @@ import (
 	"strconv"
 )
 
+// When triggers are created on the destination (options.triggers).
+const (
+	TriggersAfterFull    = "after-full"
+	TriggersAfterCutover = "after-cutover"
+)
+
 // MigrationType is one phase the user asks for.
 type MigrationType string
 

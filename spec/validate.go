@@ -24,7 +24,7 @@ var (
 	TLSModes      = []string{"disabled", "preferred", "required", "verify-ca", "verify-identity"}
 	ConflictModes = []string{"precheck", "ignore"}
 	CaseModes     = []string{"default", "source", "destination", "lower", "upper"}
-	TriggerModes  = []string{"after-full", "after-cutover"}
+	TriggerModes  = []string{TriggersAfterFull, TriggersAfterCutover}
 	OnlineDDLs    = []string{"none", "gh-ost"}
 )
 

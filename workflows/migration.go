@@ -4,11 +4,13 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/spec"
 )
@@ -41,6 +43,7 @@ type Status struct {
 	Types     []string         `json:"types"`
 	StartedAt time.Time        `json:"started_at"`
 	Precheck  *precheck.Report `json:"precheck,omitempty"`
+	Schema    *SchemaProgress  `json:"schema,omitempty"`
 	Message   string           `json:"message,omitempty"`
 }
 
@@ -115,11 +118,59 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 		// The report rides along as details so `sluice status` can print it after the end.
 		return Result{*st}, temporal.NewNonRetryableApplicationError(st.Message, ErrPrecheckFailed, nil, r)
 	}
-	// Later phases (schema, full, incremental, cutover) land here, in that order.
+	var sp plan.SchemaPlan
+	if s.Has(spec.TypeSchema) {
+		st.Phase = PhaseSchema
+		if sp, err = schemaPhase(ctx, s, st); err != nil {
+			st.Phase, st.Message = PhaseFailed, errorText(err)
+			return Result{*st}, err
+		}
+		st.Schema.TriggersPending = len(sp.Triggers) > 0
+	}
+	// The full copy lands here (after-full triggers follow it), then incremental
+	// replication and cutover.
+	if st.Schema != nil && st.Schema.TriggersPending && (s.Options.Triggers == spec.TriggersAfterFull || !s.Has(spec.TypeIncremental)) {
+		// Without incremental replication nothing replays changes after this point,
+		// so "after cutover" is now too.
+		if err := createTriggers(ctx, s, sp, st); err != nil {
+			st.Phase, st.Message = PhaseFailed, errorText(err)
+			return Result{*st}, err
+		}
+	}
 	st.Phase = PhaseDone
-	st.Message = "precheck passed; the schema, full and incremental phases are not part of this release yet"
+	st.Message = doneMessage(s, st)
 	workflow.GetLogger(ctx).Info("migration finished", "name", s.Name)
 	return Result{*st}, nil
+}
+
+func doneMessage(s spec.Spec, st *Status) string {
+	var parts []string
+	if st.Schema != nil {
+		n := 0
+		for _, v := range st.Schema.Applied {
+			n += v
+		}
+		parts = append(parts, fmt.Sprintf("schema: %d object(s) applied", n))
+		if st.Schema.TriggersPending {
+			parts = append(parts, "triggers wait for cutover (options.triggers: after-cutover)")
+		}
+		if len(st.Schema.NotMigrated) > 0 {
+			parts = append(parts, fmt.Sprintf("not migrated: %s", strings.Join(st.Schema.NotMigrated, ", ")))
+		}
+	}
+	var later []string
+	for _, t := range []spec.MigrationType{spec.TypeFull, spec.TypeIncremental} {
+		if s.Has(t) {
+			later = append(later, string(t))
+		}
+	}
+	if len(later) > 0 {
+		parts = append(parts, "the "+strings.Join(later, " and ")+" phase(s) are not part of this release yet")
+	}
+	if len(parts) == 0 {
+		return "precheck passed"
+	}
+	return "precheck passed; " + strings.Join(parts, "; ")
 }
 
 func typeNames(s spec.Spec) []string {

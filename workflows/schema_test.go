@@ -1,0 +1,171 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/precheck"
+	"github.com/sluice-dev/sluice/spec"
+)
+
+// fakeSchema plays the schema activities and records what was applied, in order.
+type fakeSchema struct {
+	plan    plan.SchemaPlan
+	failOn  string // object name whose apply fails
+	mu      sync.Mutex
+	applied []string
+	calls   int
+}
+
+func (f *fakeSchema) register(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (plan.SchemaPlan, error) {
+		return f.plan, nil
+	}, activity.RegisterOptions{Name: planSchemaActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, objs []plan.Object) ([]plan.ApplyResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls++
+		var out []plan.ApplyResult
+		for _, o := range objs {
+			if f.failOn != "" && o.Name == f.failOn {
+				return nil, temporal.NewNonRetryableApplicationError("apply "+o.String()+": Error 1064: CREATE VIEW ...", ErrSchemaApplyFailed, nil)
+			}
+			f.applied = append(f.applied, string(o.Kind)+":"+o.Name)
+			out = append(out, plan.ApplyResult{Object: o, Action: "created"})
+		}
+		return out, nil
+	}, activity.RegisterOptions{Name: applySchemaActivity})
+}
+
+func obj(kind plan.ObjectKind, name string) plan.Object {
+	return plan.Object{Kind: kind, Database: "db", Name: name, DestDatabase: "db", DestName: name}
+}
+
+func schemaEnv(t *testing.T, f *fakeSchema, s spec.Spec) (Result, error) {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (precheck.Report, error) {
+		return precheck.Report{Items: []precheck.Item{{ID: precheck.IDSourceConnect, Status: precheck.Pass}}}, nil
+	}, activity.RegisterOptions{Name: precheckActivity})
+	f.register(env)
+	env.ExecuteWorkflow(Migration, s)
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	var res Result
+	err := env.GetWorkflowError()
+	if err == nil {
+		if err := env.GetWorkflowResult(&res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, err
+}
+
+func richPlan() plan.SchemaPlan {
+	return plan.SchemaPlan{
+		Databases:   []plan.Object{{Kind: plan.KindDatabase, Database: "db", DestDatabase: "db"}},
+		Tables:      []plan.Object{obj(plan.KindTable, "a"), obj(plan.KindTable, "b"), obj(plan.KindTable, "c")},
+		Views:       []plan.Object{obj(plan.KindView, "v1"), obj(plan.KindView, "v2_on_v1"), obj(plan.KindView, "v3_on_v2")},
+		Routines:    []plan.Object{obj(plan.KindProcedure, "p"), obj(plan.KindFunction, "f")},
+		Triggers:    []plan.Object{obj(plan.KindTrigger, "trg")},
+		NotMigrated: []string{"event `db`.`e`"},
+	}
+}
+
+func indexOf(list []string, x string) int {
+	for i, v := range list {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestSchemaPhaseOrder(t *testing.T) {
+	f := &fakeSchema{plan: richPlan()}
+	s := spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema}, Options: spec.Options{Triggers: spec.TriggersAfterCutover}}
+	res, err := schemaEnv(t, f, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.applied
+	if len(a) != 10 {
+		t.Fatalf("applied %v", a)
+	}
+	// Database first; every table before any routine; routines before views (a view
+	// may call a function); views in their given order; without incremental,
+	// triggers last, now.
+	if a[0] != "database:" {
+		t.Fatalf("database not first: %v", a)
+	}
+	lastTable := max(indexOf(a, "table:a"), indexOf(a, "table:b"), indexOf(a, "table:c"))
+	lastRoutine := max(indexOf(a, "procedure:p"), indexOf(a, "function:f"))
+	if !(lastTable < min(indexOf(a, "procedure:p"), indexOf(a, "function:f")) && lastRoutine < indexOf(a, "view:v1") &&
+		indexOf(a, "view:v1") < indexOf(a, "view:v2_on_v1") && indexOf(a, "view:v2_on_v1") < indexOf(a, "view:v3_on_v2") &&
+		a[len(a)-1] == "trigger:trg") {
+		t.Fatalf("wrong order: %v", a)
+	}
+	if res.Schema == nil || res.Schema.TriggersPending || res.Schema.Applied[plan.KindView] != 3 || !strings.Contains(res.Message, "not migrated: event") {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestTriggersWaitForCutoverWithIncremental(t *testing.T) {
+	f := &fakeSchema{plan: richPlan()}
+	s := spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema, spec.TypeIncremental}, Options: spec.Options{Triggers: spec.TriggersAfterCutover}}
+	res, err := schemaEnv(t, f, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if indexOf(f.applied, "trigger:trg") >= 0 || !res.Schema.TriggersPending || !strings.Contains(res.Message, "triggers wait for cutover") {
+		t.Fatalf("triggers must not be created before cutover: %v %+v", f.applied, res)
+	}
+	// after-full creates them once the full copy is done.
+	f = &fakeSchema{plan: richPlan()}
+	s.Options.Triggers = spec.TriggersAfterFull
+	if _, err := schemaEnv(t, f, s); err != nil || indexOf(f.applied, "trigger:trg") < 0 {
+		t.Fatalf("after-full: %v %v", f.applied, err)
+	}
+}
+
+func TestSchemaFailureNamesTheObjectAndStopsLaterSteps(t *testing.T) {
+	f := &fakeSchema{plan: richPlan(), failOn: "v2_on_v1"}
+	s := spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema}}
+	_, err := schemaEnv(t, f, s)
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != ErrSchemaApplyFailed || !strings.Contains(ae.Message(), "view `db`.`v2_on_v1`") || !strings.Contains(ae.Message(), "Error 1064") {
+		t.Fatalf("want the failing object and statement in the error, got %v", err)
+	}
+	if indexOf(f.applied, "view:v3_on_v2") >= 0 || indexOf(f.applied, "trigger:trg") >= 0 {
+		t.Fatalf("steps after a failure ran: %v", f.applied)
+	}
+}
+
+func TestHugeSchemaIsBatched(t *testing.T) {
+	p := plan.SchemaPlan{Databases: []plan.Object{{Kind: plan.KindDatabase, Database: "db", DestDatabase: "db"}}}
+	for i := range 5000 {
+		p.Tables = append(p.Tables, obj(plan.KindTable, fmt.Sprintf("t%d", i)))
+	}
+	f := &fakeSchema{plan: p}
+	res, err := schemaEnv(t, f, spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.applied) != 5001 || res.Schema.Applied[plan.KindTable] != 5000 {
+		t.Fatalf("applied %d", len(f.applied))
+	}
+	if f.calls > maxApplyActivities+1 {
+		t.Fatalf("%d apply activities for 5001 objects: history would grow past Temporal's limits", f.calls)
+	}
+}
