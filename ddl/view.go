@@ -344,6 +344,14 @@ func (r *rewriter) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.ColumnName:
 		r.column(x)
+	case *ast.FuncCallExpr:
+		// A stored function called as db.fn(): it moves with its database.
+		if x.Schema.O != "" {
+			if dst := r.n.Database(x.Schema.O); dst != x.Schema.O {
+				x.Schema = ast.NewCIStr(dst)
+				r.changed = true
+			}
+		}
 	}
 	return n, false
 }
