@@ -95,23 +95,39 @@ func requireWorker(ctx context.Context, c client.Client, g *globals) error {
 	}
 }
 
-func startOptions(g *globals, id string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
+// launch loads and validates the workflow file, checks a worker is there, and
+// starts workflowType under the ID idOf derives from the file. The caller closes c.
+func launch(ctx context.Context, e *Env, g *globals, file, workflowType string, idOf func(*spec.Spec) string) (*spec.Spec, client.Client, client.WorkflowRun, error) {
+	s, err := loadSpec(e, file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := dial(ctx, g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := requireWorker(ctx, c, g); err != nil {
+		c.Close()
+		return nil, nil, nil, err
+	}
+	id := idOf(s)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                g.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		// Without it the SDK quietly returns the run that is already going.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflowType, *s)
+	if err != nil {
+		c.Close()
+		var ae *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &ae) {
+			return nil, nil, nil, fmt.Errorf("workflow %s is already running: watch it with 'sluice status %s' or stop it with 'sluice stop %s'", id, id, id)
+		}
+		return nil, nil, nil, fmt.Errorf("start workflow %s: %w", id, err)
 	}
-}
-
-func alreadyRunning(err error, id string) error {
-	var ae *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &ae) {
-		return fmt.Errorf("workflow %s is already running: watch it with 'sluice status %s' or stop it with 'sluice stop %s'", id, id, id)
-	}
-	return err
+	return s, c, run, nil
 }
 
 func precheckCmd() *command {
@@ -123,23 +139,12 @@ func precheckCmd() *command {
 			file := fs.StringP("file", "f", "", "workflow file (YAML)")
 			jsonOut := fs.Bool("json", false, "print the report as JSON")
 			return func() error {
-				s, err := loadSpec(e, *file)
-				if err != nil {
-					return err
-				}
-				c, err := dial(ctx, g)
+				s, c, run, err := launch(ctx, e, g, *file, workflows.PrecheckName, func(s *spec.Spec) string { return s.WorkflowID() + "-precheck" })
 				if err != nil {
 					return err
 				}
 				defer c.Close()
-				if err := requireWorker(ctx, c, g); err != nil {
-					return err
-				}
-				id := s.WorkflowID() + "-precheck"
-				run, err := c.ExecuteWorkflow(ctx, startOptions(g, id), workflows.PrecheckName, *s)
-				if err != nil {
-					return alreadyRunning(err, id)
-				}
+				id := run.GetID()
 				if !*jsonOut {
 					fmt.Fprintf(e.Stderr, "Precheck %s started: %s\n", id, g.workflowURL(id))
 				}
@@ -171,23 +176,12 @@ func startCmd() *command {
 			file := fs.StringP("file", "f", "", "workflow file (YAML)")
 			follow := fs.Bool("follow", false, "stay and print progress until the workflow ends (Ctrl-C leaves it running)")
 			return func() error {
-				s, err := loadSpec(e, *file)
-				if err != nil {
-					return err
-				}
-				c, err := dial(ctx, g)
+				s, c, run, err := launch(ctx, e, g, *file, workflows.MigrationName, (*spec.Spec).WorkflowID)
 				if err != nil {
 					return err
 				}
 				defer c.Close()
-				if err := requireWorker(ctx, c, g); err != nil {
-					return err
-				}
-				id := s.WorkflowID()
-				run, err := c.ExecuteWorkflow(ctx, startOptions(g, id), workflows.MigrationName, *s)
-				if err != nil {
-					return alreadyRunning(err, id)
-				}
+				id := run.GetID()
 				fmt.Fprintf(e.Stdout, "Started workflow %s\nWeb UI: %s\n", id, g.workflowURL(id))
 				if !*follow {
 					return nil
