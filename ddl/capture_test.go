@@ -29,7 +29,7 @@ type object struct {
 }
 
 func (o object) header() string {
-	return fmt.Sprintf("-- object: %s %s.%s", o.Kind, quoteIdent(o.Database), quoteIdent(o.Name))
+	return fmt.Sprintf("-- object: %s %s.%s", o.Kind, sqltok.Quote(o.Database), sqltok.Quote(o.Name))
 }
 
 const goldenSource = "testdata/source.sql"
@@ -65,7 +65,7 @@ func createSourceSchema(t testing.TB, srv *testenv.Server) []object {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for _, d := range captureDatabases {
-		if err := srv.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(d)); err != nil {
+		if err := srv.Exec(ctx, "DROP DATABASE IF EXISTS "+sqltok.Quote(d)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,9 +110,9 @@ func showCreateAll(t testing.TB, ctx context.Context, db *sql.DB, d string) []ob
 	}
 	rows.Close()
 	for _, x := range tabs {
-		q := fmt.Sprintf("SHOW CREATE %s %s.%s", strings.ToUpper(x.kind), quoteIdent(d), quoteIdent(x.name))
+		q := fmt.Sprintf("SHOW CREATE %s %s.%s", strings.ToUpper(x.kind), sqltok.Quote(d), sqltok.Quote(x.name))
 		if x.kind == "sequence" {
-			q = fmt.Sprintf("SHOW CREATE SEQUENCE %s.%s", quoteIdent(d), quoteIdent(x.name))
+			q = fmt.Sprintf("SHOW CREATE SEQUENCE %s.%s", sqltok.Quote(d), sqltok.Quote(x.name))
 		}
 		objs = append(objs, object{Kind: x.kind, Database: d, Name: x.name, SQL: showCreate(t, ctx, db, q, 1)})
 	}
@@ -131,7 +131,7 @@ func showCreateAll(t testing.TB, ctx context.Context, db *sql.DB, d string) []ob
 	}
 	rows.Close()
 	for _, r := range routines {
-		q := fmt.Sprintf("SHOW CREATE %s %s.%s", strings.ToUpper(r.kind), quoteIdent(d), quoteIdent(r.name))
+		q := fmt.Sprintf("SHOW CREATE %s %s.%s", strings.ToUpper(r.kind), sqltok.Quote(d), sqltok.Quote(r.name))
 		objs = append(objs, object{Kind: r.kind, Database: d, Name: r.name, SQL: showCreate(t, ctx, db, q, 2)})
 	}
 	rows, err = db.QueryContext(ctx, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS
@@ -149,7 +149,7 @@ func showCreateAll(t testing.TB, ctx context.Context, db *sql.DB, d string) []ob
 	}
 	rows.Close()
 	for _, n := range triggers {
-		q := fmt.Sprintf("SHOW CREATE TRIGGER %s.%s", quoteIdent(d), quoteIdent(n))
+		q := fmt.Sprintf("SHOW CREATE TRIGGER %s.%s", sqltok.Quote(d), sqltok.Quote(n))
 		objs = append(objs, object{Kind: "trigger", Database: d, Name: n, SQL: showCreate(t, ctx, db, q, 2)})
 	}
 	return objs

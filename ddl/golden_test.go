@@ -1,6 +1,8 @@
 package ddl
 
 import (
+	"github.com/sluice-dev/sluice/sqltok"
+
 	"strings"
 	"testing"
 )
@@ -70,9 +72,9 @@ func TestRewriteIdentity(t *testing.T) {
 			t.Errorf("%s: warnings without renames: %v", o.header(), warns)
 		}
 		if o.Kind == "table" {
-			want := strings.Replace(o.SQL, "CREATE TABLE "+quoteIdent(o.Name), "CREATE TABLE "+qualify(o.Database, o.Name), 1)
+			want := strings.Replace(o.SQL, "CREATE TABLE "+sqltok.Quote(o.Name), "CREATE TABLE "+qualify(o.Database, o.Name), 1)
 			// Same-database REFERENCES are qualified on purpose (see RewriteTable).
-			out = strings.ReplaceAll(out, "REFERENCES "+quoteIdent(o.Database)+".", "REFERENCES ")
+			out = strings.ReplaceAll(out, "REFERENCES "+sqltok.Quote(o.Database)+".", "REFERENCES ")
 			if out != want {
 				t.Errorf("%s: identity rewrite changed the table:\n%s", o.header(), lineDiff(want, out))
 			}

@@ -28,7 +28,7 @@ func TestRoundTrip(t *testing.T) {
 	dst := env.Destination
 	dstDBs := []string{"ddl_shop_dst", "ddl_ref_dst"}
 	for _, d := range dstDBs {
-		if err := dst.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(d), "CREATE DATABASE "+quoteIdent(d)); err != nil {
+		if err := dst.Exec(ctx, "DROP DATABASE IF EXISTS "+sqltok.Quote(d), "CREATE DATABASE "+sqltok.Quote(d)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,8 +88,8 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("%s: not created from a rewrite", o.header())
 			continue
 		}
-		want = strings.Replace(want, "CREATE TABLE "+qualify(o.Database, o.Name), "CREATE TABLE "+quoteIdent(o.Name), 1)
-		want = strings.ReplaceAll(want, "REFERENCES "+quoteIdent(o.Database)+".", "REFERENCES ")
+		want = strings.Replace(want, "CREATE TABLE "+qualify(o.Database, o.Name), "CREATE TABLE "+sqltok.Quote(o.Name), 1)
+		want = strings.ReplaceAll(want, "REFERENCES "+sqltok.Quote(o.Database)+".", "REFERENCES ")
 		if o.SQL != want {
 			t.Errorf("%s: destination differs from the rewrite:\n%s", o.header(), lineDiff(want, o.SQL))
 		}

@@ -27,6 +27,75 @@ func RewriteTrigger(srcDB, createSQL string, n Names) (string, error) {
 	return out, err
 }
 
+// createHead is CREATE [OR REPLACE] [DEFINER = user] at the start of SHOW CREATE
+// PROCEDURE/FUNCTION/TRIGGER output.
+type createHead struct {
+	next                   int // significant index after the head
+	definerFrom, definerTo int // significant range of the DEFINER clause; -1 when absent
+}
+
+// tokenizeCreate tokenizes a routine or trigger statement and reads its head;
+// statement names what it must be, for the error.
+func tokenizeCreate(what, sql, statement string) (*stmt, createHead, error) {
+	h := createHead{definerFrom: -1, definerTo: -1}
+	s, err := tokenize(what, sql)
+	if err != nil {
+		return nil, h, err
+	}
+	if !s.tok(0).Is("CREATE") {
+		return nil, h, fmt.Errorf("%s: not a %s statement", what, statement)
+	}
+	k := 1
+	if s.tok(k).Is("OR") && s.tok(k+1).Is("REPLACE") {
+		k += 2
+	}
+	if s.tok(k).Is("DEFINER") {
+		h.definerFrom, h.definerTo = k, definerEnd(s, k)
+		k = h.definerTo + 1
+	}
+	h.next = k
+	return s, h, nil
+}
+
+func (h createHead) removeDefiner(s *stmt) {
+	if h.definerFrom >= 0 {
+		removeDefiner(s, h.definerFrom, h.definerTo)
+	}
+}
+
+// definerHead are the words that may precede or surround the DEFINER clause of a
+// CREATE statement as SHOW CREATE prints it (views put ALGORITHM before it).
+var definerHead = map[string]bool{
+	"OR": true, "REPLACE": true, "ALGORITHM": true, "UNDEFINED": true, "MERGE": true, "TEMPTABLE": true,
+	"DEFINER": true, "SQL": true, "SECURITY": true, "INVOKER": true,
+}
+
+// StripDefiner removes the DEFINER = user[@host] clause (and the whitespace after
+// it) from the head of a CREATE VIEW/PROCEDURE/FUNCTION/TRIGGER/EVENT statement, so
+// a statement can be compared with what a server shows for it. Anything after the
+// head (a body, a string that mentions DEFINER) is never touched; a statement
+// without the clause comes back unchanged.
+func StripDefiner(createSQL string) (string, error) {
+	s, err := tokenize("strip DEFINER", createSQL)
+	if err != nil {
+		return "", err
+	}
+	if !s.tok(0).Is("CREATE") {
+		return createSQL, nil
+	}
+	for k := 1; k < len(s.sig); k++ {
+		t := s.tok(k)
+		if t.Is("DEFINER") && !s.tok(k-1).Is("SECURITY") {
+			removeDefiner(s, k, definerEnd(s, k))
+			return s.String(), nil
+		}
+		if !t.IsOp("=") && !(t.Kind == sqltok.Word && definerHead[strings.ToUpper(t.Text)]) {
+			break
+		}
+	}
+	return createSQL, nil
+}
+
 // RewriteRoutineWarnings is RewriteRoutine that also returns warnings: the
 // places a rename may be needed but is not applied. Rewritten in a body:
 //   - tables in table positions (FROM, JOIN, UPDATE, INSERT/REPLACE [INTO],
@@ -38,24 +107,12 @@ func RewriteTrigger(srcDB, createSQL string, n Names) (string, error) {
 // name): unqualified column names (they may be local variables), and anything
 // inside strings, such as dynamic SQL for PREPARE.
 func RewriteRoutineWarnings(srcDB, createSQL string, n Names) (string, []string, error) {
-	what := "routine in " + quoteIdent(srcDB)
-	s, err := tokenize(what, createSQL)
+	what := "routine in " + sqltok.Quote(srcDB)
+	s, h, err := tokenizeCreate(what, createSQL, "CREATE PROCEDURE/FUNCTION")
 	if err != nil {
 		return "", nil, err
 	}
-	k := 0
-	if !s.tok(k).Is("CREATE") {
-		return "", nil, fmt.Errorf("%s: not a CREATE PROCEDURE/FUNCTION statement", what)
-	}
-	k++
-	if s.tok(k).Is("OR") && s.tok(k+1).Is("REPLACE") {
-		k += 2
-	}
-	definerFrom, definerTo := -1, -1
-	if s.tok(k).Is("DEFINER") {
-		definerFrom, definerTo = k, definerEnd(s, k)
-		k = definerTo + 1
-	}
+	k := h.next
 	if s.tok(k).Is("AGGREGATE") {
 		k++
 	}
@@ -73,7 +130,7 @@ func RewriteRoutineWarnings(srcDB, createSQL string, n Names) (string, []string,
 	}
 	name := parts[len(parts)-1]
 	if len(parts) == 2 && parts[0] != srcDB {
-		return "", nil, fmt.Errorf("%s %s: qualified with another database %s", kind, quoteIdent(name), quoteIdent(parts[0]))
+		return "", nil, fmt.Errorf("%s %s: qualified with another database %s", kind, sqltok.Quote(name), sqltok.Quote(parts[0]))
 	}
 	what = kind + " " + qualify(srcDB, name)
 	home := n.Database(srcDB)
@@ -112,9 +169,7 @@ func RewriteRoutineWarnings(srcDB, createSQL string, n Names) (string, []string,
 	} else {
 		s.set(headerEnd, s.tok(headerEnd).Text+"\n    SQL SECURITY INVOKER")
 	}
-	if definerFrom >= 0 {
-		removeDefiner(s, definerFrom, definerTo)
-	}
+	h.removeDefiner(s)
 	return s.String(), b.warnings, nil
 }
 
@@ -168,24 +223,12 @@ func returnsEnd(s *stmt, k int) int {
 // RewriteTriggerWarnings is RewriteTrigger that also returns warnings (see
 // RewriteRoutineWarnings for what bodies get).
 func RewriteTriggerWarnings(srcDB, createSQL string, n Names) (string, []string, error) {
-	what := "trigger in " + quoteIdent(srcDB)
-	s, err := tokenize(what, createSQL)
+	what := "trigger in " + sqltok.Quote(srcDB)
+	s, h, err := tokenizeCreate(what, createSQL, "CREATE TRIGGER")
 	if err != nil {
 		return "", nil, err
 	}
-	k := 0
-	if !s.tok(k).Is("CREATE") {
-		return "", nil, fmt.Errorf("%s: not a CREATE TRIGGER statement", what)
-	}
-	k++
-	if s.tok(k).Is("OR") && s.tok(k+1).Is("REPLACE") {
-		k += 2
-	}
-	definerFrom, definerTo := -1, -1
-	if s.tok(k).Is("DEFINER") {
-		definerFrom, definerTo = k, definerEnd(s, k)
-		k = definerTo + 1
-	}
+	k := h.next
 	if !s.tok(k).Is("TRIGGER") {
 		return "", nil, fmt.Errorf("%s: not a CREATE TRIGGER statement", what)
 	}
@@ -232,9 +275,7 @@ func RewriteTriggerWarnings(srcDB, createSQL string, n Names) (string, []string,
 	if err := b.deps.err(); err != nil {
 		return "", nil, err
 	}
-	if definerFrom >= 0 {
-		removeDefiner(s, definerFrom, definerTo)
-	}
+	h.removeDefiner(s)
 	return s.String(), b.warnings, nil
 }
 
@@ -329,41 +370,20 @@ func (b *bodyRW) statement(from, to int) {
 		}
 		return after
 	}
-	inFrom := map[int]bool{}
-	depth := 0
-	groupAt := -1 // a "(" in table position opening a join group
-	tableOrGroup := func(k int) int {
-		if s.tok(k).IsOp("(") {
-			if n := s.tok(k + 1); !n.Is("SELECT") && !n.Is("WITH") && !n.Is("VALUES") {
-				groupAt = k
-			}
-			return k
-		}
-		return tableAt(k)
-	}
+	f := newFromLists()
 	for k := from; k <= to; k++ {
 		t := s.tok(k)
+		if next, ok := f.step(s, k, tableAt); ok {
+			k = next
+			continue
+		}
 		switch {
-		case t.IsOp("("):
-			depth++
-			inFrom[depth] = k == groupAt
-			if k == groupAt {
-				k = tableOrGroup(k+1) - 1
-			}
-		case t.IsOp(")"):
-			inFrom[depth] = false
-			depth--
-		case t.Is("FROM") || t.Is("JOIN") || t.Is("STRAIGHT_JOIN"):
-			inFrom[depth] = true
-			k = tableOrGroup(k+1) - 1
-		case t.IsOp(",") && inFrom[depth]:
-			k = tableOrGroup(k+1) - 1
 		case t.Is("UPDATE") && !s.tok(k-1).Is("ON") && !s.tok(k-1).Is("DUPLICATE"):
 			j := k + 1
 			for s.tok(j).Is("LOW_PRIORITY") || s.tok(j).Is("IGNORE") {
 				j++
 			}
-			inFrom[depth] = true // UPDATE a, b SET ...: the list ends at SET
+			f.setIn(true) // UPDATE a, b SET ...: the list ends at SET
 			k = tableAt(j) - 1
 		case (t.Is("INSERT") || t.Is("REPLACE")) && !s.tok(k+1).IsOp("("):
 			j := k + 1
@@ -387,7 +407,7 @@ func (b *bodyRW) statement(from, to int) {
 			// CALL `db`.`p` [(...)]: only the database can be renamed.
 			if parts, after := s.qualified(k+1, 2); len(parts) == 2 {
 				if d := b.n.Database(parts[0]); d != parts[0] {
-					s.set(k+1, quoteIdent(d))
+					s.set(k+1, sqltok.Quote(d))
 				}
 				for j := k + 1; j < after; j++ {
 					site[j] = true
@@ -399,8 +419,8 @@ func (b *bodyRW) statement(from, to int) {
 				j++
 			}
 			k = tableAt(j) - 1
-		case t.Is("SET") || (t.Kind == sqltok.Word && clauseEnd[strings.ToUpper(t.Text)] && !t.Is("JOIN") && !t.Is("STRAIGHT_JOIN")):
-			inFrom[depth] = false
+		case t.Is("SET") || (t.Kind == sqltok.Word && clauseEnd[strings.ToUpper(t.Text)]):
+			f.setIn(false)
 		}
 	}
 	// Column references and qualified calls.
@@ -416,7 +436,7 @@ func (b *bodyRW) statement(from, to int) {
 		if s.tok(after).IsOp("(") && len(parts) == 2 {
 			// `db`.`routine`(...): only the database can be renamed.
 			if d := b.n.Database(parts[0]); d != parts[0] {
-				s.set(k, quoteIdent(d))
+				s.set(k, sqltok.Quote(d))
 			}
 			k = after - 1
 			continue
@@ -432,7 +452,7 @@ func (b *bodyRW) statement(from, to int) {
 			cands := aliases[strings.ToLower(parts[0])]
 			if len(cands) != 1 {
 				if len(cands) > 1 {
-					b.warn("qualifier %s stands for several tables; its columns are not renamed", quoteIdent(parts[0]))
+					b.warn("qualifier %s stands for several tables; its columns are not renamed", sqltok.Quote(parts[0]))
 				}
 				k = after - 1
 				continue
@@ -453,12 +473,12 @@ func (b *bodyRW) statement(from, to int) {
 			continue
 		}
 		if dst != col {
-			s.set(after-1, quoteIdent(dst))
+			s.set(after-1, sqltok.Quote(dst))
 		}
 		if qualifierIsTable {
 			if len(parts) == 3 {
 				s.replaceRange(k, k+2, b.tableRef(src.db, src.table, true))
-			} else if ref := b.tableRef(src.db, src.table, false); ref != s.tok(k).Text && ref != quoteIdent(parts[0]) {
+			} else if ref := b.tableRef(src.db, src.table, false); ref != s.tok(k).Text && ref != sqltok.Quote(parts[0]) {
 				s.set(k, ref)
 			}
 		}
@@ -466,7 +486,7 @@ func (b *bodyRW) statement(from, to int) {
 	}
 	for _, t := range sites {
 		ref := b.tableRef(t.db, t.table, t.to > t.from)
-		if ref != s.text(t.from, t.to) && !(t.from == t.to && ref == quoteIdent(t.table)) {
+		if ref != s.text(t.from, t.to) && !(t.from == t.to && ref == sqltok.Quote(t.table)) {
 			s.replaceRange(t.from, t.to, ref)
 		}
 	}
@@ -481,7 +501,7 @@ func (b *bodyRW) column(k int, src source) {
 		return
 	}
 	if dst != col {
-		b.s.set(k, quoteIdent(dst))
+		b.s.set(k, sqltok.Quote(dst))
 	}
 }
 
@@ -505,7 +525,7 @@ func (b *bodyRW) tableRef(db, table string, qualified bool) string {
 	if qualified || d != b.home {
 		return qualify(d, t)
 	}
-	return quoteIdent(t)
+	return sqltok.Quote(t)
 }
 
 // unqualified warns when a bare name is a column that a table of the statement
@@ -526,9 +546,9 @@ func (b *bodyRW) unqualified(k int, sites []bodyTable) {
 		dst, excluded := b.n.Column(t.db, t.table, name)
 		switch {
 		case excluded:
-			b.warn("mentions %s, an excluded column of %s; unqualified column names in bodies are not rewritten", quoteIdent(name), qualify(t.db, t.table))
+			b.warn("mentions %s, an excluded column of %s; unqualified column names in bodies are not rewritten", sqltok.Quote(name), qualify(t.db, t.table))
 		case dst != name:
-			b.warn("mentions %s, which %s renames to %s; unqualified column names in bodies are not rewritten", quoteIdent(name), qualify(t.db, t.table), quoteIdent(dst))
+			b.warn("mentions %s, which %s renames to %s; unqualified column names in bodies are not rewritten", sqltok.Quote(name), qualify(t.db, t.table), sqltok.Quote(dst))
 		}
 	}
 }

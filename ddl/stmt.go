@@ -116,8 +116,6 @@ func qualify(db, name string) string {
 	return sqltok.Quote(db) + "." + sqltok.Quote(name)
 }
 
-func quoteIdent(s string) string { return sqltok.Quote(s) }
-
 // DependencyError says that an excluded column is still needed by another object.
 // The precheck reports it; the schema phase refuses to create a broken definition.
 type DependencyError struct {
@@ -130,7 +128,7 @@ type DependencyError struct {
 
 func (e *DependencyError) Error() string {
 	return fmt.Sprintf("column %s.%s.%s is excluded (exclude_columns) but %s depends on it",
-		quoteIdent(e.Database), quoteIdent(e.Table), quoteIdent(e.Column), e.Dependent)
+		sqltok.Quote(e.Database), sqltok.Quote(e.Table), sqltok.Quote(e.Column), e.Dependent)
 }
 
 // DependencyErrors returns every *DependencyError in err (which may join several).

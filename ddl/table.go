@@ -208,7 +208,7 @@ func (t *tableRW) renameCol(k int, dependent string) {
 		return
 	}
 	if dst != col {
-		t.s.set(k, quoteIdent(dst))
+		t.s.set(k, sqltok.Quote(dst))
 	}
 }
 
@@ -223,18 +223,18 @@ func (t *tableRW) column(it item) bool {
 		return true
 	}
 	if dst != name {
-		s.set(it.from, quoteIdent(dst))
+		s.set(it.from, sqltok.Quote(dst))
 	}
-	ctx := "the definition of column " + quoteIdent(name)
+	ctx := "the definition of column " + sqltok.Quote(name)
 	for k := it.from + 1; k <= it.to; k++ {
 		tk := s.tok(k)
 		switch {
 		case tk.Is("CHECK"):
-			ctx = "the CHECK constraint of column " + quoteIdent(name)
+			ctx = "the CHECK constraint of column " + sqltok.Quote(name)
 		case tk.Is("AS"):
-			ctx = "generated column " + quoteIdent(name)
+			ctx = "generated column " + sqltok.Quote(name)
 		case tk.Is("DEFAULT"):
-			ctx = "the DEFAULT of column " + quoteIdent(name)
+			ctx = "the DEFAULT of column " + sqltok.Quote(name)
 		}
 		k = t.expr(k, ctx+t.owner())
 	}
@@ -288,7 +288,7 @@ func (t *tableRW) constraint(it item) error {
 	case "CHECK":
 		dep := "CHECK constraint"
 		if cname != "" {
-			dep += " " + quoteIdent(cname)
+			dep += " " + sqltok.Quote(cname)
 		}
 		t.exprRange(k+1, it.to, dep+t.owner())
 		return nil
@@ -297,7 +297,7 @@ func (t *tableRW) constraint(it item) error {
 	case "PERIOD":
 		open := s.nextOp(k, it.to, "(")
 		if open >= 0 {
-			t.exprRange(open, s.matching(open), "period "+quoteIdent(s.name(k+2))+t.owner())
+			t.exprRange(open, s.matching(open), "period "+sqltok.Quote(s.name(k+2))+t.owner())
 		}
 		return nil
 	}
@@ -318,7 +318,7 @@ func (t *tableRW) constraint(it item) error {
 		if iname == "" {
 			iname = cname
 		}
-		dep = "index " + quoteIdent(iname)
+		dep = "index " + sqltok.Quote(iname)
 	}
 	t.exprRange(open, s.matching(open), dep+t.owner())
 	return nil
@@ -345,7 +345,7 @@ func (t *tableRW) foreignKey(k int, it item, cname string) error {
 	s := t.s
 	dep := "foreign key"
 	if cname != "" {
-		dep += " " + quoteIdent(cname)
+		dep += " " + sqltok.Quote(cname)
 	}
 	dep += t.owner()
 	open := s.nextOp(k, it.to, "(")
@@ -387,7 +387,7 @@ func (t *tableRW) foreignKey(k int, it item, cname string) error {
 			continue
 		}
 		if dst != col {
-			s.set(j, quoteIdent(dst))
+			s.set(j, sqltok.Quote(dst))
 		}
 	}
 	return nil

@@ -166,13 +166,13 @@ func RewriteView(srcDB, viewName, createSQL string, n Names) (string, error) {
 // names, unqualified ones in srcDB), in order of first appearance, without
 // duplicates and without CTE names.
 func ViewDependencies(srcDB, createSQL string) ([]TableRef, error) {
-	what := "view in " + quoteIdent(srcDB)
+	what := "view in " + sqltok.Quote(srcDB)
 	v, err := parseViewHeader(what, createSQL)
 	if err != nil {
 		return nil, err
 	}
 	if len(v.nameParts) > 0 {
-		what = "view " + quoteIdent(v.nameParts[len(v.nameParts)-1])
+		what = "view " + sqltok.Quote(v.nameParts[len(v.nameParts)-1])
 	}
 	sel := v.s.text(v.selectFrom, v.selectTo)
 	var refs []TableRef
@@ -376,7 +376,7 @@ func (r *rewriter) resolve(cn *ast.ColumnName) (src source, qualifierIsTable, ok
 	case len(cands) == 0:
 		return source{}, false, false, nil
 	case len(cands) > 1:
-		return source{}, false, false, fmt.Errorf("%s: qualifier %s stands for several tables; cannot rename its columns safely", r.what, quoteIdent(cn.Table.O))
+		return source{}, false, false, fmt.Errorf("%s: qualifier %s stands for several tables; cannot rename its columns safely", r.what, sqltok.Quote(cn.Table.O))
 	}
 	src = cands[0]
 	if src.derived {
@@ -481,7 +481,7 @@ func (r *rewriter) unqualified(cn *ast.ColumnName) {
 	for _, b := range r.bases {
 		if dst, excluded := r.n.Column(b.db, b.table, name); excluded || dst != name {
 			r.err = fmt.Errorf("%s: unqualified column %s may belong to %s, which renames or excludes it; cannot rewrite it safely (qualify it in the source view)",
-				r.what, quoteIdent(name), qualify(b.db, b.table))
+				r.what, sqltok.Quote(name), qualify(b.db, b.table))
 			return
 		}
 	}

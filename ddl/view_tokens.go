@@ -42,52 +42,79 @@ func tokenSelect(what, srcDB, sel string) (*tokenView, error) {
 		return nil, err
 	}
 	v := &tokenView{s: s, srcDB: srcDB, aliasAt: map[int]bool{}, aliases: map[string][]source{}}
-	// inFrom[depth]: inside a FROM list at this parenthesis depth.
-	inFrom := map[int]bool{}
-	depth := 0
-	groupAt := -1 // a "(" in table position that opens a join group: FROM (`a` `x` join `b` ...)
+	f := newFromLists()
 	for k := 0; k < len(s.sig); k++ {
 		t := s.tok(k)
-		switch {
-		case t.IsOp("("):
-			depth++
-			inFrom[depth] = k == groupAt
-			if k == groupAt {
-				k = v.tableOrGroup(k+1, &groupAt) - 1
-			}
-			continue
-		case t.IsOp(")"):
-			inFrom[depth] = false
-			depth--
+		if next, ok := f.step(s, k, v.tableAt); ok {
+			k = next
 			// A derived table: FROM ( ... ) [AS] alias.
-			if inFrom[depth] {
+			if t.IsOp(")") && f.in() {
 				k = v.alias(k+1, source{derived: true}) - 1
 			}
 			continue
-		case t.Is("FROM") || t.Is("JOIN") || t.Is("STRAIGHT_JOIN"):
-			inFrom[depth] = true
-			k = v.tableOrGroup(k+1, &groupAt) - 1
-			continue
-		case t.IsOp(",") && inFrom[depth]:
-			k = v.tableOrGroup(k+1, &groupAt) - 1
-			continue
-		case t.Kind == sqltok.Word && clauseEnd[strings.ToUpper(t.Text)]:
-			inFrom[depth] = false
+		}
+		if t.Kind == sqltok.Word && clauseEnd[strings.ToUpper(t.Text)] {
+			f.setIn(false)
 		}
 	}
 	return v, nil
 }
 
+// fromLists follows FROM lists through parentheses, for the token walkers of view
+// SELECTs and routine bodies: whether the current depth is a FROM list (where a comma
+// starts another table reference), and which "(" in table position opens a join
+// group, FROM (`a` `x` JOIN `b` ...), rather than a derived table.
+type fromLists struct {
+	inFrom  map[int]bool // by parenthesis depth
+	depth   int
+	groupAt int // significant index of the "(" opening a join group, -1 if none
+}
+
+func newFromLists() *fromLists { return &fromLists{inFrom: map[int]bool{}, groupAt: -1} }
+
+// in reports whether the current depth is a FROM list.
+func (f *fromLists) in() bool { return f.inFrom[f.depth] }
+
+// setIn marks the current depth as a FROM list or ends it.
+func (f *fromLists) setIn(in bool) { f.inFrom[f.depth] = in }
+
+// step handles the token at k when it shapes FROM lists: ( ) FROM JOIN
+// STRAIGHT_JOIN, and a comma inside a FROM list. Table references after them are
+// read with tableAt (which returns the index after what it read). It returns the last
+// index consumed and whether the token was handled.
+func (f *fromLists) step(s *stmt, k int, tableAt func(int) int) (int, bool) {
+	t := s.tok(k)
+	switch {
+	case t.IsOp("("):
+		f.depth++
+		f.inFrom[f.depth] = k == f.groupAt
+		if k == f.groupAt {
+			return f.tableOrGroup(s, k+1, tableAt) - 1, true
+		}
+		return k, true
+	case t.IsOp(")"):
+		f.inFrom[f.depth] = false
+		f.depth--
+		return k, true
+	case t.Is("FROM") || t.Is("JOIN") || t.Is("STRAIGHT_JOIN"):
+		f.inFrom[f.depth] = true
+		return f.tableOrGroup(s, k+1, tableAt) - 1, true
+	case t.IsOp(",") && f.in():
+		return f.tableOrGroup(s, k+1, tableAt) - 1, true
+	}
+	return k, false
+}
+
 // tableOrGroup reads a table reference at k; a "(" there opens a join group
-// (recorded in groupAt) unless it starts a derived table's SELECT.
-func (v *tokenView) tableOrGroup(k int, groupAt *int) int {
-	if v.s.tok(k).IsOp("(") {
-		if n := v.s.tok(k + 1); !n.Is("SELECT") && !n.Is("WITH") && !n.Is("VALUES") && !n.Is("TABLE") {
-			*groupAt = k
+// (recorded in groupAt) unless it starts a derived table's query.
+func (f *fromLists) tableOrGroup(s *stmt, k int, tableAt func(int) int) int {
+	if s.tok(k).IsOp("(") {
+		if n := s.tok(k + 1); !n.Is("SELECT") && !n.Is("WITH") && !n.Is("VALUES") && !n.Is("TABLE") {
+			f.groupAt = k
 		}
 		return k
 	}
-	return v.tableAt(k)
+	return tableAt(k)
 }
 
 // tableAt reads a table reference at k (if there is one) and returns the index after it.
@@ -178,7 +205,7 @@ func tokenRewriteSelect(what, srcDB, sel string, n Names) (string, error) {
 			cands := v.aliases[parts[0]]
 			if len(cands) != 1 {
 				if len(cands) > 1 {
-					return "", fmt.Errorf("%s: qualifier %s stands for several tables; cannot rename its columns safely", what, quoteIdent(parts[0]))
+					return "", fmt.Errorf("%s: qualifier %s stands for several tables; cannot rename its columns safely", what, sqltok.Quote(parts[0]))
 				}
 				k = after - 1
 				continue
@@ -197,14 +224,14 @@ func tokenRewriteSelect(what, srcDB, sel string, n Names) (string, error) {
 				if excluded {
 					deps.add(&DependencyError{Database: b.db, Table: b.table, Column: name, Dependent: what})
 				} else if dst != name {
-					s.set(k, quoteIdent(dst))
+					s.set(k, sqltok.Quote(dst))
 				}
 				continue
 			}
 			for _, b := range v.bases {
 				if dst, excluded := n.Column(b.db, b.table, name); excluded || dst != name {
 					return "", fmt.Errorf("%s: unqualified column %s may belong to %s, which renames or excludes it; cannot rewrite it safely (qualify it in the source view)",
-						what, quoteIdent(name), qualify(b.db, b.table))
+						what, sqltok.Quote(name), qualify(b.db, b.table))
 				}
 			}
 			continue
@@ -226,13 +253,13 @@ func tokenRewriteSelect(what, srcDB, sel string, n Names) (string, error) {
 				if !ok {
 					t = src.table
 				}
-				b.WriteString(quoteIdent(t))
+				b.WriteString(sqltok.Quote(t))
 			}
 		} else {
 			b.WriteString(s.text(k, k))
 		}
 		b.WriteString(".")
-		b.WriteString(quoteIdent(dst))
+		b.WriteString(sqltok.Quote(dst))
 		if dst != col || qualifierIsTable {
 			s.replaceRange(k, after-1, b.String())
 		}

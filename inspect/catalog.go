@@ -167,6 +167,25 @@ func readCatalog(ctx context.Context, db *sql.DB, want []string) (*precheck.Cata
 		return nil, nil, fmt.Errorf("read information_schema.COLUMNS: %w", err)
 	}
 
+	// Routines, for name conflicts on the destination.
+	rows, err = db.QueryContext(ctx, `SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read information_schema.ROUTINES: %w", err)
+	}
+	err = scanAll(rows, func() error {
+		var r precheck.Routine
+		if err := rows.Scan(&r.DB, &r.Name, &r.Type); err != nil {
+			return err
+		}
+		if loaded(r.DB) {
+			cat.Routines = append(cat.Routines, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read information_schema.ROUTINES: %w", err)
+	}
+
 	// Events are not migrated: the report names them.
 	rows, err = db.QueryContext(ctx, `SELECT EVENT_SCHEMA, EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (`+in+`)`, args...)
 	if err != nil {

@@ -100,6 +100,14 @@ func Gather(ctx context.Context, s spec.Spec, lookup dbconn.LookupFunc, progress
 			}
 		}
 	}
+	if srcDB != nil && f.Plan != nil && s.Has(spec.TypeSchema) {
+		step(progress, "read the objects the schema phase creates")
+		f.Schema, f.SchemaError = readSchemaFacts(ctx, srcDB, s, *f.Plan, plan.Options{DestinationLowerCaseTableNames: dst.LowerCaseTableNames()})
+		f.SchemaError = red(f.SchemaError)
+		if f.Schema != nil {
+			f.Schema.ExclusionsError = red(f.Schema.ExclusionsError)
+		}
+	}
 	if dstDB != nil && s.Has(spec.TypeFull) {
 		step(progress, "estimate destination free space")
 		dst.Datadir, _ = dst.Variables.Get("datadir")

@@ -564,3 +564,45 @@ func TestObjectsNotMigrated(t *testing.T) {
 		t.Fatal("objects.not_migrated reported without schema among types")
 	}
 }
+
+// An excluded column that an index, a generated column or a view uses fails the
+// precheck, naming the column and what uses it.
+func TestExcludedColumnDependencies(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("excl")
+	h.database(h.env.Source, db,
+		"CREATE TABLE `order` (id INT PRIMARY KEY, note VARCHAR(20), total INT, doubled INT AS (total * 2) VIRTUAL, KEY idx_note (note))",
+		"CREATE VIEW v_totals AS SELECT id, total FROM `order`")
+	ex := func(cols ...string) spec.Spec {
+		return h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "order", ExcludeColumns: cols}, {Name: "v_totals"}}})
+	}
+	r := h.run(ex("note"))
+	expect(t, r, precheck.IDExcludedColumns, precheck.Fail, []string{"`note`", "idx_note"}, "exclude_columns")
+	r = h.run(ex("total"))
+	it := expect(t, r, precheck.IDExcludedColumns, precheck.Fail, []string{"`total`", "`doubled`", "v_totals"})
+	if strings.Contains(it.Message, "idx_note") {
+		t.Fatalf("idx_note does not use total: %s", it.Message)
+	}
+	// A column nothing uses may be excluded.
+	h.exec(h.env.Source, "ALTER TABLE "+q(db)+".`order` ADD COLUMN scratch INT")
+	r = h.run(ex("scratch"))
+	expect(t, r, precheck.IDExcludedColumns, precheck.Pass, []string{"no index, generated column"})
+}
+
+// With conflicts: precheck, a view, routine or trigger already at a target name on
+// the destination fails like a table would.
+func TestDestinationObjectConflicts(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("objconf")
+	h.database(h.env.Source, db, tbl(pkTable, "t"),
+		"CREATE VIEW `my view` AS SELECT id FROM t",
+		"CREATE FUNCTION f_one() RETURNS INT DETERMINISTIC RETURN 1",
+		"CREATE TRIGGER trg_t BEFORE INSERT ON t FOR EACH ROW SET NEW.name = 'x'")
+	h.database(h.env.Destination, db, "CREATE TABLE other (id INT PRIMARY KEY)",
+		"CREATE VIEW `my view` AS SELECT 1 AS id",
+		"CREATE FUNCTION F_ONE() RETURNS INT DETERMINISTIC RETURN 2",
+		"CREATE TRIGGER trg_t BEFORE INSERT ON other FOR EACH ROW SET NEW.id = NEW.id")
+	r := h.run(h.spec(spec.Object{Database: db}))
+	expect(t, r, precheck.IDDestinationConflicts, precheck.Fail,
+		[]string{"view " + q(db) + ".`my view`", "function " + q(db) + ".`f_one`", "trigger " + q(db) + ".`trg_t`"}, "options.conflicts: ignore")
+}

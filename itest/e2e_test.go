@@ -51,7 +51,7 @@ func history(t *testing.T, s *stack, id string) *historypb.History {
 
 func setupDB(t *testing.T, env *testenv.Env, db string) {
 	t.Helper()
-	q := "`" + strings.ReplaceAll(db, "`", "``") + "`"
+	q := testenv.QuoteIdent(db)
 	ctx := context.Background()
 	if err := env.Source.Exec(ctx,
 		"DROP DATABASE IF EXISTS "+q, "CREATE DATABASE "+q,

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // Catalog is what the source server holds.
@@ -48,8 +49,9 @@ func (n Name) String() string {
 	return QuoteIdent(n.DB) + "." + QuoteIdent(n.Table)
 }
 
-// QuoteIdent quotes an identifier with backticks, doubling backticks inside.
-func QuoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+// QuoteIdent quotes an identifier with backticks, doubling backticks inside
+// (sqltok.Quote; kept for its many callers).
+func QuoteIdent(s string) string { return sqltok.Quote(s) }
 
 // Table is one selected table.
 type Table struct {
@@ -76,7 +78,6 @@ type ProblemKind string
 const (
 	MissingDatabase ProblemKind = "missing_database"
 	MissingTable    ProblemKind = "missing_table"
-	IsView          ProblemKind = "is_view"
 	GlobNoMatch     ProblemKind = "glob_no_match"
 	NamedExcluded   ProblemKind = "named_excluded"
 	SelectedTwice   ProblemKind = "selected_twice"
@@ -293,8 +294,7 @@ func Resolve(s spec.Spec, cat Catalog, opt Options) Plan {
 			}
 			n := Name{db, e.Name}
 			if _, isView := findName(m, cat.Views[db], e.Name); isView {
-				p.Problems = append(p.Problems, Problem{IsView, Warn, oi, n.String(),
-					fmt.Sprintf("%s is a view: tables entries select base tables only", n)})
+				// Views are selected by the same entries; the schema phase creates them.
 				continue
 			}
 			msg := fmt.Sprintf("table %s does not exist on the source", n)

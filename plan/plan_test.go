@@ -113,7 +113,6 @@ func TestResolveProblems(t *testing.T) {
 		"warn named_excluded `shop`.`tmp_1`",
 		"fail missing_table `shop`.`Orders`",
 		"fail missing_table `shop`.`missing`",
-		"warn is_view `shop`.`v_orders`",
 		`warn glob_no_match "z*"`,
 		"fail selected_twice `shop`.`order`",
 		`warn glob_no_match "*"`,

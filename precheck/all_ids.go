@@ -34,6 +34,7 @@ func AllIDs() []string {
 		IDForeignKeyCascades,
 		IDDestinationConflicts,
 		IDObjectsNotMigrated,
+		IDExcludedColumns,
 		IDDestinationNames,
 		IDDestinationFreeSpace,
 		IDOnlineDDLLeftovers,

@@ -18,6 +18,10 @@ type Facts struct {
 	// catalog could not be read (PlanError says why).
 	Plan      *plan.Plan
 	PlanError string
+	// Schema is set when schema is among the types and the source objects could be
+	// read; SchemaError says why not otherwise.
+	Schema      *SchemaFacts
+	SchemaError string
 }
 
 // Server is what was learned about one server.
@@ -90,6 +94,8 @@ type Catalog struct {
 	Triggers    []Trigger
 	// Columns of the tables in Databases, in table order.
 	Columns []Column
+	// Routines of Databases.
+	Routines []Routine
 	// Events (DB, event name in Table) of Databases: not migrated.
 	Events []plan.Name
 	// NonEmpty marks tables (plan.Name) known to hold at least one row; only
@@ -119,6 +125,26 @@ type ForeignKey struct {
 	DB, Table, Name    string
 	RefDB, RefTable    string
 	OnUpdate, OnDelete string
+}
+
+// Routine is one row of information_schema.ROUTINES.
+type Routine struct {
+	DB, Name string
+	Type     string // PROCEDURE or FUNCTION
+}
+
+// SchemaFacts is what the schema phase would create besides tables (destination
+// names), and what depends on excluded columns.
+type SchemaFacts struct {
+	Views    []plan.Name
+	Routines []Routine
+	// Triggers: DB is the destination database, Table the trigger's name.
+	Triggers []plan.Name
+	// ExcludedColumnDeps describes each use of an excluded column (an index, a
+	// generated column, a CHECK, a foreign key, a view).
+	ExcludedColumnDeps []string
+	// ExclusionsError says why the dependencies could not be checked.
+	ExclusionsError string
 }
 
 // Column is one row of information_schema.COLUMNS.

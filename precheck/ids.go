@@ -25,6 +25,7 @@ const (
 	IDForeignKeyCascades    = "tables.fk_cascade"
 	IDDestinationConflicts  = "destination.conflicts"
 	IDObjectsNotMigrated    = "objects.not_migrated"
+	IDExcludedColumns       = "objects.excluded_columns"
 	IDDestinationNames      = "destination.names"
 	IDDestinationFreeSpace  = "destination.free_space"
 	IDOnlineDDLLeftovers    = "source.online_ddl_leftovers"

@@ -17,7 +17,7 @@ func checkObjectsExist(f *Facts) Item {
 			"grant the source account SELECT on the selected databases so information_schema shows their tables")
 	}
 	var fails, warns []string
-	for _, p := range f.Plan.ProblemsOf(plan.MissingDatabase, plan.MissingTable, plan.IsView, plan.GlobNoMatch, plan.NamedExcluded, plan.SelectedTwice) {
+	for _, p := range f.Plan.ProblemsOf(plan.MissingDatabase, plan.MissingTable, plan.GlobNoMatch, plan.NamedExcluded, plan.SelectedTwice) {
 		if p.Severity == plan.Fail {
 			fails = append(fails, p.Message)
 		} else {
@@ -142,6 +142,11 @@ func checkConflicts(f *Facts) Item {
 	}
 	ignore := f.Spec.Options.Conflicts == "ignore"
 	if f.Spec.Has(spec.TypeSchema) {
+		others := existingObjects(f)
+		if len(others) > 0 && !ignore {
+			return fail(fmt.Sprintf("%s already on the destination: %s", plural(len(present)+len(others), "object exists", "objects exist"), capList(append(present, others...))),
+				"drop or rename them on the destination, rename the targets with to:, or set options.conflicts: ignore (tables are kept; views, routines and triggers are replaced)")
+		}
 		switch {
 		case len(present) == 0:
 			return pass("none of the destination tables exists yet")

@@ -54,6 +54,7 @@ var rules = []rule{
 	{IDForeignKeyCascades, needSource | needPlan, incremental, checkForeignKeyCascades},
 	{IDDestinationConflicts, needDestination | needPlan, always, checkConflicts},
 	{IDObjectsNotMigrated, needSource | needPlan, schemaChosen, checkNotMigrated},
+	{IDExcludedColumns, needSource | needPlan, schemaChosen, checkExcludedColumns},
 	{IDDestinationNames, needPlan, always, checkDestinationNames},
 	{IDDestinationFreeSpace, needDestination | needPlan, full, checkFreeSpace},
 	{IDOnlineDDLLeftovers, needSource | needPlan, always, checkOnlineDDLLeftovers},

@@ -81,3 +81,73 @@ func checkNotMigrated(f *Facts) Item {
 }
 
 func schemaChosen(f *Facts) bool { return f.Spec.Has(spec.TypeSchema) }
+
+// checkExcludedColumns fails when an excluded column is used by something the schema
+// phase would create: the statement would fail on the destination half way through.
+func checkExcludedColumns(f *Facts) Item {
+	excludes := false
+	for _, t := range f.Plan.Tables {
+		if len(t.Entry.ExcludeColumns) > 0 {
+			excludes = true
+		}
+	}
+	switch {
+	case !excludes:
+		return pass("no column is excluded (exclude_columns)")
+	case f.Schema == nil:
+		return warn(fmt.Sprintf("cannot read the source definitions (%s): uses of excluded columns are not checked", f.SchemaError),
+			"grant the source account SELECT and SHOW VIEW on the selected databases")
+	case len(f.Schema.ExcludedColumnDeps) > 0:
+		return fail(fmt.Sprintf("%s on the destination: %s", plural(len(f.Schema.ExcludedColumnDeps), "an excluded column is used by an object that would be created", "excluded columns are used by objects that would be created"),
+			capList(f.Schema.ExcludedColumnDeps)),
+			"keep the column (remove it from exclude_columns), or exclude what uses it too (exclude_tables for a view; an index or generated column goes with its table)")
+	case f.Schema.ExclusionsError != "":
+		return warn(fmt.Sprintf("cannot check every use of excluded columns: %s", f.Schema.ExclusionsError),
+			"check that the source account can run SHOW CREATE TABLE and SHOW CREATE VIEW on the selected objects")
+	}
+	return pass("no index, generated column, CHECK, foreign key or view uses an excluded column")
+}
+
+// existingObjects lists views, routines and triggers the schema phase would create
+// that already exist on the destination.
+func existingObjects(f *Facts) []string {
+	if f.Schema == nil || f.Destination.Catalog == nil {
+		return nil
+	}
+	dst := f.Destination.Catalog
+	fold := f.Destination.LowerCaseTableNames() != 0
+	norm := func(n plan.Name) plan.Name {
+		if fold {
+			return plan.Name{DB: strings.ToLower(n.DB), Table: strings.ToLower(n.Table)}
+		}
+		return n
+	}
+	views := map[plan.Name]bool{}
+	for _, t := range dst.Tables {
+		if t.IsView() {
+			views[norm(plan.Name{DB: t.DB, Table: t.Name})] = true
+		}
+	}
+	var out []string
+	for _, v := range f.Schema.Views {
+		if views[norm(v)] {
+			out = append(out, "view "+v.String())
+		}
+	}
+	for _, r := range f.Schema.Routines {
+		for _, d := range dst.Routines {
+			// Routine names compare case-insensitively on every server.
+			if norm(plan.Name{DB: d.DB}).DB == norm(plan.Name{DB: r.DB}).DB && strings.EqualFold(d.Name, r.Name) && d.Type == r.Type {
+				out = append(out, strings.ToLower(r.Type)+" "+plan.Name{DB: r.DB, Table: r.Name}.String())
+			}
+		}
+	}
+	for _, tr := range f.Schema.Triggers {
+		for _, d := range dst.Triggers {
+			if norm(plan.Name{DB: d.DB}).DB == norm(plan.Name{DB: tr.DB}).DB && d.Name == tr.Table {
+				out = append(out, "trigger "+tr.String())
+			}
+		}
+	}
+	return out
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/flavor"
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // Account is a user account, user@host.
@@ -21,7 +22,9 @@ type Account struct {
 }
 
 // String quotes the account as SQL writes it: 'user'@'host'.
-func (a Account) String() string { return quoteString(a.User) + "@" + quoteString(a.Host) }
+func (a Account) String() string {
+	return sqltok.QuoteString(a.User) + "@" + sqltok.QuoteString(a.Host)
+}
 
 // SkippedAccount is an account that is not migrated, and why.
 type SkippedAccount struct {
@@ -187,13 +190,13 @@ func safeErr(err error) error {
 // redactGrant shows a SHOW GRANTS line up to its TO: what follows may hold a password
 // hash (MariaDB prints IDENTIFIED BY PASSWORD '…' there).
 func redactGrant(line string) string {
-	toks, err := tokenize(line)
+	toks, err := sqltok.Tokenize(line)
 	if err != nil {
 		return "(unreadable grant)"
 	}
 	for _, t := range toks {
-		if t.is("TO") {
-			return line[:t.end] + " …"
+		if t.Is("TO") {
+			return line[:t.End()] + " …"
 		}
 	}
 	return "(grant without TO)"
@@ -201,14 +204,14 @@ func redactGrant(line string) string {
 
 // grantTail ends an IDENTIFIED clause of a SHOW GRANTS line: WITH GRANT OPTION,
 // resource limits and REQUIRE.
-func grantTail(toks []token, i int) bool {
-	if toks[i].is("REQUIRE") {
+func grantTail(toks []sqltok.Token, i int) bool {
+	if toks[i].Is("REQUIRE") {
 		return true
 	}
-	if !toks[i].is("WITH") || i+1 >= len(toks) {
+	if !toks[i].Is("WITH") || i+1 >= len(toks) {
 		return false
 	}
-	next := strings.ToUpper(toks[i+1].text)
+	next := strings.ToUpper(toks[i+1].Text)
 	return next == "GRANT" || strings.HasPrefix(next, "MAX_")
 }
 
@@ -218,24 +221,23 @@ func grantTail(toks []token, i int) bool {
 // column privileges renamed. It returns "" and a warning for a grant that cannot or
 // should not be applied.
 func rewriteGrant(ctx context.Context, dst *sql.DB, line string, n ddl.Names) (stmt, warning string, err error) {
-	all, err := tokenize(line)
+	toks, err := code(line)
 	if err != nil {
 		return "", "", errors.New("cannot tokenize the grant")
 	}
-	toks := code(all)
 	if len(toks) == 0 {
 		return "", "", nil
 	}
-	if !toks[0].is("GRANT") {
+	if !toks[0].Is("GRANT") {
 		// SET DEFAULT ROLE … and the like: roles are not migrated.
 		return "", "skipped " + redactGrant(line) + ": roles are not migrated", nil
 	}
 	on, to := -1, -1
 	for i, t := range toks {
-		if t.is("ON") && on < 0 && to < 0 {
+		if t.Is("ON") && on < 0 && to < 0 {
 			on = i
 		}
-		if t.is("TO") {
+		if t.Is("TO") {
 			to = i
 			break
 		}
@@ -251,99 +253,108 @@ func rewriteGrant(ctx context.Context, dst *sql.DB, line string, n ddl.Names) (s
 
 	// Drop IDENTIFIED … up to the tail.
 	for i := to + 1; i < len(toks); i++ {
-		if !toks[i].is("IDENTIFIED") {
+		if !toks[i].Is("IDENTIFIED") {
 			continue
 		}
 		end := len(line)
 		for j := i + 2; j < len(toks); j++ {
 			if grantTail(toks, j) {
-				end = toks[j].start
+				end = toks[j].Pos
 				break
 			}
 		}
-		edits = append(edits, edit{toks[i].start, end, ""})
+		edits = append(edits, edit{toks[i].Pos, end, ""})
 		break
 	}
 
 	// The target: [TABLE|PROCEDURE|FUNCTION|PACKAGE [BODY]] db.name | db.* | *.* | PROXY targets.
 	i := on + 1
 	kind := "TABLE"
-	if i < to && toks[i].kind == tokWord && !toks[i].is("*") {
-		switch w := strings.ToUpper(toks[i].text); w {
+	if i < to && toks[i].Kind == sqltok.Word && !toks[i].Is("*") {
+		switch w := strings.ToUpper(toks[i].Text); w {
 		case "TABLE", "PROCEDURE", "FUNCTION", "PACKAGE":
 			kind = w
 			i++
-			if w == "PACKAGE" && i < to && toks[i].is("BODY") {
+			if w == "PACKAGE" && i < to && toks[i].Is("BODY") {
 				i++
 			}
 		}
 	}
-	if toks[1].is("PROXY") {
+	if toks[1].Is("PROXY") {
 		return applyEdits(line, edits), "", nil
 	}
 	parts := targetParts(toks[i:to])
-	if len(parts) != 2 || parts[0].text == "*" {
+	if len(parts) != 2 || parts[0].IsOp("*") {
 		// *.* or a target naming no database: nothing to rename.
 		return applyEdits(line, edits), "", nil
 	}
 	dbTok, objTok := parts[0], parts[1]
-	srcDB, isPattern := unescapeDBPattern(dbTok.text)
-	if objTok.text == "*" && objTok.kind == tokPunct {
+	dbName, objName := tokenName(dbTok), tokenName(objTok)
+	srcDB, isPattern := unescapeDBPattern(dbName)
+	if objTok.IsOp("*") {
 		if isPattern {
 			return applyEdits(line, edits), "", nil // a wildcard grant (`app\_%`.*) is kept as written
 		}
 		destDB := n.Database(srcDB)
-		if dbTok.kind == tokIdent && strings.Contains(dbTok.text, `\`) {
+		if dbTok.Kind == sqltok.Ident && strings.Contains(dbName, `\`) {
 			destDB = escapeDBPattern(destDB)
 		}
-		edits = append(edits, edit{dbTok.start, dbTok.end, quoteIdent(destDB)})
+		edits = append(edits, edit{dbTok.Pos, dbTok.End(), sqltok.Quote(destDB)})
 		return applyEdits(line, edits), "", nil
 	}
-	srcDB = dbTok.text
+	srcDB = dbName
 	switch kind {
 	case "TABLE":
-		ddb, dtbl, ok := n.Table(srcDB, objTok.text)
+		ddb, dtbl, ok := n.Table(srcDB, objName)
 		if !ok {
 			return "", "skipped " + redactGrant(line) + ": the table is not migrated", nil
 		}
-		edits = append(edits, edit{dbTok.start, objTok.end, quoteIdent(ddb) + "." + quoteIdent(dtbl)})
+		edits = append(edits, edit{dbTok.Pos, objTok.End(), sqltok.Quote(ddb) + "." + sqltok.Quote(dtbl)})
 		// Column privileges: SELECT (`a`, `b`), … before ON.
 		for j := 1; j < on; j++ {
-			if toks[j].kind != tokIdent {
+			if toks[j].Kind != sqltok.Ident {
 				continue
 			}
-			col, excluded := n.Column(srcDB, objTok.text, toks[j].text)
+			col, excluded := n.Column(srcDB, objName, tokenName(toks[j]))
 			if excluded {
 				return "", "skipped " + redactGrant(line) + ": it names an excluded column", nil
 			}
-			edits = append(edits, edit{toks[j].start, toks[j].end, quoteIdent(col)})
+			edits = append(edits, edit{toks[j].Pos, toks[j].End(), sqltok.Quote(col)})
 		}
 	default:
 		ddb := n.Database(srcDB)
 		var found int
 		err := dst.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.ROUTINES
-			WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ? AND ROUTINE_TYPE = ?`, ddb, objTok.text, kind).Scan(&found)
+			WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ? AND ROUTINE_TYPE = ?`, ddb, objName, kind).Scan(&found)
 		if err != nil {
 			return "", "", fmt.Errorf("read the destination's routines: %w", err)
 		}
 		if found == 0 {
 			return "", "skipped " + redactGrant(line) + ": the " + strings.ToLower(kind) + " is not on the destination", nil
 		}
-		edits = append(edits, edit{dbTok.start, dbTok.end, quoteIdent(ddb)})
+		edits = append(edits, edit{dbTok.Pos, dbTok.End(), sqltok.Quote(ddb)})
 	}
 	return applyEdits(line, edits), "", nil
 }
 
 // targetParts splits `db`.`name` (or `db`.*) into its two parts; anything else
 // yields one part or none.
-func targetParts(toks []token) []token {
-	if len(toks) == 3 && toks[1].text == "." {
-		return []token{toks[0], toks[2]}
+func targetParts(toks []sqltok.Token) []sqltok.Token {
+	if len(toks) == 3 && toks[1].IsOp(".") {
+		return []sqltok.Token{toks[0], toks[2]}
 	}
 	if len(toks) == 1 {
 		return toks
 	}
 	return nil
+}
+
+// tokenName is the name a Word or Ident token stands for, or the token's text.
+func tokenName(t sqltok.Token) string {
+	if name, ok := t.Name(); ok {
+		return name
+	}
+	return t.Text
 }
 
 // unescapeDBPattern reads a database name of a grant: `_` and `%` are wildcards there

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // Actions a Result reports.
@@ -65,12 +66,12 @@ func withSession(ctx context.Context, db *sql.DB, v sessionVars, f func(*sql.Con
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		_ = conn.Close()
 	}()
-	set := []string{"SET SESSION foreign_key_checks = 0", "SET SESSION sql_mode = " + quoteString(v.sqlMode)}
+	set := []string{"SET SESSION foreign_key_checks = 0", "SET SESSION sql_mode = " + sqltok.QuoteString(v.sqlMode)}
 	if v.collationConnection != "" {
-		set = append(set, "SET SESSION collation_connection = "+quoteString(v.collationConnection))
+		set = append(set, "SET SESSION collation_connection = "+sqltok.QuoteString(v.collationConnection))
 	}
 	if v.db != "" {
-		set = append(set, "USE "+quoteIdent(v.db))
+		set = append(set, "USE "+sqltok.Quote(v.db))
 	}
 	for _, q := range set {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -175,10 +176,10 @@ func ApplyDatabase(ctx context.Context, dst *sql.DB, d Database) (Result, error)
 	}
 	stmt := "CREATE DATABASE IF NOT EXISTS " + plan.QuoteIdent(d.Dest)
 	if d.Charset != "" {
-		stmt += " CHARACTER SET " + quoteString(d.Charset)
+		stmt += " CHARACTER SET " + sqltok.QuoteString(d.Charset)
 	}
 	if d.Collation != "" {
-		stmt += " COLLATE " + quoteString(d.Collation)
+		stmt += " COLLATE " + sqltok.QuoteString(d.Collation)
 	}
 	if _, err := dst.ExecContext(ctx, stmt); err != nil {
 		return Result{}, stmtError(obj, stmt, err)
@@ -315,15 +316,15 @@ func compatibleColumns(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Nam
 		}
 		i := slices.IndexFunc(dstCols, func(c column) bool { return strings.EqualFold(c.name, name) })
 		if i < 0 {
-			m := quoteIdent(name)
+			m := sqltok.Quote(name)
 			if name != sc.name {
-				m += " (source column " + quoteIdent(sc.name) + ")"
+				m += " (source column " + sqltok.Quote(sc.name) + ")"
 			}
 			missing = append(missing, m)
 			continue
 		}
 		if !strings.EqualFold(dstCols[i].typ, sc.typ) {
-			warnings = append(warnings, fmt.Sprintf("column %s is %s on the source and %s on the destination", quoteIdent(name), sc.typ, dstCols[i].typ))
+			warnings = append(warnings, fmt.Sprintf("column %s is %s on the source and %s on the destination", sqltok.Quote(name), sc.typ, dstCols[i].typ))
 		}
 	}
 	if len(missing) > 0 {
@@ -378,18 +379,18 @@ func ApplyView(ctx context.Context, src, dst *sql.DB, v View, n ddl.Names) (Resu
 // orReplace makes CREATE [ALGORITHM=…] VIEW into CREATE OR REPLACE …, so re-running
 // it replaces what an earlier run created.
 func orReplace(stmt string) (string, error) {
-	toks, err := tokenize(stmt)
+	toks, err := code(stmt)
 	if err != nil {
 		return "", err
 	}
-	toks = code(toks)
-	if len(toks) < 2 || !toks[0].is("CREATE") {
+	if len(toks) < 2 || !toks[0].Is("CREATE") {
 		return "", fmt.Errorf("rewritten view definition does not start with CREATE: %.80s", stmt)
 	}
-	if toks[1].is("OR") {
+	if toks[1].Is("OR") {
 		return stmt, nil
 	}
-	return splice(stmt, toks[0].end, toks[0].end, " OR REPLACE"), nil
+	at := toks[0].End()
+	return stmt[:at] + " OR REPLACE" + stmt[at:], nil
 }
 
 // definedObject is a routine or trigger: created when missing, kept when the
@@ -463,7 +464,7 @@ func sameDefinition(stmt, shown, destDB string) (bool, error) {
 	var sides [2][]string
 	var security [2]string
 	for i, s := range []string{stmt, shown} {
-		s, err := stripDefiner(s)
+		s, err := ddl.StripDefiner(s)
 		if err != nil {
 			return false, err
 		}
@@ -472,7 +473,7 @@ func sameDefinition(stmt, shown, destDB string) (bool, error) {
 			return false, err
 		}
 		security[i] = "DEFINER"
-		qualifier := quoteIdent(destDB)
+		qualifier := sqltok.Quote(destDB)
 		for k := 0; k < len(c); k++ {
 			switch {
 			case c[k] == "SQL" && k+2 < len(c) && c[k+1] == "SECURITY":

@@ -14,12 +14,13 @@ import (
 	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/sqltok"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-func q(s string) string { return quoteIdent(s) }
+func q(s string) string { return sqltok.Quote(s) }
 
 // fixture is a source schema with two databases (one renamed), nasty names, foreign
 // keys across databases, views on views, routines, a trigger and an event.
@@ -438,21 +439,42 @@ func TestViewCycleIsAnError(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	got, err := stripDefiner("CREATE DEFINER=`r``x`@`%` /* c */ PROCEDURE `p`() SELECT 'DEFINER=`a`@`b`'")
-	if err != nil || got != "CREATE PROCEDURE `p`() SELECT 'DEFINER=`a`@`b`'" {
-		t.Errorf("stripDefiner: %q %v", got, err)
+	// DEFINER stripping is ddl's; sameDefinition relies on it leaving strings and
+	// bodies alone and on the SQL SECURITY value staying.
+	for in, want := range map[string]string{
+		"CREATE DEFINER=`r``x`@`%` /* c */ PROCEDURE `p`() SELECT 'DEFINER=`a`@`b`'":             "CREATE /* c */ PROCEDURE `p`() SELECT 'DEFINER=`a`@`b`'",
+		"CREATE ALGORITHM=UNDEFINED DEFINER=`u`@`h` SQL SECURITY DEFINER VIEW `v` AS select 1":   "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1",
+		"CREATE DEFINER=CURRENT_USER() TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET @a = 1": "CREATE TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET @a = 1",
+		"CREATE PROCEDURE `p`() SQL SECURITY DEFINER SELECT 1":                                   "CREATE PROCEDURE `p`() SQL SECURITY DEFINER SELECT 1",
+	} {
+		got, err := ddl.StripDefiner(in)
+		if err != nil || got != want {
+			t.Errorf("StripDefiner(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
-	c, _ := canonical("CREATE TABLE `t` (`id` int AUTO_INCREMENT) ENGINE=InnoDB AUTO_INCREMENT=7 COMMENT='AUTO_INCREMENT=8'")
+	c, _ := canonical("CREATE TABLE `t` (`id` int AUTO_INCREMENT) ENGINE=InnoDB AUTO_INCREMENT=7 COMMENT='AUTO_INCREMENT=8' /*!50100 PARTITION BY HASH (`id`) */")
 	s := strings.Join(stripTableAutoIncrement(c), " ")
 	if s != "CREATE TABLE `t` ( `id` INT AUTO_INCREMENT ) ENGINE = INNODB COMMENT = 'AUTO_INCREMENT=8'" {
 		t.Errorf("stripTableAutoIncrement: %s", s)
+	}
+	// Quoting differences are not differences; values are.
+	a, _ := canonical("DEFAULT 'it''s' COMMENT _utf8mb4\"x\\\"y\" `a``b`")
+	b, _ := canonical("default \"it's\" comment _UTF8MB4'x\"y' `a``b`")
+	if !slices.Equal(a, b) {
+		t.Errorf("canonical: %q != %q", a, b)
+	}
+	if d, _ := canonical("DEFAULT 'its'"); slices.Equal(d[:2], a[:2]) {
+		t.Errorf("canonical: %q equals %q", d, a)
 	}
 	v, err := orReplace("CREATE ALGORITHM=UNDEFINED VIEW `v` AS select 1")
 	if err != nil || v != "CREATE OR REPLACE ALGORITHM=UNDEFINED VIEW `v` AS select 1" {
 		t.Errorf("orReplace: %q %v", v, err)
 	}
-	if _, err := tokenize("SELECT 'unterminated"); err == nil {
+	if _, err := canonical("SELECT 'unterminated"); err == nil {
 		t.Error("unterminated string accepted")
+	}
+	if _, err := ddl.StripDefiner("CREATE DEFINER=`u"); err == nil {
+		t.Error("StripDefiner: unterminated identifier accepted")
 	}
 	if d := difference([]string{"A", "B", "C"}, []string{"A", "X", "C"}); !strings.Contains(d, "expected A B C, found A X C") {
 		t.Errorf("difference: %s", d)

@@ -54,6 +54,9 @@ func (t Token) Trivia() bool {
 	return t.Kind == Space || t.Kind == Comment || t.Kind == ExecOpen || t.Kind == ExecClose
 }
 
+// End is the byte offset just past the token: s[t.Pos:t.End()] == t.Text.
+func (t Token) End() int { return t.Pos + len(t.Text) }
+
 // Is reports whether t is the unquoted word w (compared without case).
 func (t Token) Is(w string) bool {
 	return t.Kind == Word && strings.EqualFold(t.Text, w)
@@ -97,6 +100,17 @@ func Tokenize(s string) ([]Token, error) {
 		return l.toks, &Error{Pos: l.execPos, Msg: "unterminated executable comment"}
 	}
 	return l.toks, nil
+}
+
+// Significant returns the tokens that are not trivia, in order (a new slice).
+func Significant(toks []Token) []Token {
+	out := make([]Token, 0, len(toks))
+	for _, t := range toks {
+		if !t.Trivia() {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Join concatenates the tokens' texts: Join(Tokenize(s)) == s.

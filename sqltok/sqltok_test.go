@@ -163,3 +163,22 @@ func FuzzTokenize(f *testing.F) {
 		}
 	})
 }
+
+func TestSignificantEnd(t *testing.T) {
+	s := "GRANT /* c */ SELECT /*!50001 `v` */ ON `d`.* TO 'u'@'h' -- x\n"
+	toks, err := Tokenize(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tk := range Significant(toks) {
+		if s[tk.Pos:tk.End()] != tk.Text {
+			t.Errorf("%+v: End %d does not delimit the text", tk, tk.End())
+		}
+		got = append(got, tk.Text)
+	}
+	want := "GRANT SELECT `v` ON `d` . * TO 'u' @'h'"
+	if strings.Join(got, " ") != want {
+		t.Errorf("Significant = %q, want %q", strings.Join(got, " "), want)
+	}
+}

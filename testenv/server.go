@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // ServerOptions says how to start one server.
@@ -537,17 +539,12 @@ func (s *Server) TLSConfig() (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, ServerName: s.Host, MinVersion: tls.VersionTLS12}, nil
 }
 
-// QuoteIdent quotes a MySQL identifier with backticks.
-func QuoteIdent(name string) string {
-	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
-}
+// QuoteIdent quotes a MySQL identifier with backticks (sqltok.Quote).
+func QuoteIdent(name string) string { return sqltok.Quote(name) }
 
-// QuoteString quotes a MySQL string literal (for statements that take no placeholders,
-// such as CREATE USER).
-func QuoteString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `''`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
-	return "'" + r.Replace(s) + "'"
-}
+// QuoteString quotes a MySQL string literal (sqltok.QuoteString), for statements
+// that take no placeholders, such as CREATE USER.
+func QuoteString(s string) string { return sqltok.QuoteString(s) }
 
 var identifiedRE = regexp.MustCompile(`(?is)(IDENTIFIED\s+(BY|VIA|WITH)|PASSWORD\s*\().*`)
 
