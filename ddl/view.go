@@ -331,7 +331,7 @@ func (r *rewriter) Enter(n ast.Node) (ast.Node, bool) {
 			break
 		}
 		ref := r.ref(x)
-		dst := ref.Database
+		var dst string
 		name := ref.Name
 		if d, t, ok := r.n.Table(ref.Database, ref.Name); ok {
 			dst, name = d, t

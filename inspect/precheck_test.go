@@ -337,10 +337,13 @@ func TestObjectsExist(t *testing.T) {
 	expect(t, r, precheck.IDObjectsExist, precheck.Fail, []string{
 		"table " + q(db) + ".`orders` does not exist on the source (the source has " + q(db) + ".`Orders`",
 		"table " + q(db) + ".`missing` does not exist",
-		q(db) + ".`v` is a view",
 		`tables entry "z*" matches no table`,
 		"no-such-db` does not exist on the source",
 	}, "fix objects")
+	// A view named in tables: is selected (the schema phase creates it), not missing.
+	if it, _ := find(r, precheck.IDObjectsExist); strings.Contains(it.Message, "`v`") {
+		t.Fatalf("the view v is reported: %s", it.Message)
+	}
 }
 
 func TestTableShapes(t *testing.T) {

@@ -182,7 +182,9 @@ func ApplyAccount(ctx context.Context, src, dst *sql.DB, a Account, n ddl.Names)
 func safeErr(err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1064 {
-		return fmt.Errorf("Error %d (%s): syntax error", me.Number, string(me.SQLState[:]))
+		// Shaped like the driver's own message, without the statement's text (it may
+		// hold a password hash).
+		return fmt.Errorf("error %d (%s): syntax error", me.Number, string(me.SQLState[:]))
 	}
 	return err
 }

@@ -194,6 +194,10 @@ func pairName(kind string, src, dst plan.Name) string {
 	return kind + " " + src.String() + " -> " + dst.String()
 }
 
+// isBaseTable tells a TABLE_TYPE that holds rows: MariaDB reports its system-versioned
+// tables as "SYSTEM VERSIONED" rather than "BASE TABLE".
+func isBaseTable(typ string) bool { return typ == "BASE TABLE" || typ == "SYSTEM VERSIONED" }
+
 // destType returns the TABLE_TYPE of a destination table or view ("" when absent).
 func destType(ctx context.Context, dst *sql.DB, n plan.Name) (string, error) {
 	var typ string
@@ -248,7 +252,7 @@ func ApplyTable(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Names, con
 		}
 		res.Action = Created
 		return res, nil
-	case typ != "BASE TABLE":
+	case !isBaseTable(typ):
 		return Result{}, fmt.Errorf("apply %s: the destination already has a %s named %s", obj, strings.ToLower(typ), t.Dest)
 	case conflicts == ConflictsIgnore:
 		warn, err := compatibleColumns(ctx, src, dst, t, n)

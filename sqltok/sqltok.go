@@ -232,16 +232,6 @@ func (l *lexer) at(i int) byte {
 	return 0
 }
 
-// prevSignificant is the last non-trivia token, or a zero Token.
-func (l *lexer) prevSignificant() Token {
-	for i := len(l.toks) - 1; i >= 0; i-- {
-		if !l.toks[i].Trivia() {
-			return l.toks[i]
-		}
-	}
-	return Token{Kind: Space}
-}
-
 var ops3 = []string{"<=>", "->>"}
 var ops2 = []string{"<=", ">=", "<>", "!=", ":=", "||", "&&", "<<", ">>", "->"}
 
