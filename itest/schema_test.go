@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/go-sql-driver/mysql"
+
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -141,15 +143,38 @@ func definition(t *testing.T, db *sql.DB, o object, rename *strings.Replacer) st
 	return def
 }
 
+func showGrants(t *testing.T, db *sql.DB, account string) []string {
+	t.Helper()
+	rows, err := db.Query("SHOW GRANTS FOR " + account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
 func TestSchemaPhaseMigratesEveryObject(t *testing.T) {
 	env := testenv.Shared(t)
 	s := startStack(t)
 	s.setEnv("IT_SRC_PASSWORD", env.Source.RootPassword)
 	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	loadSQL(t, env.Source, "../ddl/testdata/schema.sql", strings.NewReplacer("ddl_shop", "it_s_shop", "ddl_ref", "it_s_ref"))
+	// An application account with grants on the renamed database.
+	if err := env.Source.Exec(context.Background(), "CREATE USER 'it_app'@'%' IDENTIFIED BY 'App-Secret-31337'",
+		"GRANT SELECT, INSERT ON it_s_shop.* TO 'it_app'@'%'", "GRANT SELECT ON it_s_ref.country TO 'it_app'@'%'"); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS it_s_shop", "DROP DATABASE IF EXISTS it_s_ref")
-		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS `it s shop v2`", "DROP DATABASE IF EXISTS it_s_ref")
+		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS it_s_shop", "DROP DATABASE IF EXISTS it_s_ref", "DROP USER IF EXISTS 'it_app'@'%'")
+		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS `it s shop v2`", "DROP DATABASE IF EXISTS it_s_ref", "DROP USER IF EXISTS 'it_app'@'%'")
 	})
 	body := fmt.Sprintf(`name: schema-all
 source: {host: %s, port: %d, user: %s, password: "${IT_SRC_PASSWORD}"}
@@ -163,6 +188,7 @@ objects:
   - database: it_s_ref
     tables: ["*"]
 options:
+  accounts: true
   ignore_warnings: [tables.engine]
 `, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser)
 	file := writeFile(t, "schema-all", body)
@@ -204,6 +230,27 @@ options:
 		}
 	}
 	compare()
+	// The account exists on the destination with its grants on the renamed database,
+	// and logs in with its password; its hash went nowhere near Temporal.
+	var hash string
+	if err := src.QueryRow("SELECT authentication_string FROM mysql.user WHERE user = 'it_app'").Scan(&hash); err != nil || len(hash) < 20 {
+		t.Fatalf("source hash: %q %v", hash, err)
+	}
+	grants := strings.Join(showGrants(t, dst, "'it_app'@'%'"), "\n")
+	if !strings.Contains(grants, "GRANT SELECT, INSERT ON `it s shop v2`.* TO `it_app`@`%`") || !strings.Contains(grants, "`it_s_ref`.`country`") {
+		t.Fatalf("destination grants:\n%s", grants)
+	}
+	appDB, err := sql.Open("mysql", fmt.Sprintf("it_app:App-Secret-31337@tcp(%s:%d)/", env.Destination.Host, env.Destination.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer appDB.Close()
+	if err := appDB.Ping(); err != nil {
+		t.Fatalf("the migrated account cannot log in with its password: %v", err)
+	}
+	if h := historyText(t, s, "sluice-schema-all"); strings.Contains(h, hash) || strings.Contains(h, "App-Secret-31337") || strings.Contains(s.logs.String(), hash) {
+		t.Fatal("the account's password hash is in the workflow history or the worker log")
+	}
 	// Views and routines run with the caller's rights on the destination.
 	var n int
 	if err := dst.QueryRow(`SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'it s shop v2' AND SECURITY_TYPE <> 'INVOKER'`).Scan(&n); err != nil || n != 0 {
