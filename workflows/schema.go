@@ -95,11 +95,9 @@ func applyObjects(ctx workflow.Context, s spec.Spec, objs []plan.Object, paralle
 	if len(objs) == 0 {
 		return nil
 	}
+	// With parallel == 1 order matters (views on views, triggers in firing order):
+	// batches run one after the other and each applies its objects in order.
 	batches := batch(objs, maxApplyActivities)
-	if parallel == 1 {
-		// Order matters: one object per activity, one at a time.
-		batches = batch(objs, len(objs))
-	}
 	sem := workflow.NewSemaphore(ctx, int64(parallel))
 	wg := workflow.NewWaitGroup(ctx)
 	var failures []string
@@ -160,10 +158,11 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// createTriggers creates the triggers kept back by schemaPhase.
+// createTriggers creates the triggers kept back by schemaPhase, one after the other:
+// triggers of one table, timing and event fire in the order they were created.
 func createTriggers(ctx workflow.Context, s spec.Spec, sp plan.SchemaPlan, st *Status) error {
 	ctx = workflow.WithActivityOptions(ctx, schemaOptions())
-	if err := applyObjects(ctx, s, sp.Triggers, schemaParallel, st.Schema); err != nil {
+	if err := applyObjects(ctx, s, sp.Triggers, 1, st.Schema); err != nil {
 		return err
 	}
 	st.Schema.TriggersPending = false

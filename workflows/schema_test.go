@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -24,6 +25,8 @@ type fakeSchema struct {
 	mu      sync.Mutex
 	applied []string
 	calls   int
+	// inFlight and maxInFlight count concurrent apply activities per object kind.
+	inFlight, maxInFlight map[plan.ObjectKind]int
 }
 
 func (f *fakeSchema) register(env *testsuite.TestWorkflowEnvironment) {
@@ -31,8 +34,18 @@ func (f *fakeSchema) register(env *testsuite.TestWorkflowEnvironment) {
 		return f.plan, nil
 	}, activity.RegisterOptions{Name: planSchemaActivity})
 	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, objs []plan.Object) ([]plan.ApplyResult, error) {
+		kind := objs[0].Kind
+		f.mu.Lock()
+		if f.inFlight == nil {
+			f.inFlight, f.maxInFlight = map[plan.ObjectKind]int{}, map[plan.ObjectKind]int{}
+		}
+		f.inFlight[kind]++
+		f.maxInFlight[kind] = max(f.maxInFlight[kind], f.inFlight[kind])
+		f.mu.Unlock()
+		time.Sleep(time.Millisecond) // let concurrent activities overlap
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.inFlight[kind]--
 		f.calls++
 		var out []plan.ApplyResult
 		for _, o := range objs {
@@ -156,16 +169,48 @@ func TestHugeSchemaIsBatched(t *testing.T) {
 	p := plan.SchemaPlan{Databases: []plan.Object{{Kind: plan.KindDatabase, Database: "db", DestDatabase: "db"}}}
 	for i := range 5000 {
 		p.Tables = append(p.Tables, obj(plan.KindTable, fmt.Sprintf("t%d", i)))
+		p.Views = append(p.Views, obj(plan.KindView, fmt.Sprintf("v%d", i)))
+		p.Triggers = append(p.Triggers, obj(plan.KindTrigger, fmt.Sprintf("trg%d", i)))
 	}
 	f := &fakeSchema{plan: p}
 	res, err := schemaEnv(t, f, spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.applied) != 5001 || res.Schema.Applied[plan.KindTable] != 5000 {
+	if len(f.applied) != 15001 || res.Schema.Applied[plan.KindTable] != 5000 || res.Schema.Applied[plan.KindTrigger] != 5000 {
 		t.Fatalf("applied %d", len(f.applied))
 	}
-	if f.calls > maxApplyActivities+1 {
-		t.Fatalf("%d apply activities for 5001 objects: history would grow past Temporal's limits", f.calls)
+	if f.calls > 3*maxApplyActivities+1 {
+		t.Fatalf("%d apply activities for 15001 objects: history would grow past Temporal's limits", f.calls)
+	}
+	// Views and triggers keep their order across batches.
+	for _, kind := range []string{"view:v", "trigger:trg"} {
+		last := -1
+		for i := range 5000 {
+			at := indexOf(f.applied, fmt.Sprintf("%s%d", kind, i))
+			if at <= last {
+				t.Fatalf("%s%d applied out of order", kind, i)
+			}
+			last = at
+		}
+	}
+}
+
+func TestTriggersAreCreatedInOrder(t *testing.T) {
+	p := richPlan()
+	p.Triggers = []plan.Object{obj(plan.KindTrigger, "first"), obj(plan.KindTrigger, "second"), obj(plan.KindTrigger, "third")}
+	f := &fakeSchema{plan: p}
+	if _, err := schemaEnv(t, f, spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema}}); err != nil {
+		t.Fatal(err)
+	}
+	a := f.applied
+	if !(indexOf(a, "trigger:first") < indexOf(a, "trigger:second") && indexOf(a, "trigger:second") < indexOf(a, "trigger:third")) {
+		t.Fatalf("triggers out of firing order: %v", a)
+	}
+	if f.maxInFlight[plan.KindTrigger] != 1 || f.maxInFlight[plan.KindView] != 1 {
+		t.Fatalf("triggers and views must be created one at a time: %v", f.maxInFlight)
+	}
+	if f.maxInFlight[plan.KindTable] < 2 {
+		t.Fatalf("tables should be created in parallel: %v", f.maxInFlight)
 	}
 }
