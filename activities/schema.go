@@ -159,6 +159,9 @@ func (a *Activities) PlanSchema(ctx context.Context, s spec.Spec) (plan.SchemaPl
 	for _, e := range o.Events {
 		sp.NotMigrated = append(sp.NotMigrated, "event "+plan.Name{DB: e.DB, Table: e.Name}.String())
 	}
+	for _, n := range o.Sequences {
+		sp.NotMigrated = append(sp.NotMigrated, "sequence "+n.String())
+	}
 	if s.Options.Accounts {
 		accts, err := schema.ListAccounts(ctx, src, dst, s.Source.User, s.Destination.User)
 		if err != nil {

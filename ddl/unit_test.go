@@ -321,3 +321,18 @@ func TestRoutineBody(t *testing.T) {
 		t.Errorf("qualified excluded column in a body: %v", err)
 	}
 }
+
+func TestViewFunctionCalls(t *testing.T) {
+	sql := "CREATE VIEW `d`.`v` AS with `c`(`n`) as (select 1) select `d`.`f`(`t`.`x`) AS `a`,`other db`.`G`(1) AS `b`,`d`.`F`(2) AS `c`," +
+		"concat('`x`.`y`(', `t`.`x`) AS `s`,`own`(3) AS `o`,`t`.`x` AS `x`,count(0) AS `n` from `d`.`t` join `c`"
+	refs, err := ViewFunctionCalls("d", sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsString(refs); got != "d.f other db.G d.own" {
+		t.Errorf("calls = %q", got)
+	}
+	if _, err := ViewFunctionCalls("d", "CREATE TABLE t (a int)"); err == nil {
+		t.Error("not a view: no error")
+	}
+}

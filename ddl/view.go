@@ -486,3 +486,47 @@ func (r *rewriter) unqualified(cn *ast.ColumnName) {
 		}
 	}
 }
+
+// ViewFunctionCalls lists the stored functions a view's SELECT may call, in
+// order of first appearance, without duplicates (names compare without case).
+// The servers store a stored-function call of a view as `db`.`fn`(...), or as
+// `fn`(...) when fn is in the view's own database (srcDB), while built-in functions
+// are never backquoted: so a qualified name, or a backquoted one, followed by "("
+// is a candidate (CTE and derived-table column lists excluded). The caller checks
+// the candidates against the source's routines. CREATE VIEW fails when a called
+// function does not exist.
+func ViewFunctionCalls(srcDB, createSQL string) ([]TableRef, error) {
+	v, err := parseViewHeader("view in "+sqltok.Quote(srcDB), createSQL)
+	if err != nil {
+		return nil, err
+	}
+	s := v.s
+	var refs []TableRef
+	seen := map[TableRef]bool{}
+	for k := v.selectFrom; k <= v.selectTo; k++ {
+		if !s.isName(k) || s.tok(k-1).IsOp(".") {
+			continue
+		}
+		parts, after := s.qualified(k, 3)
+		if !s.tok(after).IsOp("(") || len(parts) > 2 {
+			k = after - 1
+			continue
+		}
+		r := TableRef{Database: srcDB, Name: parts[len(parts)-1]}
+		if len(parts) == 2 {
+			r.Database = parts[0]
+		} else if end := s.matching(after); s.tok(k).Kind != sqltok.Ident || s.tok(k-1).Is("AS") ||
+			s.tok(end+1).Is("AS") && s.tok(end+2).IsOp("(") {
+			// A built-in (never backquoted), `alias`(cols) of a derived table, or
+			// `cte`(cols) AS (...).
+			continue
+		}
+		key := TableRef{Database: r.Database, Name: strings.ToLower(r.Name)}
+		if !seen[key] {
+			seen[key] = true
+			refs = append(refs, r)
+		}
+		k = after - 1
+	}
+	return refs, nil
+}

@@ -102,10 +102,11 @@ func Gather(ctx context.Context, s spec.Spec, lookup dbconn.LookupFunc, progress
 	}
 	if srcDB != nil && f.Plan != nil && s.Has(spec.TypeSchema) {
 		step(progress, "read the objects the schema phase creates")
-		f.Schema, f.SchemaError = readSchemaFacts(ctx, srcDB, s, *f.Plan, plan.Options{DestinationLowerCaseTableNames: dst.LowerCaseTableNames()})
+		f.Schema, f.SchemaError = readSchemaFacts(ctx, srcDB, dstDB, s, *f.Plan, plan.Options{DestinationLowerCaseTableNames: dst.LowerCaseTableNames()})
 		f.SchemaError = red(f.SchemaError)
 		if f.Schema != nil {
 			f.Schema.ExclusionsError = red(f.Schema.ExclusionsError)
+			f.Schema.DependenciesError = red(f.Schema.DependenciesError)
 		}
 	}
 	if dstDB != nil && s.Has(spec.TypeFull) {

@@ -590,6 +590,90 @@ func TestExcludedColumnDependencies(t *testing.T) {
 	h.exec(h.env.Source, "ALTER TABLE "+q(db)+".`order` ADD COLUMN scratch INT")
 	r = h.run(ex("scratch"))
 	expect(t, r, precheck.IDExcludedColumns, precheck.Pass, []string{"no index, generated column"})
+
+	// Trigger and routine bodies: the rewrite refuses NEW.col and t.col of an
+	// excluded column, so the precheck must fail before anything is written.
+	h.exec(h.env.Source, "USE "+q(db)+"; ALTER TABLE `order` ADD COLUMN memo INT, ADD COLUMN qty INT",
+		"USE "+q(db)+"; CREATE TRIGGER trg_memo BEFORE INSERT ON `order` FOR EACH ROW SET NEW.memo = 1",
+		"USE "+q(db)+"; CREATE PROCEDURE p_qty() UPDATE `order` o SET o.qty = 0")
+	r = h.run(ex("memo"))
+	it = expect(t, r, precheck.IDExcludedColumns, precheck.Fail, []string{"`memo`", "trigger " + q(db) + ".`trg_memo`"}, "trigger")
+	if strings.Contains(it.Message, "p_qty") {
+		t.Fatalf("p_qty does not use memo: %s", it.Message)
+	}
+	// Routines are migrated with an object that selects every table.
+	all := func(cols ...string) spec.Spec {
+		return h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "*"}, {Name: "order", ExcludeColumns: cols}}})
+	}
+	r = h.run(all("qty"))
+	it = expect(t, r, precheck.IDExcludedColumns, precheck.Fail, []string{"`qty`", "procedure " + q(db) + ".`p_qty`"})
+	if strings.Contains(it.Message, "trg_memo") {
+		t.Fatalf("trg_memo does not use qty: %s", it.Message)
+	}
+	r = h.run(all("scratch"))
+	expect(t, r, precheck.IDExcludedColumns, precheck.Pass, []string{"trigger or routine"})
+}
+
+// A selected view reading a table or view that is not migrated, or calling a stored
+// function that is not, would fail CREATE VIEW after the tables were created: the
+// precheck fails naming both, unless the destination already has the dependency.
+func TestViewDependencies(t *testing.T) {
+	h := newHarness(t)
+	db, other := uniq("vdep"), uniq("vdep_other")
+	h.database(h.env.Source, other, tbl(pkTable, "ext"))
+	h.database(h.env.Source, db, tbl(pkTable, "t"), tbl(pkTable, "hidden"),
+		"CREATE FUNCTION f_one() RETURNS INT DETERMINISTIC RETURN 1",
+		"CREATE VIEW v_hidden AS SELECT id FROM hidden",
+		"CREATE VIEW v_ext AS SELECT id FROM "+q(other)+".ext",
+		"CREATE VIEW v_f AS SELECT f_one() AS one, id FROM t",
+		"CREATE VIEW v_ok AS SELECT t.id FROM t JOIN v_f ON v_f.id = t.id")
+
+	// exclude_tables leaves out a base table; the other database is in no object. The
+	// function is migrated (the object selects every table), so v_f is fine.
+	r := h.run(h.spec(spec.Object{Database: db, To: db + "_new", ExcludeTables: []string{"hidden"}}))
+	it := expect(t, r, precheck.IDDependencies, precheck.Fail, []string{
+		"view " + q(db) + ".`v_hidden` needs table or view " + q(db) + ".`hidden` (not selected",
+		"which the destination lacks as " + q(db+"_new") + ".`hidden`",
+		"view " + q(db) + ".`v_ext` needs table or view " + q(other) + ".`ext` (its database is not in objects)",
+	}, "exclude_tables")
+	if strings.Contains(it.Message, "v_f") || strings.Contains(it.Message, "v_ok") {
+		t.Fatalf("v_f and v_ok have what they need: %s", it.Message)
+	}
+
+	// Without a "*" entry routines are not migrated: v_f's function is missing.
+	r = h.run(h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "t"}, {Name: "v_f"}, {Name: "v_ok"}}}))
+	it = expect(t, r, precheck.IDDependencies, precheck.Fail, []string{
+		"view " + q(db) + ".`v_f` needs function " + q(db) + ".`f_one` (routines are migrated only",
+	})
+	if strings.Contains(it.Message, "v_ok") {
+		t.Fatalf("v_ok has what it needs: %s", it.Message)
+	}
+
+	// What the destination already has is fine.
+	h.database(h.env.Destination, other, tbl(pkTable, "ext"))
+	h.database(h.env.Destination, db, "CREATE FUNCTION F_ONE() RETURNS INT DETERMINISTIC RETURN 1")
+	s := h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "t"}, {Name: "v_f"}, {Name: "v_ext"}}})
+	s.Options.Conflicts = "ignore" // the function is there on purpose
+	r = h.run(s)
+	expect(t, r, precheck.IDDependencies, precheck.Pass, []string{"2 already there"})
+	s.Types = []spec.MigrationType{spec.TypeFull}
+	if _, ok := find(h.run(s), precheck.IDDependencies); ok {
+		t.Fatal("objects.dependencies reported without schema among types")
+	}
+}
+
+// When the objects the schema phase would create cannot be worked out (here a view
+// and a table mapped to one name), the precheck fails whether or not a column is
+// excluded.
+func TestSchemaObjectsUnresolvable(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("unres")
+	h.database(h.env.Source, db, tbl(pkTable, "a"), "CREATE VIEW v AS SELECT id FROM a")
+	r := h.run(h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "*"}, {Name: "a", To: "v"}}}))
+	expect(t, r, precheck.IDDependencies, precheck.Fail, []string{
+		"cannot work out the objects", "view " + q(db) + ".`v` and table " + q(db) + ".`a` would both be migrated to " + q(db) + ".`v`",
+	}, "rename one")
+	expect(t, r, precheck.IDExcludedColumns, precheck.Pass, nil)
 }
 
 // With conflicts: precheck, a view, routine or trigger already at a target name on

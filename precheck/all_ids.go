@@ -35,6 +35,7 @@ func AllIDs() []string {
 		IDDestinationConflicts,
 		IDObjectsNotMigrated,
 		IDExcludedColumns,
+		IDDependencies,
 		IDDestinationNames,
 		IDDestinationFreeSpace,
 		IDOnlineDDLLeftovers,

@@ -145,6 +145,23 @@ type SchemaFacts struct {
 	ExcludedColumnDeps []string
 	// ExclusionsError says why the dependencies could not be checked.
 	ExclusionsError string
+	// Dependencies are what the selected views read or call that the schema phase
+	// does not create; DependenciesError says why they could not be listed.
+	Dependencies      []Dependency
+	DependenciesError string
+}
+
+// Dependency is a table, view or stored function a selected view needs that is not
+// migrated.
+type Dependency struct {
+	Dependent string    // e.g. "view `shop`.`v`" (source name)
+	Kind      string    // "table or view" or "function"
+	Source    plan.Name // the dependency's source name
+	Dest      plan.Name // the name the view uses for it on the destination
+	Reason    string    // why it is not migrated
+	// OnDestination: the destination already has it under Dest, so the view can be
+	// created there.
+	OnDestination bool
 }
 
 // Column is one row of information_schema.COLUMNS.

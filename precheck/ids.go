@@ -26,6 +26,7 @@ const (
 	IDDestinationConflicts  = "destination.conflicts"
 	IDObjectsNotMigrated    = "objects.not_migrated"
 	IDExcludedColumns       = "objects.excluded_columns"
+	IDDependencies          = "objects.dependencies"
 	IDDestinationNames      = "destination.names"
 	IDDestinationFreeSpace  = "destination.free_space"
 	IDOnlineDDLLeftovers    = "source.online_ddl_leftovers"

@@ -142,6 +142,10 @@ func checkConflicts(f *Facts) Item {
 	}
 	ignore := f.Spec.Options.Conflicts == "ignore"
 	if f.Spec.Has(spec.TypeSchema) {
+		if kinds := kindMismatches(f); len(kinds) > 0 {
+			return fail(fmt.Sprintf("%s on the destination as the other kind: %s", plural(len(kinds), "target name exists", "target names exist"), capList(kinds)),
+				"rename the targets with to:, or drop or rename the destination objects (options.conflicts: ignore keeps a table and replaces a view, but never turns one into the other)")
+		}
 		others := existingObjects(f)
 		if len(others) > 0 && !ignore {
 			return fail(fmt.Sprintf("%s already on the destination: %s", plural(len(present)+len(others), "object exists", "objects exist"), capList(append(present, others...))),

@@ -55,6 +55,7 @@ var rules = []rule{
 	{IDDestinationConflicts, needDestination | needPlan, always, checkConflicts},
 	{IDObjectsNotMigrated, needSource | needPlan, schemaChosen, checkNotMigrated},
 	{IDExcludedColumns, needSource | needPlan, schemaChosen, checkExcludedColumns},
+	{IDDependencies, needSource | needDestination | needPlan, schemaChosen, checkDependencies},
 	{IDDestinationNames, needPlan, always, checkDestinationNames},
 	{IDDestinationFreeSpace, needDestination | needPlan, full, checkFreeSpace},
 	{IDOnlineDDLLeftovers, needSource | needPlan, always, checkOnlineDDLLeftovers},

@@ -87,6 +87,9 @@ func facts(t *testing.T, src, dst *Server, types ...spec.MigrationType) *Facts {
 	}
 	s.ApplyDefaults()
 	f := &Facts{Spec: s, Source: src, Destination: dst}
+	if s.Has(spec.TypeSchema) {
+		f.Schema = &SchemaFacts{} // what inspect gathers for a schema without views
+	}
 	f.replan()
 	return f
 }
@@ -619,5 +622,75 @@ func TestBlockingAndIgnore(t *testing.T) {
 	}
 	if len(r.Blocking([]string{IDBinlogRowMetadata, IDVersionDifference})) != 0 {
 		t.Fatal("ignored warnings still block")
+	}
+}
+
+func TestDependencies(t *testing.T) {
+	f := facts(t, mariaSrc(t), mariaDst(t), spec.TypeSchema)
+	item := func() Item {
+		t.Helper()
+		it, ok := findItem(Evaluate(*f), IDDependencies)
+		if !ok {
+			t.Fatal("objects.dependencies did not run")
+		}
+		return it
+	}
+	if it := item(); it.Status != Pass || !strings.Contains(it.Message, "is migrated") {
+		t.Errorf("nothing missing: %+v", it)
+	}
+	view := "view `shop`.`v`"
+	f.Schema.Dependencies = []Dependency{
+		{Dependent: view, Kind: "table or view", Source: plan.Name{DB: "shop", Table: "hidden"}, Dest: plan.Name{DB: "shop2", Table: "hidden"}, Reason: "not selected"},
+		{Dependent: view, Kind: "function", Source: plan.Name{DB: "lib", Table: "f"}, Dest: plan.Name{DB: "lib", Table: "f"}, Reason: "its database is not in objects", OnDestination: true},
+	}
+	it := item()
+	if it.Status != Fail || !strings.Contains(it.Message, "view `shop`.`v` needs table or view `shop`.`hidden` (not selected), which the destination lacks as `shop2`.`hidden`") ||
+		strings.Contains(it.Message, "`lib`.`f`") || !strings.Contains(it.Remedy, "exclude_tables") {
+		t.Errorf("missing table: %+v", it)
+	}
+	f.Schema.Dependencies[0].OnDestination = true
+	if it := item(); it.Status != Pass || !strings.Contains(it.Message, "2 already there") {
+		t.Errorf("all on the destination: %+v", it)
+	}
+	f.Schema.DependenciesError = "SHOW CREATE VIEW: denied"
+	if it := item(); it.Status != Warn || !strings.Contains(it.Message, "denied") {
+		t.Errorf("unreadable: %+v", it)
+	}
+	// Objects that cannot be worked out fail, with no column excluded.
+	f.Schema, f.SchemaError = nil, "view `shop`.`v` and table `shop`.`t` would both be migrated to `shop`.`t`"
+	r := Evaluate(*f)
+	if it, _ := findItem(r, IDDependencies); it.Status != Fail || !strings.Contains(it.Message, "would both be migrated") || !strings.Contains(it.Remedy, "rename one") {
+		t.Errorf("unresolvable: %+v", it)
+	}
+	if it, _ := findItem(r, IDExcludedColumns); it.Status != Pass {
+		t.Errorf("excluded_columns without exclusions: %+v", it)
+	}
+}
+
+func findItem(r Report, id string) (Item, bool) {
+	for _, it := range r.Items {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return Item{}, false
+}
+
+// A target name the destination holds as the other kind (a view where a table goes,
+// a table where a view goes) fails even with conflicts: ignore, which never turns
+// one into the other.
+func TestConflictsOtherKind(t *testing.T) {
+	f := facts(t, mariaSrc(t), mariaDst(t), spec.TypeSchema)
+	f.Spec.Options.Conflicts = "ignore"
+	f.Destination.Catalog.Tables = []Table{{DB: "shop", Name: "orders", Type: "VIEW"}, {DB: "shop", Name: "v", Type: "BASE TABLE"}}
+	f.Schema.Views = []plan.Name{{DB: "shop", Table: "v"}}
+	it, _ := findItem(Evaluate(*f), IDDestinationConflicts)
+	if it.Status != Fail || !strings.Contains(it.Message, "table `shop`.`orders` -> `shop`.`orders` (a view there)") ||
+		!strings.Contains(it.Message, "view `shop`.`v` (a table there)") || !strings.Contains(it.Remedy, "to:") {
+		t.Errorf("other kind: %+v", it)
+	}
+	f.Destination.Catalog.Tables = []Table{{DB: "shop", Name: "orders", Type: "BASE TABLE"}, {DB: "shop", Name: "v", Type: "VIEW"}}
+	if it, _ := findItem(Evaluate(*f), IDDestinationConflicts); it.Status != Pass {
+		t.Errorf("same kinds with ignore: %+v", it)
 	}
 }

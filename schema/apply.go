@@ -409,7 +409,9 @@ type definedObject struct {
 	notFound   uint16
 	createCol  string
 	drop       string
-	rewrite    func(create string) (string, error)
+	// rewrite returns the statement and warnings: renames it could not apply in a
+	// body (see ddl.RewriteRoutineWarnings), which the Result carries.
+	rewrite func(create string) (string, []string, error)
 }
 
 func applyDefined(ctx context.Context, src, dst *sql.DB, d definedObject) (Result, error) {
@@ -424,11 +426,11 @@ func applyDefined(ctx context.Context, src, dst *sql.DB, d definedObject) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w", d.obj, err)
 	}
-	stmt, err := d.rewrite(create)
+	stmt, warnings, err := d.rewrite(create)
 	if err != nil {
 		return Result{}, fmt.Errorf("apply %s: rewrite: %w", d.obj, err)
 	}
-	res := Result{Object: d.obj, Action: Created, Statement: stmt}
+	res := Result{Object: d.obj, Action: Created, Statement: stmt, Warnings: warnings}
 	have, exists, err := showCreate(ctx, dst, d.showDest, d.notFound)
 	if err != nil {
 		return Result{}, fmt.Errorf("apply %s: read the destination: %w", d.obj, err)
@@ -519,7 +521,7 @@ func ApplyRoutine(ctx context.Context, src, dst *sql.DB, r Routine, n ddl.Names)
 		notFound:   errSPDoesNotExist,
 		createCol:  "create " + strings.ToLower(kind),
 		drop:       "DROP " + kind + " IF EXISTS " + dstName.String(),
-		rewrite:    func(c string) (string, error) { return ddl.RewriteRoutine(r.DB, c, n) },
+		rewrite:    func(c string) (string, []string, error) { return ddl.RewriteRoutineWarnings(r.DB, c, n) },
 	})
 }
 
@@ -540,7 +542,7 @@ func ApplyTrigger(ctx context.Context, src, dst *sql.DB, tr Trigger, n ddl.Names
 		notFound:   errTrgDoesNotExist,
 		createCol:  "sql original statement",
 		drop:       "DROP TRIGGER IF EXISTS " + dstName.String(),
-		rewrite:    func(c string) (string, error) { return ddl.RewriteTrigger(tr.DB, c, n) },
+		rewrite:    func(c string) (string, []string, error) { return ddl.RewriteTriggerWarnings(tr.DB, c, n) },
 	})
 }
 

@@ -83,13 +83,23 @@ type Objects struct {
 	Triggers  []Trigger  `json:"triggers"`
 	// Events are listed for the report: they are not migrated.
 	Events []Event `json:"events,omitempty"`
+	// Sequences (MariaDB's CREATE SEQUENCE) among the selected tables are listed for
+	// the report and left out of Tables: they are not migrated (the precheck warns,
+	// objects.not_migrated).
+	Sequences []plan.Name `json:"sequences,omitempty"`
+
+	// viewDefs are the source views' definitions from information_schema ("" when
+	// the account may not see one), for Dependencies.
+	viewDefs map[plan.Name]string
+	plan     plan.Plan
 }
 
 // ReadObjects reads the selected objects from the source. p is the plan resolved from
 // s against the source catalog with opt (as the precheck resolved it). Views are
 // selected by the same `tables:` entries as tables (names, globs, `to`, exclude_tables);
 // routines of a database are migrated when its object selects every table (no
-// `tables:` or a "*" entry); triggers follow their table; events are only listed.
+// `tables:` or a "*" entry); triggers follow their table; events and selected
+// sequences are only listed.
 //
 // It runs a handful of information_schema queries whatever the number of objects;
 // definitions are read per object when applied.
@@ -131,7 +141,26 @@ func ReadObjects(ctx context.Context, src *sql.DB, s spec.Spec, p plan.Plan, opt
 		o.Databases = append(o.Databases, Database{Source: d.Source, Dest: d.Dest, Charset: df.cs, Collation: df.coll})
 	}
 
+	// Sequences resolve like tables (TABLE_TYPE SEQUENCE) but are not migrated:
+	// SHOW CREATE TABLE of one is a CREATE SEQUENCE the table path cannot rewrite.
+	sequences := map[plan.Name]bool{}
+	err = queryRows(ctx, src, `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_TYPE = 'SEQUENCE' AND TABLE_SCHEMA IN (`+in+`)`, args, func(r *sql.Rows) error {
+		var n plan.Name
+		if err := r.Scan(&n.DB, &n.Table); err != nil {
+			return err
+		}
+		sequences[n] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read information_schema.TABLES: %w", err)
+	}
 	for _, t := range p.Tables {
+		if sequences[t.Source] {
+			o.Sequences = append(o.Sequences, t.Source)
+			continue
+		}
 		o.Tables = append(o.Tables, Table{Source: t.Source, Dest: t.Dest})
 	}
 
@@ -168,6 +197,7 @@ func ReadObjects(ctx context.Context, src *sql.DB, s spec.Spec, p plan.Plan, opt
 		}
 		selected = append(selected, View{Source: v.Source, Dest: v.Dest})
 	}
+	o.viewDefs, o.plan = definitions, p
 	o.Views, err = orderViews(ctx, src, selected, definitions)
 	if err != nil {
 		return nil, err
