@@ -171,6 +171,9 @@ func (a *Activities) PlanSchema(ctx context.Context, s spec.Spec) (plan.SchemaPl
 			sp.Accounts = append(sp.Accounts, plan.Object{Kind: plan.KindAccount, Name: ac.User, Host: ac.Host})
 		}
 		for _, sk := range accts.Skipped {
+			if sk.Reason == schema.ReasonSystem || sk.Reason == schema.ReasonSluice {
+				continue
+			}
 			sp.NotMigrated = append(sp.NotMigrated, fmt.Sprintf("account '%s'@'%s' (%s)", sk.User, sk.Host, sk.Reason))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +20,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
@@ -235,6 +237,7 @@ func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string
 		if res.Precheck != nil {
 			PrintReport(e.Stdout, *res.Precheck, ignore)
 		}
+		printSchema(e.Stdout, res.Schema)
 		fmt.Fprintf(e.Stdout, "\nWorkflow %s finished: %s\n", id, res.Message)
 		return nil
 	}
@@ -298,6 +301,9 @@ func statusCmd() *command {
 					fmt.Fprintf(e.Stdout, "Error:    %s\n", out.Error)
 				}
 				fmt.Fprintf(e.Stdout, "Web UI:   %s\n", out.UI)
+				if out.Status != nil {
+					printSchema(e.Stdout, out.Status.Schema)
+				}
 				if out.Report != nil {
 					fmt.Fprintln(e.Stdout)
 					PrintReport(e.Stdout, *out.Report, nil)
@@ -452,6 +458,32 @@ func stopCmd() *command {
 				return nil
 			}, nil
 		},
+	}
+}
+
+// printSchema prints what the schema phase did: counts by kind, what was not
+// migrated, and every warning.
+func printSchema(w io.Writer, p *workflows.SchemaProgress) {
+	if p == nil {
+		return
+	}
+	var kinds []string
+	for k := range p.Planned {
+		kinds = append(kinds, string(k))
+	}
+	slices.Sort(kinds)
+	fmt.Fprintln(w, "\nSchema:")
+	for _, k := range kinds {
+		fmt.Fprintf(w, "  %-10s %d of %d applied\n", k, p.Applied[plan.ObjectKind(k)], p.Planned[plan.ObjectKind(k)])
+	}
+	if p.TriggersPending {
+		fmt.Fprintln(w, "  triggers wait for cutover (options.triggers: after-cutover)")
+	}
+	for _, n := range p.NotMigrated {
+		fmt.Fprintf(w, "  not migrated: %s\n", n)
+	}
+	for _, x := range p.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
 }
 

@@ -693,3 +693,20 @@ func TestDestinationObjectConflicts(t *testing.T) {
 	expect(t, r, precheck.IDDestinationConflicts, precheck.Fail,
 		[]string{"view " + q(db) + ".`my view`", "function " + q(db) + ".`f_one`", "trigger " + q(db) + ".`trg_t`"}, "options.conflicts: ignore")
 }
+
+// A table whose column default reads a sequence fails the precheck: sequences are not
+// migrated, and CREATE TABLE would fail half way through the schema phase.
+func TestSequenceDefaultDependency(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("seqdef")
+	h.database(h.env.Source, db, "CREATE SEQUENCE `seq-ids`",
+		"CREATE TABLE `uses seq` (id INT PRIMARY KEY, n BIGINT DEFAULT NEXTVAL(`seq-ids`))")
+	r := h.run(h.spec(spec.Object{Database: db}))
+	expect(t, r, precheck.IDDependencies, precheck.Fail, []string{
+		"table " + q(db) + ".`uses seq` (default of column `n`) needs table or view " + q(db) + ".`seq-ids` (a sequence, which is not migrated)",
+	})
+	// Once the destination has the sequence, the table can be created.
+	h.database(h.env.Destination, db, "CREATE SEQUENCE `seq-ids`")
+	r = h.run(h.spec(spec.Object{Database: db}))
+	expect(t, r, precheck.IDDependencies, precheck.Pass, nil)
+}

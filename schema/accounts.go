@@ -27,6 +27,13 @@ func (a Account) String() string {
 }
 
 // SkippedAccount is an account that is not migrated, and why.
+// Reasons an account is skipped that the report need not repeat: nobody expects
+// these to be migrated.
+const (
+	ReasonSystem = "system account"
+	ReasonSluice = "used by sluice"
+)
+
 type SkippedAccount struct {
 	Account
 	Reason string `json:"reason"`
@@ -89,9 +96,9 @@ func ListAccounts(ctx context.Context, src, dst *sql.DB, exclude ...string) (Acc
 		case strings.EqualFold(role, "Y"):
 			out.Skipped = append(out.Skipped, SkippedAccount{a, "role (roles are not migrated)"})
 		case slices.Contains(systemUsers, a.User):
-			out.Skipped = append(out.Skipped, SkippedAccount{a, "system account"})
+			out.Skipped = append(out.Skipped, SkippedAccount{a, ReasonSystem})
 		case slices.Contains(exclude, a.User):
-			out.Skipped = append(out.Skipped, SkippedAccount{a, "used by sluice"})
+			out.Skipped = append(out.Skipped, SkippedAccount{a, ReasonSluice})
 		case existing[a]:
 			out.Skipped = append(out.Skipped, SkippedAccount{a, "exists on the destination"})
 		default:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // Dependency kinds.
@@ -126,6 +127,84 @@ func (o *Objects) Dependencies(ctx context.Context, src *sql.DB, n ddl.Names) ([
 			out = append(out, d)
 		}
 	}
+	seqDeps, err := o.sequenceDefaults(ctx, src, n, func(x plan.Name) bool { return migrated[key(x)] }, func(db string) bool { return dbs[fold(db)] })
+	if err != nil {
+		return out, err
+	}
+	out = append(out, seqDeps...)
 	slices.SortStableFunc(out, func(a, b Dependency) int { return strings.Compare(a.Dependent, b.Dependent) })
 	return out, nil
+}
+
+// sequenceDefaults finds selected tables whose column default reads a sequence
+// (DEFAULT NEXTVAL(s), NEXT VALUE FOR s): sequences are not migrated, and CREATE
+// TABLE fails on the destination when the sequence is not there.
+func (o *Objects) sequenceDefaults(ctx context.Context, src *sql.DB, n ddl.Names, migrated func(plan.Name) bool, inObjects func(string) bool) ([]Dependency, error) {
+	dbs := o.plan.SourceDatabases()
+	if len(dbs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(dbs))
+	for i, d := range dbs {
+		args[i] = d
+	}
+	// The server keeps defaults in a normalised form: nextval(`db`.`s`).
+	rows, err := src.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA IN (?`+strings.Repeat(", ?", len(dbs)-1)+`) AND (COLUMN_DEFAULT LIKE '%nextval(%' OR COLUMN_DEFAULT LIKE '%lastval(%')`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read column defaults: %w", err)
+	}
+	defer rows.Close()
+	var out []Dependency
+	for rows.Next() {
+		var db, table, col, def string
+		if err := rows.Scan(&db, &table, &col, &def); err != nil {
+			return out, err
+		}
+		tbl := plan.Name{DB: db, Table: table}
+		if !migrated(tbl) {
+			continue
+		}
+		for _, seq := range sequenceRefs(db, def) {
+			if migrated(seq) {
+				continue
+			}
+			d := Dependency{Dependent: fmt.Sprintf("table %s (default of column %s)", tbl, plan.QuoteIdent(col)), Kind: DependsOnTable, Source: seq}
+			d.Dest.DB, d.Dest.Table, _ = n.Table(seq.DB, seq.Table)
+			d.Reason = "a sequence, which is not migrated"
+			if !inObjects(seq.DB) {
+				d.Reason = "its database is not in objects"
+			}
+			out = append(out, d)
+		}
+	}
+	return out, rows.Err()
+}
+
+// sequenceRefs returns the sequences that nextval(...) / lastval(...) calls in a
+// column default name; an unqualified name is in db.
+func sequenceRefs(db, expr string) []plan.Name {
+	toks, err := sqltok.Tokenize(expr)
+	if err != nil {
+		return nil
+	}
+	toks = sqltok.Significant(toks)
+	var out []plan.Name
+	for i := 0; i+2 < len(toks); i++ {
+		if !(toks[i].Is("nextval") || toks[i].Is("lastval")) || !toks[i+1].IsOp("(") {
+			continue
+		}
+		first, ok := toks[i+2].Name()
+		if !ok {
+			continue
+		}
+		name := plan.Name{DB: db, Table: first}
+		if i+4 < len(toks) && toks[i+3].IsOp(".") {
+			if second, ok := toks[i+4].Name(); ok {
+				name = plan.Name{DB: first, Table: second}
+			}
+		}
+		out = append(out, name)
+	}
+	return out
 }

@@ -108,3 +108,39 @@ func TestCheckExclusionsBodies(t *testing.T) {
 		}
 	}
 }
+
+// A table whose column default reads a sequence depends on it: sequences are not
+// migrated, so CREATE TABLE would fail on the destination half way through the phase.
+func TestSequenceDefaultIsADependency(t *testing.T) {
+	f := newFixture(t, "sch_seqdef")
+	f.exec(f.env.Source, "CREATE SEQUENCE "+q(f.a)+".`seq-2`",
+		"CREATE TABLE "+q(f.a)+".`uses seq` (id INT PRIMARY KEY, n BIGINT DEFAULT NEXTVAL("+q(f.a)+".`seq-2`))")
+	f.resolve()
+	deps, err := f.objs.Dependencies(f.ctx, f.src, f.names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range deps {
+		if strings.Contains(d.Dependent, "`uses seq` (default of column `n`)") && d.Source == (plan.Name{DB: f.a, Table: "seq-2"}) && strings.Contains(d.Reason, "sequence") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the sequence default is not a dependency: %+v", deps)
+	}
+}
+
+func TestSequenceRefs(t *testing.T) {
+	for expr, want := range map[string][]plan.Name{
+		"nextval(`db`.`s`)":            {{DB: "db", Table: "s"}},
+		"nextval(`s-1`)":               {{DB: "here", Table: "s-1"}},
+		"lastval(`a``b`.`x`) + 1":      {{DB: "a`b", Table: "x"}},
+		"concat('nextval(`x`)', 'y')":  nil,
+		"NEXTVAL(s) * 2 + nextval(t2)": {{DB: "here", Table: "s"}, {DB: "here", Table: "t2"}},
+	} {
+		if got := sequenceRefs("here", expr); !slices.Equal(got, want) {
+			t.Errorf("sequenceRefs(%q) = %v, want %v", expr, got, want)
+		}
+	}
+}

@@ -151,6 +151,9 @@ func doneMessage(s spec.Spec, st *Status) string {
 			n += v
 		}
 		parts = append(parts, fmt.Sprintf("schema: %d object(s) applied", n))
+		if w := st.Schema.Warnings; len(w) > 0 {
+			parts = append(parts, fmt.Sprintf("%d warning(s), see sluice status", len(w)))
+		}
 		if st.Schema.TriggersPending {
 			parts = append(parts, "triggers wait for cutover (options.triggers: after-cutover)")
 		}

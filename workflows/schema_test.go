@@ -22,6 +22,7 @@ import (
 type fakeSchema struct {
 	plan    plan.SchemaPlan
 	failOn  string // object name whose apply fails
+	warnOn  string // object name whose apply returns a warning
 	mu      sync.Mutex
 	applied []string
 	calls   int
@@ -53,7 +54,11 @@ func (f *fakeSchema) register(env *testsuite.TestWorkflowEnvironment) {
 				return nil, temporal.NewNonRetryableApplicationError("apply "+o.String()+": Error 1064: CREATE VIEW ...", ErrSchemaApplyFailed, nil)
 			}
 			f.applied = append(f.applied, string(o.Kind)+":"+o.Name)
-			out = append(out, plan.ApplyResult{Object: o, Action: "created"})
+			r := plan.ApplyResult{Object: o, Action: "created"}
+			if o.Name == f.warnOn {
+				r.Warning = "procedure `db`.`p`: unqualified column `c` not renamed"
+			}
+			out = append(out, r)
 		}
 		return out, nil
 	}, activity.RegisterOptions{Name: applySchemaActivity})
@@ -131,6 +136,17 @@ func TestSchemaPhaseOrder(t *testing.T) {
 	}
 	if res.Schema == nil || res.Schema.TriggersPending || res.Schema.Applied[plan.KindView] != 3 || !strings.Contains(res.Message, "not migrated: event") {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestSchemaWarningsReachTheResult(t *testing.T) {
+	f := &fakeSchema{plan: richPlan(), warnOn: "p"}
+	res, err := schemaEnv(t, f, spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Schema.Warnings) != 1 || !strings.Contains(res.Schema.Warnings[0], "unqualified column") || !strings.Contains(res.Message, "1 warning(s)") {
+		t.Fatalf("warnings lost: %+v / %s", res.Schema.Warnings, res.Message)
 	}
 }
 
