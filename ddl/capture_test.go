@@ -114,7 +114,7 @@ func showCreateAll(t testing.TB, ctx context.Context, db *sql.DB, d string) []ob
 		if x.kind == "sequence" {
 			q = fmt.Sprintf("SHOW CREATE SEQUENCE %s.%s", sqltok.Quote(d), sqltok.Quote(x.name))
 		}
-		objs = append(objs, object{Kind: x.kind, Database: d, Name: x.name, SQL: showCreate(t, ctx, db, q, 1)})
+		objs = append(objs, object{Kind: x.kind, Database: d, Name: x.name, SQL: testenv.ShowCreate(t, db, q)})
 	}
 	rows, err = db.QueryContext(ctx, `SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES
 		WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_TYPE, BINARY ROUTINE_NAME`, d)
@@ -132,7 +132,7 @@ func showCreateAll(t testing.TB, ctx context.Context, db *sql.DB, d string) []ob
 	rows.Close()
 	for _, r := range routines {
 		q := fmt.Sprintf("SHOW CREATE %s %s.%s", strings.ToUpper(r.kind), sqltok.Quote(d), sqltok.Quote(r.name))
-		objs = append(objs, object{Kind: r.kind, Database: d, Name: r.name, SQL: showCreate(t, ctx, db, q, 2)})
+		objs = append(objs, object{Kind: r.kind, Database: d, Name: r.name, SQL: testenv.ShowCreate(t, db, q)})
 	}
 	rows, err = db.QueryContext(ctx, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS
 		WHERE TRIGGER_SCHEMA = ? ORDER BY BINARY TRIGGER_NAME`, d)
@@ -150,35 +150,9 @@ func showCreateAll(t testing.TB, ctx context.Context, db *sql.DB, d string) []ob
 	rows.Close()
 	for _, n := range triggers {
 		q := fmt.Sprintf("SHOW CREATE TRIGGER %s.%s", sqltok.Quote(d), sqltok.Quote(n))
-		objs = append(objs, object{Kind: "trigger", Database: d, Name: n, SQL: showCreate(t, ctx, db, q, 2)})
+		objs = append(objs, object{Kind: "trigger", Database: d, Name: n, SQL: testenv.ShowCreate(t, db, q)})
 	}
 	return objs
-}
-
-// showCreate runs a SHOW CREATE statement and returns column col (0-based).
-func showCreate(t testing.TB, ctx context.Context, db *sql.DB, q string, col int) string {
-	t.Helper()
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rows.Next() {
-		t.Fatalf("%s: no row (%v)", q, rows.Err())
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		t.Fatal(err)
-	}
-	return vals[col].String
 }
 
 func formatObjects(objs []object) string {

@@ -89,40 +89,6 @@ func openDB(t *testing.T, srv *testenv.Server) *sql.DB {
 	return db
 }
 
-// createText is the definition column of a SHOW CREATE statement, as the server
-// prints it.
-func createText(t *testing.T, db *sql.DB, show string) string {
-	t.Helper()
-	rows, err := db.Query(show)
-	if err != nil {
-		t.Fatalf("%s: %v", show, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rows.Next() {
-		t.Fatalf("%s: no row (%v)", show, rows.Err())
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range cols {
-		switch strings.ToLower(c) {
-		case "create table", "create view", "create procedure", "create function", "sql original statement":
-			return vals[i].String
-		}
-	}
-	t.Fatalf("%s: no definition column in %v", show, cols)
-	return ""
-}
-
 // normTable drops the AUTO_INCREMENT counter and collapses whitespace: the only ways
 // a migrated table may differ from its expected text.
 func normTable(s string) string {
@@ -164,7 +130,7 @@ func snapshot(t *testing.T, db *sql.DB, schema string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, o := range listObjects(t, db, schema) {
-		out[o.kind+" "+o.name] = createText(t, db, o.show())
+		out[o.kind+" "+o.name] = testenv.ShowCreate(t, db, o.show())
 	}
 	if len(out) == 0 {
 		t.Fatalf("nothing in %s to compare", schema)
@@ -302,7 +268,7 @@ func TestSchemaRenamesTablesColumnsAndForeignKeys(t *testing.T) {
 		t.Fatalf("destination tables %q", got)
 	}
 	for name, w := range want {
-		got := createText(t, d, "SHOW CREATE TABLE "+testenv.QuoteIdent(dst)+"."+testenv.QuoteIdent(name))
+		got := testenv.ShowCreate(t, d, "SHOW CREATE TABLE "+testenv.QuoteIdent(dst)+"."+testenv.QuoteIdent(name))
 		if normTable(got) != normTable(w) {
 			t.Errorf("table %s:\ngot:  %s\nwant: %s", name, got, w)
 		}
@@ -460,7 +426,7 @@ func TestSchemaCasePolicies(t *testing.T) {
 				"  PRIMARY KEY (`%s`),\n"+
 				"  KEY `_1` (`%s`)\n"+
 				") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci", tc.table, tc.id, tc.col, tc.id, tc.col)
-			if got := createText(t, d, "SHOW CREATE TABLE "+qi(tc.dst)+"."+qi(tc.table)); normTable(got) != normTable(want) {
+			if got := testenv.ShowCreate(t, d, "SHOW CREATE TABLE "+qi(tc.dst)+"."+qi(tc.table)); normTable(got) != normTable(want) {
 				t.Errorf("got:  %s\nwant: %s", got, want)
 			}
 		})

@@ -89,33 +89,7 @@ func definition(t *testing.T, db *sql.DB, o object, rename *strings.Replacer) st
 	if _, err := conn.ExecContext(context.Background(), "SET SESSION sql_mode = ''"); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.QueryContext(context.Background(), o.show())
-	if err != nil {
-		t.Fatalf("%s: %v", o.show(), err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	if !rows.Next() {
-		t.Fatalf("%s: no row", o.show())
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		t.Fatal(err)
-	}
-	var def string
-	for i, c := range cols {
-		switch strings.ToLower(c) {
-		case "create table", "create view", "create procedure", "create function", "sql original statement":
-			def = vals[i].String
-		}
-	}
-	if def == "" {
-		t.Fatalf("%s: no definition column in %v", o.show(), cols)
-	}
+	def := testenv.ShowCreate(t, conn, o.show())
 	def = rename.Replace(def)
 	fields := strings.Fields(def)
 	var kept []string
