@@ -123,6 +123,9 @@ func optionsYAML(o Options) yaml.MapSlice {
 		}
 		m = append(m, yaml.MapItem{Key: "incremental", Value: yaml.MapSlice{{Key: "start", Value: pos}}})
 	}
+	if o.Full.Parallel != 0 {
+		m = append(m, yaml.MapItem{Key: "full", Value: yaml.MapSlice{{Key: "parallel", Value: o.Full.Parallel}}})
+	}
 	m = append(m, yaml.MapSlice{
 		{Key: "retry", Value: yaml.MapSlice{
 			{Key: "connection", Value: minutes(o.Retry.Connection)},

@@ -92,6 +92,7 @@ type Options struct {
 	GhOst          GhOst       `yaml:"gh_ost" json:"gh_ost"`
 	Accounts       bool        `yaml:"accounts" json:"accounts"`
 	Incremental    Incremental `yaml:"incremental" json:"incremental"`
+	Full           Full        `yaml:"full" json:"full"`
 	Retry          Retry       `yaml:"retry" json:"retry"`
 	Throttle       Throttle    `yaml:"throttle" json:"throttle"`
 	IgnoreWarnings []string    `yaml:"ignore_warnings" json:"ignore_warnings,omitempty"`
@@ -137,6 +138,17 @@ type Retry struct {
 	Connection Duration `yaml:"connection" json:"connection"`
 	Other      Duration `yaml:"other" json:"other"`
 }
+
+// Full tunes the full copy.
+type Full struct {
+	// Parallel bounds the chunk copies in flight across all workers; 0 = twice the
+	// cores of the worker that plans the copy.
+	Parallel int `yaml:"parallel" json:"parallel,omitempty"`
+}
+
+// MaxFullParallel bounds options.full.parallel: each chunk holds a connection on both
+// servers.
+const MaxFullParallel = 256
 
 type Throttle struct {
 	Full        ThrottleLimits `yaml:"full" json:"full"`

@@ -547,6 +547,9 @@ func (c *checker) options() {
 		c.errf("options.retry.other", "%s must be shorter than retry.connection (%s)", minutes(other), minutes(conn))
 	}
 
+	if o.Full.Parallel < 0 || o.Full.Parallel > MaxFullParallel {
+		c.errf("options.full.parallel", "%d is outside 0-%d (0 = twice the worker's cores)", o.Full.Parallel, MaxFullParallel)
+	}
 	c.throttle("options.throttle.full", o.Throttle.Full)
 	c.throttle("options.throttle.incremental", o.Throttle.Incremental)
 	if o.Throttle.Incremental.SourceQPS != 0 {
