@@ -1,0 +1,123 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/spec"
+)
+
+// fakeFull plays the full-phase activities: n tables of `ranges` chunks, each chunk
+// 10 rows; failOn names a "table/chunk" that fails.
+type fakeFull struct {
+	tables, ranges int
+	failOn         string
+	mu             sync.Mutex
+	inFlight, peak int
+	copied         map[string]int
+}
+
+func (f *fakeFull) register(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, offset, limit int) ([]plan.Object, error) {
+		var out []plan.Object
+		for i := offset; i < min(offset+limit, f.tables); i++ {
+			out = append(out, plan.Object{Kind: plan.KindTable, Database: "db", Name: fmt.Sprintf("t%d", i), DestDatabase: "db", DestName: fmt.Sprintf("t%d", i)})
+		}
+		return out, nil
+	}, activity.RegisterOptions{Name: fullTablesActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, t plan.Object, parallel int) (TableCopyPlan, error) {
+		tp := TableCopyPlan{Table: t, EstRows: int64(10 * f.ranges)}
+		for i := range f.ranges {
+			tp.Ranges = append(tp.Ranges, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)))
+		}
+		return tp, nil
+	}, activity.RegisterOptions{Name: planTableActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, in CopyRangeInput) (CopyRangeResult, error) {
+		key := fmt.Sprintf("%s/%d", in.Table.Name, in.Index)
+		f.mu.Lock()
+		f.inFlight++
+		f.peak = max(f.peak, f.inFlight)
+		f.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.inFlight--
+		if key == f.failOn {
+			return CopyRangeResult{}, temporal.NewNonRetryableApplicationError("copy: Error 1366: incorrect value", ErrFullCopyFailed, nil)
+		}
+		if f.copied == nil {
+			f.copied = map[string]int{}
+		}
+		f.copied[key]++
+		return CopyRangeResult{Rows: 10, Bytes: 100}, nil
+	}, activity.RegisterOptions{Name: copyRangeActivity})
+}
+
+func runFull(t *testing.T, f *fakeFull, in FullCopyInput) (FullTotals, error) {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	f.register(env)
+	env.RegisterWorkflowWithOptions(FullCopy, workflow.RegisterOptions{Name: FullCopyName})
+	env.ExecuteWorkflow(FullCopy, in)
+	var res FullTotals
+	err := env.GetWorkflowError()
+	if err == nil {
+		if err := env.GetWorkflowResult(&res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, err
+}
+
+func TestFullCopyBoundsParallelismAndCounts(t *testing.T) {
+	f := &fakeFull{tables: 5, ranges: 6}
+	res, err := runFull(t, f, FullCopyInput{Spec: spec.Spec{Name: "t"}, Parallel: 3, Total: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Tables != 5 || res.Rows != 300 || len(f.copied) != 30 {
+		t.Fatalf("totals %+v, %d chunks copied", res, len(f.copied))
+	}
+	for k, n := range f.copied {
+		if n != 1 {
+			t.Fatalf("chunk %s copied %d times", k, n)
+		}
+	}
+	if f.peak > 3 || f.peak < 2 {
+		t.Fatalf("peak chunks in flight = %d, want 2..3 (parallel 3, across tables)", f.peak)
+	}
+}
+
+func TestFullCopyContinuesAsNewPastABatchOfTables(t *testing.T) {
+	f := &fakeFull{tables: fullTablesPerRun + 5, ranges: 1}
+	_, err := runFull(t, f, FullCopyInput{Spec: spec.Spec{Name: "t"}, Parallel: 4, Total: fullTablesPerRun + 5})
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new after %d tables, got %v", fullTablesPerRun, err)
+	}
+	if len(f.copied) != fullTablesPerRun {
+		t.Fatalf("first run copied %d chunks, want %d", len(f.copied), fullTablesPerRun)
+	}
+}
+
+func TestFullCopyFailureNamesTheChunk(t *testing.T) {
+	f := &fakeFull{tables: 2, ranges: 3, failOn: "t1/2"}
+	_, err := runFull(t, f, FullCopyInput{Spec: spec.Spec{Name: "t"}, Parallel: 2, Total: 2})
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != ErrFullCopyFailed || !strings.Contains(ae.Message(), "`db`.`t1` chunk 3") || !strings.Contains(ae.Message(), "Error 1366") {
+		t.Fatalf("got %v", err)
+	}
+}
