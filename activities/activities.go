@@ -4,10 +4,12 @@ package activities
 
 import (
 	"os"
+	"sync"
 
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
+	"github.com/sluice-dev/sluice/copier"
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/logging"
 )
@@ -21,6 +23,8 @@ type Activities struct {
 	OnSecret func(string)
 
 	schemaCache schemaCache
+	limMu       sync.Mutex
+	limiters    map[string]*copier.TokenBucket
 }
 
 // New returns the activities of a worker whose environment holds the secrets.

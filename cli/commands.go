@@ -238,6 +238,7 @@ func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string
 			PrintReport(e.Stdout, *res.Precheck, ignore)
 		}
 		printSchema(e.Stdout, res.Schema)
+		printFull(ctx, e.Stdout, c, res.Full, false)
 		fmt.Fprintf(e.Stdout, "\nWorkflow %s finished: %s\n", id, res.Message)
 		return nil
 	}
@@ -303,6 +304,7 @@ func statusCmd() *command {
 				fmt.Fprintf(e.Stdout, "Web UI:   %s\n", out.UI)
 				if out.Status != nil {
 					printSchema(e.Stdout, out.Status.Schema)
+					printFull(ctx, e.Stdout, c, out.Status.Full, out.State == "running")
 				}
 				if out.Report != nil {
 					fmt.Fprintln(e.Stdout)
@@ -485,6 +487,68 @@ func printSchema(w io.Writer, p *workflows.SchemaProgress) {
 	for _, x := range p.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
+}
+
+// printFull prints the full copy: where incremental replication will start, the
+// totals, and while it runs each table's progress from the FullCopy child.
+func printFull(ctx context.Context, w io.Writer, c client.Client, f *workflows.FullSummary, running bool) {
+	if f == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nFull copy:")
+	if f.Position != nil {
+		fmt.Fprintf(w, "  binlog position before the copy: %s:%d", f.Position.File, f.Position.Pos)
+		if f.Position.GTID != "" {
+			fmt.Fprintf(w, " (GTID %s)", f.Position.GTID)
+		}
+		fmt.Fprintln(w)
+	}
+	t := f.Totals
+	fmt.Fprintf(w, "  %d of %d table(s) done, %d row(s), %s", t.Tables, f.Tables, t.Rows, humanBytes(t.Bytes))
+	if t.Skipped > 0 {
+		fmt.Fprintf(w, ", %d row(s) kept as the destination had them", t.Skipped)
+	}
+	fmt.Fprintln(w)
+	if !running {
+		return
+	}
+	v, err := c.QueryWorkflow(ctx, f.ChildID, "", workflows.FullStatusQuery)
+	var fs workflows.FullStatus
+	if err != nil || v.Get(&fs) != nil {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TABLE\tROWS\tEST.\tCHUNKS\tROWS/S\tETA")
+	now := time.Now()
+	for _, p := range fs.Tables {
+		rate, eta := "", ""
+		end := now
+		if !p.Finished.IsZero() {
+			end = p.Finished
+		}
+		if secs := end.Sub(p.Started).Seconds(); secs > 0 && p.Rows > 0 {
+			r := float64(p.Rows) / secs
+			rate = fmt.Sprintf("%.0f", r)
+			if p.Finished.IsZero() && p.EstRows > p.Rows {
+				eta = (time.Duration(float64(p.EstRows-p.Rows)/r) * time.Second).Round(time.Second).String()
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d/%d\t%s\t%s\n", p.Table, p.Rows, p.EstRows, p.ChunksDone, p.Chunks, rate, eta)
+	}
+	tw.Flush()
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -710,3 +710,32 @@ func TestSequenceDefaultDependency(t *testing.T) {
 	r = h.run(h.spec(spec.Object{Database: db}))
 	expect(t, r, precheck.IDDependencies, precheck.Pass, nil)
 }
+
+// The position advances with writes; a server without binlog has none.
+func TestBinlogPosition(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("pos")
+	h.database(h.env.Source, db, tbl(pkTable, "t"))
+	src, err := h.env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	p1, err := BinlogPosition(context.Background(), src)
+	if err != nil || p1 == nil || p1.File == "" || p1.Pos < 4 || p1.GTID == "" {
+		t.Fatalf("source position %+v %v", p1, err)
+	}
+	h.exec(h.env.Source, "INSERT INTO "+q(db)+".t VALUES (1, 'x')")
+	p2, err := BinlogPosition(context.Background(), src)
+	if err != nil || (p2.File == p1.File && p2.Pos <= p1.Pos) || p2.GTID == p1.GTID {
+		t.Fatalf("position did not advance: %+v -> %+v (%v)", p1, p2, err)
+	}
+	dst, err := h.env.Destination.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if p, err := BinlogPosition(context.Background(), dst); err != nil || p != nil {
+		t.Fatalf("destination (no binlog): %+v %v", p, err)
+	}
+}

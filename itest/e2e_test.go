@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sluice-dev/sluice/precheck"
@@ -140,7 +141,9 @@ func TestPrecheckAndStartEndToEndWithoutLeakingPasswords(t *testing.T) {
 	replayer := worker.NewWorkflowReplayer()
 	workflows.Register(replayer)
 	for _, id := range []string{"sluice-e2e-precheck", "sluice-e2e"} {
-		if err := replayer.ReplayWorkflowHistory(nil, history(t, s, id)); err != nil {
+		h := history(t, s, id)
+		opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}}
+		if err := replayer.ReplayWorkflowHistoryWithOptions(nil, h, opts); err != nil {
 			t.Fatalf("replay %s: %v", id, err)
 		}
 	}

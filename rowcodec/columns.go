@@ -62,6 +62,17 @@ type Column struct {
 	Unsigned   bool
 	Invisible  bool // MariaDB/MySQL INVISIBLE: SELECT * omits it, so it is always named
 	Kind       Kind
+	// Dest is the column's name on the destination when it is renamed (columns:);
+	// "" means Name. Writers name destination columns with DestName.
+	Dest string `json:"dest,omitempty"`
+}
+
+// DestName is the column's name on the destination.
+func (c Column) DestName() string {
+	if c.Dest != "" {
+		return c.Dest
+	}
+	return c.Name
 }
 
 // Quoted is the column name quoted for SQL.
@@ -164,7 +175,20 @@ func generatedExtra(extra string) bool {
 	return false
 }
 
-// ColumnList is the quoted, comma-separated column list: `a`,`b`,`c`.
+// DestColumnList is the quoted, comma-separated list of destination column names,
+// for writers.
+func DestColumnList(cols []Column) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(sqltok.Quote(c.DestName()))
+	}
+	return b.String()
+}
+
+// ColumnList is the quoted, comma-separated column list of source names: `a`,`b`,`c`.
 func ColumnList(cols []Column) string {
 	var b strings.Builder
 	for i, c := range cols {

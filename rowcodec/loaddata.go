@@ -38,7 +38,7 @@ func LoadDataStatement(dst Table, readerName string, cols []Column, conflicts Co
 	b.WriteString(" INTO TABLE ")
 	b.WriteString(dst.Quoted())
 	b.WriteString(` CHARACTER SET binary FIELDS TERMINATED BY '\t' ENCLOSED BY '' ESCAPED BY '\\' LINES STARTING BY '' TERMINATED BY '\n' (`)
-	b.WriteString(ColumnList(cols))
+	b.WriteString(DestColumnList(cols))
 	b.WriteString(")")
 	return b.String()
 }

@@ -94,7 +94,7 @@ func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, confli
 	if conflicts == Ignore {
 		verb = "INSERT IGNORE INTO "
 	}
-	prefix := verb + dst.Quoted() + " (" + ColumnList(cols) + ") VALUES "
+	prefix := verb + dst.Quoted() + " (" + DestColumnList(cols) + ") VALUES "
 	var out []Statement
 	buf := make([]byte, 0, min(maxBytes, 1<<20))
 	buf = append(buf, prefix...)

@@ -207,6 +207,35 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 	return st.Done, nil
 }
 
+// FullSummary is the full phase's part of Status.
+type FullSummary struct {
+	// Position is where incremental replication will start (nil without binlog).
+	Position *BinlogPosition `json:"position,omitempty"`
+	// ChildID is the FullCopy workflow: query it (FullStatusQuery) for per-table progress.
+	ChildID string     `json:"child_id"`
+	Tables  int        `json:"tables"`
+	Totals  FullTotals `json:"totals"`
+}
+
+// fullPhase records the start position, then runs the FullCopy child to the end.
+func fullPhase(ctx workflow.Context, s spec.Spec, st *Status) error {
+	actx := workflow.WithActivityOptions(ctx, schemaOptions())
+	var fs FullStart
+	if err := workflow.ExecuteActivity(actx, startFullActivity, s).Get(ctx, &fs); err != nil {
+		return fmt.Errorf("full: start: %w", err)
+	}
+	childID := workflow.GetInfo(ctx).WorkflowExecution.ID + "-full"
+	st.Full = &FullSummary{Position: fs.Position, ChildID: childID, Tables: fs.Tables}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: childID})
+	var totals FullTotals
+	err := workflow.ExecuteChildWorkflow(cctx, FullCopyName, FullCopyInput{Spec: s, Parallel: fs.Parallel, Total: fs.Tables}).Get(ctx, &totals)
+	st.Full.Totals = totals
+	if err != nil {
+		return fmt.Errorf("full: %w", err)
+	}
+	return nil
+}
+
 // withSummary names an activity in the Web UI.
 func withSummary(o workflow.ActivityOptions, s string) workflow.ActivityOptions {
 	o.Summary = s

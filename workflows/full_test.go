@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/spec"
 )
 
@@ -27,6 +28,16 @@ type fakeFull struct {
 	mu             sync.Mutex
 	inFlight, peak int
 	copied         map[string]int
+}
+
+// registerAll adds StartFull and the FullCopy child to what register adds, for
+// Migration tests.
+func (f *fakeFull) registerAll(env *testsuite.TestWorkflowEnvironment) {
+	f.register(env)
+	env.RegisterWorkflowWithOptions(FullCopy, workflow.RegisterOptions{Name: FullCopyName})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (FullStart, error) {
+		return FullStart{Tables: f.tables, Parallel: 2, Position: &BinlogPosition{File: "bin.000001", Pos: 4, GTID: "0-1-5"}}, nil
+	}, activity.RegisterOptions{Name: startFullActivity})
 }
 
 func (f *fakeFull) register(env *testsuite.TestWorkflowEnvironment) {
@@ -119,5 +130,34 @@ func TestFullCopyFailureNamesTheChunk(t *testing.T) {
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != ErrFullCopyFailed || !strings.Contains(ae.Message(), "`db`.`t1` chunk 3") || !strings.Contains(ae.Message(), "Error 1366") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMigrationRunsFullAfterSchemaThenAfterFullTriggers(t *testing.T) {
+	f := &fakeFull{tables: 3, ranges: 2}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (precheck.Report, error) { return precheck.Report{}, nil },
+		activity.RegisterOptions{Name: precheckActivity})
+	sch := &fakeSchema{plan: richPlan()}
+	sch.register(env)
+	f.registerAll(env)
+	s := spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeSchema, spec.TypeFull}, Options: spec.Options{Triggers: spec.TriggersAfterFull}}
+	env.ExecuteWorkflow(Migration, s)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Full == nil || res.Full.Totals.Rows != 60 || res.Full.Totals.Tables != 3 || res.Full.Position == nil || res.Full.Position.GTID != "0-1-5" {
+		t.Fatalf("full summary %+v", res.Full)
+	}
+	if !strings.Contains(res.Message, "full: 3 table(s), 60 row(s) copied") || strings.Contains(res.Message, "full phase(s) are not part") {
+		t.Fatalf("message: %s", res.Message)
+	}
+	if indexOf(sch.applied, "trigger:trg") != len(sch.applied)-1 || len(f.copied) != 6 {
+		t.Fatalf("after-full triggers must come after the copy: %v, %d chunks", sch.applied, len(f.copied))
 	}
 }

@@ -44,6 +44,7 @@ type Status struct {
 	StartedAt time.Time        `json:"started_at"`
 	Precheck  *precheck.Report `json:"precheck,omitempty"`
 	Schema    *SchemaProgress  `json:"schema,omitempty"`
+	Full      *FullSummary     `json:"full,omitempty"`
 	Message   string           `json:"message,omitempty"`
 }
 
@@ -127,8 +128,14 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 		}
 		st.Schema.TriggersPending = len(sp.Triggers) > 0
 	}
-	// The full copy lands here (after-full triggers follow it), then incremental
-	// replication and cutover.
+	if s.Has(spec.TypeFull) {
+		st.Phase = PhaseFull
+		if err := fullPhase(ctx, s, st); err != nil {
+			st.Phase, st.Message = PhaseFailed, errorText(err)
+			return Result{*st}, err
+		}
+	}
+	// Incremental replication and cutover land here.
 	if st.Schema != nil && st.Schema.TriggersPending && (s.Options.Triggers == spec.TriggersAfterFull || !s.Has(spec.TypeIncremental)) {
 		// Without incremental replication nothing replays changes after this point,
 		// so "after cutover" is now too.
@@ -161,8 +168,14 @@ func doneMessage(s spec.Spec, st *Status) string {
 			parts = append(parts, fmt.Sprintf("not migrated: %s", strings.Join(st.Schema.NotMigrated, ", ")))
 		}
 	}
+	if f := st.Full; f != nil {
+		parts = append(parts, fmt.Sprintf("full: %d table(s), %d row(s) copied", f.Totals.Tables, f.Totals.Rows))
+		if f.Totals.Skipped > 0 {
+			parts = append(parts, fmt.Sprintf("%d row(s) kept as the destination had them (conflicts: ignore)", f.Totals.Skipped))
+		}
+	}
 	var later []string
-	for _, t := range []spec.MigrationType{spec.TypeFull, spec.TypeIncremental} {
+	for _, t := range []spec.MigrationType{spec.TypeIncremental} {
 		if s.Has(t) {
 			later = append(later, string(t))
 		}

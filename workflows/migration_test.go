@@ -30,6 +30,7 @@ func runMigration(t *testing.T, s spec.Spec, r precheck.Report) (Result, error) 
 		return r, nil
 	}, activity.RegisterOptions{Name: precheckActivity})
 	(&fakeSchema{}).register(env)
+	(&fakeFull{}).registerAll(env)
 	env.ExecuteWorkflow(Migration, s)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")

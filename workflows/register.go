@@ -9,4 +9,5 @@ import (
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationName})
 	r.RegisterWorkflowWithOptions(Precheck, workflow.RegisterOptions{Name: PrecheckName})
+	r.RegisterWorkflowWithOptions(FullCopy, workflow.RegisterOptions{Name: FullCopyName})
 }

@@ -76,6 +76,7 @@ func schemaEnv(t *testing.T, f *fakeSchema, s spec.Spec) (Result, error) {
 		return precheck.Report{Items: []precheck.Item{{ID: precheck.IDSourceConnect, Status: precheck.Pass}}}, nil
 	}, activity.RegisterOptions{Name: precheckActivity})
 	f.register(env)
+	(&fakeFull{}).registerAll(env)
 	env.ExecuteWorkflow(Migration, s)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")

@@ -1,0 +1,215 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"go.temporal.io/sdk/activity"
+	"go.uber.org/zap"
+
+	"github.com/sluice-dev/sluice/chunk"
+	"github.com/sluice-dev/sluice/copier"
+	"github.com/sluice-dev/sluice/dbconn"
+	"github.com/sluice-dev/sluice/inspect"
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/rowcodec"
+	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+// rowsPerRange sizes key ranges: a range is one chunk activity, retried from its
+// heartbeated cursor; ~500k rows is seconds of work, fine-grained enough for progress
+// and for re-copying little after a crash, coarse enough to keep history small.
+const (
+	rowsPerRange    = 500_000
+	maxRangesPerTab = 1000
+)
+
+// rangeJob is the opaque range a chunk activity copies (workflows only pass it on).
+type rangeJob struct {
+	Key   chunk.Key   `json:"key"`
+	Range chunk.Range `json:"range"`
+	NoKey bool        `json:"no_key,omitempty"`
+}
+
+// StartFull records the source's binlog position before any row is read and counts
+// the tables to copy.
+func (a *Activities) StartFull(ctx context.Context, s spec.Spec) (workflows.FullStart, error) {
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return workflows.FullStart{}, err
+	}
+	defer src.Close()
+	defer dst.Close()
+	pos, err := inspect.BinlogPosition(ctx, src)
+	if err != nil {
+		return workflows.FullStart{}, classify(fmt.Errorf("full: read the source binlog position: %w", err))
+	}
+	r, err := a.resolveSchema(ctx, s, src, dst)
+	if err != nil {
+		return workflows.FullStart{}, err
+	}
+	out := workflows.FullStart{Tables: len(r.objects.Tables), Parallel: s.Options.Full.Parallel}
+	if out.Parallel == 0 {
+		out.Parallel = 2 * runtime.NumCPU()
+	}
+	if pos != nil {
+		out.Position = &workflows.BinlogPosition{File: pos.File, Pos: pos.Pos, GTID: pos.GTID}
+	}
+	a.Log.Info("full copy starts", zap.String("workflow", activity.GetInfo(ctx).WorkflowExecution.ID),
+		zap.Int("tables", out.Tables), zap.Int("parallel", out.Parallel), zap.Any("position", out.Position))
+	return out, nil
+}
+
+// FullTables lists tables [offset, offset+limit) to copy, in the schema phase's
+// order (views and sequences are not copied).
+func (a *Activities) FullTables(ctx context.Context, s spec.Spec, offset, limit int) ([]plan.Object, error) {
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	defer dst.Close()
+	r, err := a.resolveSchema(ctx, s, src, dst)
+	if err != nil {
+		return nil, err
+	}
+	var out []plan.Object
+	for i := offset; i < min(offset+limit, len(r.objects.Tables)); i++ {
+		t := r.objects.Tables[i]
+		out = append(out, plan.Object{Kind: plan.KindTable, Database: t.Source.DB, Name: t.Source.Table, DestDatabase: t.Dest.DB, DestName: t.Dest.Table})
+	}
+	return out, nil
+}
+
+// PlanTableCopy picks the table's key and splits it into ranges on the source.
+func (a *Activities) PlanTableCopy(ctx context.Context, s spec.Spec, t plan.Object, parallel int) (workflows.TableCopyPlan, error) {
+	src, err := a.openSource(ctx, s)
+	if err != nil {
+		return workflows.TableCopyPlan{}, err
+	}
+	defer src.Close()
+	tbl := chunk.Table{Schema: t.Database, Name: t.Name}
+	key, err := chunk.ChooseKey(ctx, src, tbl.Schema, tbl.Name)
+	if err != nil {
+		return workflows.TableCopyPlan{}, classify(fmt.Errorf("full: %s: choose a key: %w", t, err))
+	}
+	est, _, err := chunk.Estimate(ctx, src, tbl)
+	if err != nil {
+		return workflows.TableCopyPlan{}, classify(fmt.Errorf("full: %s: estimate rows: %w", t, err))
+	}
+	out := workflows.TableCopyPlan{Table: t, EstRows: est}
+	var jobs []rangeJob
+	if key.None() {
+		out.NoKey = true
+		jobs = []rangeJob{{Key: key, NoKey: true}}
+	} else {
+		want := min(max(parallel, int(est/rowsPerRange)+1), maxRangesPerTab)
+		ranges, err := chunk.Split(ctx, src, tbl, key, want)
+		if err != nil {
+			return out, classify(fmt.Errorf("full: %s: split by %s: %w", t, key, err))
+		}
+		for _, r := range ranges {
+			jobs = append(jobs, rangeJob{Key: key, Range: r})
+		}
+	}
+	for _, j := range jobs {
+		b, err := json.Marshal(j)
+		if err != nil {
+			return out, err
+		}
+		out.Ranges = append(out.Ranges, b)
+	}
+	return out, nil
+}
+
+// openSource connects to the source only.
+func (a *Activities) openSource(ctx context.Context, s spec.Spec) (*sql.DB, error) {
+	a.registerSecrets(s)
+	db, err := dbconn.Open(ctx, "source", s.Source, a.LookupEnv)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return db, nil
+}
+
+// CopyRange copies one key range of a table (a chunk), heartbeating the cursor of
+// every committed page; a retried attempt resumes after the last heartbeated cursor.
+func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.CopyRangeInput) (workflows.CopyRangeResult, error) {
+	var rj rangeJob
+	if err := json.Unmarshal(in.Range, &rj); err != nil {
+		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: bad range: %w", in.Table, in.Index+1, err))
+	}
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return workflows.CopyRangeResult{}, err
+	}
+	defer src.Close()
+	defer dst.Close()
+	r, err := a.resolveSchema(ctx, s, src, dst)
+	if err != nil {
+		return workflows.CopyRangeResult{}, err
+	}
+	all, err := rowcodec.Columns(ctx, src, in.Table.Database, in.Table.Name)
+	if err != nil {
+		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s: columns: %w", in.Table, err))
+	}
+	// Excluded columns stay behind; renamed ones are written under their new names.
+	var cols []rowcodec.Column
+	for _, c := range all {
+		to, excluded := r.names.Column(in.Table.Database, in.Table.Name, c.Name)
+		if excluded {
+			continue
+		}
+		if to != c.Name {
+			c.Dest = to
+		}
+		cols = append(cols, c)
+	}
+	conflicts := rowcodec.Precheck
+	if s.Options.Conflicts == "ignore" {
+		conflicts = rowcodec.Ignore
+	}
+	job := copier.Job{
+		Source:    chunk.Table{Schema: in.Table.Database, Name: in.Table.Name},
+		Dest:      chunk.Table{Schema: in.Table.DestDatabase, Name: in.Table.DestName},
+		Key:       rj.Key,
+		Columns:   cols,
+		Range:     rj.Range,
+		Conflicts: conflicts,
+		Limiter:   a.limiter(activity.GetInfo(ctx).WorkflowExecution.RunID, s.Options.Throttle.Full),
+	}
+	if activity.HasHeartbeatDetails(ctx) {
+		var last copier.Progress
+		if err := activity.GetHeartbeatDetails(ctx, &last); err == nil {
+			job.Cursor = last.Cursor
+		}
+	}
+	res, err := copier.CopyRange(ctx, src, dst, job, func(p copier.Progress) {
+		activity.RecordHeartbeat(ctx, p)
+	})
+	if err != nil {
+		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: %w", in.Table, in.Index+1, err))
+	}
+	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped}, nil
+}
+
+// limiter is this worker's throttle for one run: chunks of a run on one worker
+// share it. (Limits apply per worker until the control issue spreads them across
+// workers.)
+func (a *Activities) limiter(runID string, t spec.ThrottleLimits) copier.Limiter {
+	a.limMu.Lock()
+	defer a.limMu.Unlock()
+	if a.limiters == nil {
+		a.limiters = map[string]*copier.TokenBucket{}
+	}
+	l, ok := a.limiters[runID]
+	if !ok {
+		l = copier.NewTokenBucket(copier.Limits{SourceQPS: float64(t.SourceQPS), RowsPerSec: float64(t.RPS), MBPerSec: t.MBPS})
+		a.limiters[runID] = l
+	}
+	return l
+}

@@ -1,0 +1,74 @@
+package inspect
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/flavor"
+)
+
+// Position is where the source's binary log stands.
+type Position struct {
+	File string
+	Pos  uint64
+	// GTID is the GTID position in the flavor's format ("" when the server logs none).
+	GTID string
+}
+
+// BinlogPosition reads the source's current binlog position, or nil when binary
+// logging is off. The full copy records it before reading the first row: replaying
+// the binlog from there with idempotent writes makes a copy taken without locks
+// converge to the source.
+func BinlogPosition(ctx context.Context, db *sql.DB) (*Position, error) {
+	var version, comment string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment); err != nil {
+		return nil, fmt.Errorf("read the server version: %w", err)
+	}
+	fl, err := flavor.Detect(version, comment)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := readVariables(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if on, _ := vars.Get("log_bin"); on != "ON" && on != "1" {
+		return nil, nil
+	}
+	rows, err := db.QueryContext(ctx, fl.BinlogStatusStatement())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fl.BinlogStatusStatement(), err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	if !rows.Next() {
+		return nil, fmt.Errorf("%s returned no row although log_bin is on: the account needs %s", fl.BinlogStatusStatement(), fl.PrivBinlogEvents().Name)
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	row := map[string]string{}
+	for i, c := range cols {
+		row[c] = vals[i].String
+	}
+	st, err := flavor.ParseBinlogStatus(row)
+	if err != nil {
+		return nil, err
+	}
+	p := &Position{File: st.File, Pos: st.Position}
+	// Read the GTID position after the file position: replaying from a slightly
+	// earlier point is harmless, a later one would skip changes.
+	if g, err := fl.ExecutedGTIDs(vars); err == nil {
+		p.GTID = g.String()
+	}
+	return p, nil
+}
