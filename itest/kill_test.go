@@ -1,0 +1,310 @@
+package itest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/sluice-dev/sluice/testenv"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+var (
+	workerBinOnce sync.Once
+	workerBin     string
+	workerBinErr  error
+)
+
+// buildWorker builds the real sluice-worker binary once per test binary: the kill
+// test needs a separate process it can SIGKILL.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	workerBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-itest-bin-")
+		if err != nil {
+			workerBinErr = err
+			return
+		}
+		workerBin = filepath.Join(dir, "sluice-worker")
+		cmd := exec.Command("go", "build", "-o", workerBin, "./worker")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			workerBinErr = fmt.Errorf("go build ./worker: %w\n%s", err, out)
+		}
+	})
+	if workerBinErr != nil {
+		t.Fatal(workerBinErr)
+	}
+	return workerBin
+}
+
+// workerProcess is a running sluice-worker; done closes once it has exited.
+type workerProcess struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startWorkerProcess runs sluice-worker against the test's Temporal server, its
+// output appended to logPath.
+func startWorkerProcess(t *testing.T, bin, address, queue, logPath string, env []string) *workerProcess {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--address", address, "--namespace", "default", "--task-queue", queue, "--log-format", "json")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start sluice-worker: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	return &workerProcess{cmd: cmd, done: done}
+}
+
+// Issue 4, "Done means": a worker killed with SIGKILL in the middle of a large table's
+// copy, then started again, finishes the migration with exactly the source's rows
+// and re-runs only the chunks that were in flight.
+func TestKillWorkerMidCopy(t *testing.T) {
+	env := testenv.Shared(t)
+	s := startStack(t)
+	bin := buildWorker(t)
+	ctx := context.Background()
+	const (
+		queue    = "sluice-kill"
+		srcDB    = "itk_src"
+		dstDB    = "itk dst"
+		parallel = 2
+		bigRows  = 400000
+	)
+	drop := func() {
+		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+srcDB)
+		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+dstDB+"`")
+	}
+	drop()
+	t.Cleanup(drop)
+	if err := env.Source.Exec(ctx, "CREATE DATABASE "+srcDB,
+		// Small tables first (tables are copied in name order): their chunks finish
+		// before the kill and must not be copied again.
+		"CREATE TABLE "+srcDB+".a_small (id INT PRIMARY KEY, v VARCHAR(40))",
+		"INSERT INTO "+srcDB+".a_small SELECT seq, CONCAT('v', seq) FROM "+srcDB+".seq_1_to_5000",
+		"CREATE TABLE "+srcDB+".b_big (id BIGINT PRIMARY KEY, k INT NOT NULL, pad CHAR(60) NOT NULL, amount DECIMAL(12,2))",
+		fmt.Sprintf("INSERT INTO %s.b_big SELECT CAST(seq AS SIGNED) * 3 - 1000, seq %% 1013, REPEAT(CHAR(97 + seq %% 26), 60), seq / 100 FROM %s.seq_1_to_%d", srcDB, srcDB, bigRows),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The throttle keeps the big copy running for several seconds so the kill lands
+	// in the middle of it whatever the machine's speed.
+	file := writeFile(t, "kill", fmt.Sprintf(`name: kill
+source: {host: %s, port: %d, user: %s, password: "${SRC_KILL_PW}"}
+destination: {host: %s, port: %d, user: %s, password: "${DST_KILL_PW}"}
+types: [schema, full]
+objects:
+  - database: %s
+    to: %s
+    tables: ["*"]
+options:
+  full: {parallel: %d}
+  throttle: {full: {rps: 40000}}
+`, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser,
+		srcDB, dstDB, parallel))
+	secrets := []string{"SRC_KILL_PW=" + env.Source.RootPassword, "DST_KILL_PW=" + env.Destination.RootPassword}
+	logPath := filepath.Join(t.TempDir(), "worker.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("worker log:\n%s", b)
+		}
+	})
+	w1 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+
+	if code, _, _ := s.sluiceOn(t, queue, "start", "-f", file); code != 0 {
+		t.Fatalf("start: exit %d", code)
+	}
+	const parent, child = "sluice-kill", "sluice-kill-full"
+
+	src, err := env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := env.Destination.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+
+	// Wait until a chunk of the big table has committed a page (its heartbeat carries
+	// a cursor), then kill the worker without warning.
+	inFlight := map[string]bool{}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(inFlight) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for a CopyRange activity with heartbeat details")
+		}
+		time.Sleep(50 * time.Millisecond)
+		d, err := s.client.DescribeWorkflowExecution(ctx, child, "")
+		if err != nil {
+			continue
+		}
+		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Fatalf("the full copy ended (%s) before the worker could be killed", st)
+		}
+		var hb bool
+		ids := map[string]bool{}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() != "CopyRange" {
+				continue
+			}
+			ids[pa.GetActivityId()] = true
+			if pa.GetHeartbeatDetails() != nil {
+				hb = true
+			}
+		}
+		// The heartbeat may come from the small table; wait for the big one's pages too.
+		if hb && destRows(t, dst, "`"+dstDB+"`.b_big") >= 10000 {
+			inFlight = ids
+		}
+	}
+	if err := w1.cmd.Process.Kill(); err != nil {
+		t.Fatalf("SIGKILL the worker: %v", err)
+	}
+	<-w1.done
+	killedAt := time.Now()
+	t.Logf("killed the worker with CopyRange activities %v in flight", setKeys(inFlight))
+
+	n := destRows(t, dst, "`"+dstDB+"`.b_big")
+	if n == 0 || n >= bigRows {
+		t.Fatalf("at the kill the destination holds %d of %d rows; want some but not all", n, bigRows)
+	}
+	t.Logf("at the kill the destination holds %d of %d rows", n, bigRows)
+
+	startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+	// The killed chunks are retried only when their heartbeat times out (1 minute).
+	wctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	var res workflows.Result
+	if err := s.client.GetWorkflow(wctx, parent, "").Get(wctx, &res); err != nil {
+		t.Fatalf("migration after the restart: %v", err)
+	}
+	t.Logf("the migration finished %s after the kill", time.Since(killedAt).Round(time.Second))
+
+	for _, c := range []struct{ table, cols string }{
+		{"a_small", "id, v"},
+		{"b_big", "id, k, pad, HEX(amount)"},
+	} {
+		sn, ss := checksum(t, src, srcDB+"."+c.table, c.cols)
+		dn, ds := checksum(t, dst, "`"+dstDB+"`."+c.table, c.cols)
+		if sn != dn || ss != ds || sn == "0" {
+			t.Errorf("%s: source %s rows (sum %s), destination %s rows (sum %s)", c.table, sn, ss, dn, ds)
+		}
+	}
+
+	// Only the chunks in flight at the kill ran again: every CopyRange attempt after
+	// the first belongs to one of them, and there are at most `parallel` of them.
+	retried := map[string]bool{}
+	scheduled := map[int64]string{} // event id -> activity id
+	copyRanges := 0
+	for _, runID := range runChain(t, s, child) {
+		it := s.client.GetWorkflowHistory(ctx, child, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "CopyRange" {
+				scheduled[ev.GetEventId()] = runID + "/" + a.GetActivityId()
+				copyRanges++
+			}
+			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetAttempt() > 1 {
+				if id, ok := scheduled[a.GetScheduledEventId()]; ok {
+					retried[id] = true
+					if !inFlight[id[strings.Index(id, "/")+1:]] {
+						t.Errorf("CopyRange %s ran again (attempt %d) but was not in flight at the kill", id, a.GetAttempt())
+					}
+				}
+			}
+		}
+	}
+	if copyRanges < 3 {
+		t.Fatalf("only %d CopyRange activities in the child's history", copyRanges)
+	}
+	if len(retried) == 0 || len(retried) > parallel {
+		t.Errorf("%d CopyRange activities ran more than once (%v); want 1..%d, the chunks in flight", len(retried), setKeys(retried), parallel)
+	}
+}
+
+// runChain lists the runs of a workflow id, oldest first, following continue-as-new.
+func runChain(t *testing.T, s *stack, id string) []string {
+	t.Helper()
+	var runs []string
+	run := ""
+	for {
+		d, err := s.client.DescribeWorkflowExecution(context.Background(), id, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := d.GetWorkflowExecutionInfo()
+		runs = append([]string{info.GetExecution().GetRunId()}, runs...)
+		// The previous run of a continued-as-new chain has the same first run id.
+		first := info.GetFirstRunId()
+		if first == "" || first == info.GetExecution().GetRunId() {
+			return runs
+		}
+		if len(runs) > 1000 {
+			t.Fatal("run chain too long")
+		}
+		prev := previousRun(t, s, id, info.GetExecution().GetRunId())
+		if prev == "" {
+			return runs
+		}
+		run = prev
+	}
+}
+
+// previousRun finds the run that continued as new into runID.
+func previousRun(t *testing.T, s *stack, id, runID string) string {
+	t.Helper()
+	it := s.client.GetWorkflowHistory(context.Background(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return ""
+	}
+	ev, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+}
+
+func setKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// destRows counts a destination table's rows; 0 while it does not exist yet.
+func destRows(t *testing.T, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
