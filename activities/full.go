@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/sluice-dev/sluice/chunk"
@@ -16,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/rowcodec"
+	"github.com/sluice-dev/sluice/schema"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -195,6 +198,60 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: %w", in.Table, in.Index+1, err))
 	}
 	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped}, nil
+}
+
+// AddTableIndexes adds the secondary indexes the schema phase deferred
+// (options.full.defer_indexes) once the table's rows are all copied: one ALTER
+// TABLE, heartbeating while the server builds them. A retry adds only what is
+// still missing.
+func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Object) ([]string, error) {
+	if !deferIndexes(s) {
+		return nil, nil
+	}
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	defer dst.Close()
+	r, err := a.resolveSchema(ctx, s, src, dst)
+	if err != nil {
+		return nil, err
+	}
+	var tbl *schema.Table
+	for i, x := range r.objects.Tables {
+		if x.Source.DB == t.Database && x.Source.Table == t.Name {
+			tbl = &r.objects.Tables[i]
+		}
+	}
+	if tbl == nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("full: %s is no longer selected", t), workflows.ErrFullCopyFailed, nil)
+	}
+	type result struct {
+		names []string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		names, err := schema.AddDeferredIndexes(ctx, src, dst, *tbl, r.names)
+		done <- result{names, err}
+	}()
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			activity.RecordHeartbeat(ctx, "building indexes")
+		case res := <-done:
+			if res.err != nil {
+				return nil, classify(fmt.Errorf("full: %s: %w", t, res.err))
+			}
+			if len(res.names) > 0 {
+				a.Log.Info("secondary indexes added", zap.String("table", t.String()), zap.Strings("indexes", res.names))
+			}
+			return res.names, nil
+		}
+	}
 }
 
 // limiter is this worker's throttle for one run: chunks of a run on one worker

@@ -227,7 +227,7 @@ func (a *Activities) applyOne(ctx context.Context, s spec.Spec, src, dst *sql.DB
 	case plan.KindTable:
 		for _, t := range objs.Tables {
 			if t.Source.DB == o.Database && t.Source.Table == o.Name {
-				return schema.ApplyTable(ctx, src, dst, t, r.names, s.Options.Conflicts)
+				return schema.ApplyTable(ctx, src, dst, t, r.names, schema.TableOptions{Conflicts: s.Options.Conflicts, DeferIndexes: deferIndexes(s)})
 			}
 		}
 	case plan.KindView:
@@ -269,4 +269,11 @@ func classify(err error) error {
 		return temporal.NewApplicationErrorWithCause(err.Error(), "Connection", err)
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrSchemaApplyFailed, nil)
+}
+
+// deferIndexes: tables the schema phase creates for a full copy get their plain
+// secondary indexes after their rows (options.full.defer_indexes). Under
+// conflicts: ignore the tables may already exist with their own indexes.
+func deferIndexes(s spec.Spec) bool {
+	return s.Has(spec.TypeFull) && s.Options.Conflicts != schema.ConflictsIgnore && s.Options.Full.Defer()
 }

@@ -27,7 +27,7 @@ type pair struct {
 
 // setupPair creates database name on both servers, runs ddl and fill on the
 // source, and creates the same tables (SHOW CREATE TABLE) on the destination.
-func setupPair(t *testing.T, name string, tables []string, stmts ...string) pair {
+func setupPair(t testing.TB, name string, tables []string, stmts ...string) pair {
 	t.Helper()
 	env := testenv.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -63,7 +63,7 @@ func setupPair(t *testing.T, name string, tables []string, stmts ...string) pair
 }
 
 // job builds a Job for table tbl as the chunk and rowcodec packages see it.
-func (p pair) job(t *testing.T, tbl string) Job {
+func (p pair) job(t testing.TB, tbl string) Job {
 	t.Helper()
 	ctx := context.Background()
 	key, err := chunk.ChooseKey(ctx, p.src, p.db, tbl)
@@ -83,7 +83,7 @@ func (p pair) job(t *testing.T, tbl string) Job {
 	}
 }
 
-func (p pair) split(t *testing.T, j Job, want int) []chunk.Range {
+func (p pair) split(t testing.TB, j Job, want int) []chunk.Range {
 	t.Helper()
 	rs, err := chunk.Split(context.Background(), p.src, j.Source, j.Key, want)
 	if err != nil {

@@ -32,7 +32,7 @@ func TestFullPhaseCopiesEveryRowExactly(t *testing.T) {
 		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS `itf dst`")
 	})
 	if err := env.Source.Exec(ctx, "CREATE DATABASE itf_src",
-		"CREATE TABLE itf_src.`order items` (id INT PRIMARY KEY, Cust INT, note TEXT, amount DECIMAL(12,4), f FLOAT, d DOUBLE, b VARBINARY(8), dt DATETIME(6))",
+		"CREATE TABLE itf_src.`order items` (id INT PRIMARY KEY, Cust INT, note TEXT, amount DECIMAL(12,4), f FLOAT, d DOUBLE, b VARBINARY(8), dt DATETIME(6), KEY `by cust` (Cust, dt))",
 		// Negative, zero and positive keys with a gap.
 		"INSERT INTO itf_src.`order items` SELECT CAST(seq AS SIGNED) - 15000, seq % 97, REPEAT('n', seq % 50), seq / 7, seq / 3.0, 1 / seq, UNHEX(LPAD(HEX(seq), 8, '0')), '2020-01-01 00:00:00' + INTERVAL seq SECOND FROM itf_src.seq_1_to_30000",
 		"INSERT INTO itf_src.`order items` VALUES (1000000, 1, 'far', 1.5, 1.2345678, 0.1, X'0000', '0000-00-00 00:00:00')",
@@ -81,6 +81,10 @@ options:
 	}
 	if r := testenv.Row(t, dst, "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'itf dst' AND COLUMN_NAME = 'note'"); r["n"] != "0" {
 		t.Fatal("the excluded column exists on the destination")
+	}
+	// The secondary index was deferred and added after the rows, on the renamed column.
+	if r := testenv.Row(t, dst, "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS c FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'itf dst' AND TABLE_NAME = 'order items' AND INDEX_NAME = 'by cust'"); r["c"] != "customer_id,dt" {
+		t.Fatalf("index `by cust` on the destination: %q", r["c"])
 	}
 	code, out, _ = s.sluice(t, "status", "sluice-fullcopy")
 	if code != 0 || !strings.Contains(out, "3 of 3 table(s) done, 40001 row(s)") || !strings.Contains(out, "binlog position before the copy") {

@@ -129,6 +129,7 @@ func showCreate(ctx context.Context, db *sql.DB, q string, notFound ...uint16) (
 // Server error numbers for "does not exist".
 const (
 	errNoSuchTable     = 1146 // ER_NO_SUCH_TABLE
+	errDupKeyName      = 1061 // ER_DUP_KEYNAME
 	errSPDoesNotExist  = 1305 // ER_SP_DOES_NOT_EXIST
 	errTrgDoesNotExist = 1360 // ER_TRG_DOES_NOT_EXIST
 )
@@ -218,22 +219,18 @@ func destType(ctx context.Context, dst *sql.DB, n plan.Name) (string, error) {
 //     before) it must be the table an earlier run created: its definition, read back
 //     through the same rewriter, must equal the rewritten source definition apart from
 //     the AUTO_INCREMENT counter. A different definition is an error showing where.
-func ApplyTable(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Names, conflicts string) (Result, error) {
+func ApplyTable(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Names, opt TableOptions) (Result, error) {
 	obj := pairName("table", t.Source, t.Dest)
-	row, found, err := showCreate(ctx, src, "SHOW CREATE TABLE "+t.Source.String(), errNoSuchTable)
-	if err != nil {
-		return Result{}, fmt.Errorf("apply %s: read the source: %w", obj, err)
-	}
-	if !found {
-		return Result{}, fmt.Errorf("apply %s: the table is no longer on the source", obj)
-	}
-	create, err := createText(row, "create table", obj)
+	conflicts := opt.Conflicts
+	stmt, err := destTableDefinition(ctx, src, t, n)
 	if err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w", obj, err)
 	}
-	stmt, err := ddl.RewriteTable(t.Source.DB, t.Source.Table, create, n)
-	if err != nil {
-		return Result{}, fmt.Errorf("apply %s: rewrite: %w", obj, err)
+	full := stmt
+	if opt.DeferIndexes {
+		if stmt, _, err = ddl.SplitIndexes(stmt); err != nil {
+			return Result{}, fmt.Errorf("apply %s: %w", obj, err)
+		}
 	}
 	res := Result{Object: obj, Statement: stmt}
 
@@ -263,13 +260,24 @@ func ApplyTable(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Names, con
 		return res, nil
 	}
 
-	row, found, err = showCreate(ctx, dst, "SHOW CREATE TABLE "+t.Dest.String(), errNoSuchTable)
+	row, found, err := showCreate(ctx, dst, "SHOW CREATE TABLE "+t.Dest.String(), errNoSuchTable)
 	if err != nil || !found {
 		return Result{}, fmt.Errorf("apply %s: read the destination table: %w", obj, errors.Join(err, errors.New("it vanished")))
 	}
 	have, err := ddl.RewriteTable(t.Dest.DB, t.Dest.Table, row["create table"], identity{})
 	if err != nil {
 		return Result{}, fmt.Errorf("apply %s: read back the destination table: %w", obj, err)
+	}
+	stmt = full
+	if opt.DeferIndexes {
+		// An earlier run created the table without its deferred indexes and may
+		// have added some since: compare what is never deferred.
+		if stmt, _, err = ddl.SplitIndexes(full); err == nil {
+			have, _, err = ddl.SplitIndexes(have)
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("apply %s: %w", obj, err)
+		}
 	}
 	want, err := canonical(stmt)
 	if err != nil {
@@ -285,6 +293,91 @@ func ApplyTable(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Names, con
 	}
 	res.Action = Exists
 	return res, nil
+}
+
+// TableOptions says how ApplyTable treats the destination.
+type TableOptions struct {
+	// Conflicts is options.conflicts (ConflictsPrecheck or ConflictsIgnore).
+	Conflicts string
+	// DeferIndexes creates a new table without the secondary indexes
+	// ddl.SplitIndexes defers; AddDeferredIndexes adds them after the full copy.
+	DeferIndexes bool
+}
+
+// destTableDefinition is the source table's CREATE TABLE rewritten for the destination.
+func destTableDefinition(ctx context.Context, src *sql.DB, t Table, n ddl.Names) (string, error) {
+	row, found, err := showCreate(ctx, src, "SHOW CREATE TABLE "+t.Source.String(), errNoSuchTable)
+	if err != nil {
+		return "", fmt.Errorf("read the source: %w", err)
+	}
+	if !found {
+		return "", errors.New("the table is no longer on the source")
+	}
+	create, err := createText(row, "create table", "table "+t.Source.String())
+	if err != nil {
+		return "", err
+	}
+	stmt, err := ddl.RewriteTable(t.Source.DB, t.Source.Table, create, n)
+	if err != nil {
+		return "", fmt.Errorf("rewrite: %w", err)
+	}
+	return stmt, nil
+}
+
+// AddDeferredIndexes adds the secondary indexes ApplyTable deferred (those of the
+// source definition the destination table does not have yet), in one ALTER TABLE.
+// It is idempotent: a retry after a crash adds only what is missing, and an index
+// a still-running earlier ALTER added meanwhile is noticed (duplicate key name)
+// and skipped. It returns the names it added.
+func AddDeferredIndexes(ctx context.Context, src, dst *sql.DB, t Table, n ddl.Names) ([]string, error) {
+	obj := pairName("table", t.Source, t.Dest)
+	stmt, err := destTableDefinition(ctx, src, t, n)
+	if err != nil {
+		return nil, fmt.Errorf("indexes of %s: %w", obj, err)
+	}
+	_, want, err := ddl.SplitIndexes(stmt)
+	if err != nil || len(want) == 0 {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		have := map[string]bool{}
+		err := queryRows(ctx, dst, `SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, []any{t.Dest.DB, t.Dest.Table}, func(r *sql.Rows) error {
+			var name string
+			if err := r.Scan(&name); err != nil {
+				return err
+			}
+			have[strings.ToLower(name)] = true
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("indexes of %s: read the destination: %w", obj, err)
+		}
+		var missing []ddl.Index
+		var names []string
+		for _, x := range want {
+			if !have[strings.ToLower(x.Name)] {
+				missing = append(missing, x)
+				names = append(names, x.Name)
+			}
+		}
+		if len(missing) == 0 {
+			return nil, nil
+		}
+		alter := ddl.AddIndexes(t.Dest.String(), missing)
+		err = withSession(ctx, dst, sessionVars{db: t.Dest.DB, sqlMode: sqlModeTables}, func(c *sql.Conn) error {
+			_, err := c.ExecContext(ctx, alter)
+			return err
+		})
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == errDupKeyName && attempt == 0 {
+			continue
+		}
+		if err != nil {
+			return nil, stmtError(obj, alter, err)
+		}
+		return names, nil
+	}
 }
 
 // compatibleColumns checks an existing destination table against the source table's

@@ -62,7 +62,7 @@ func TestRoutineAndTriggerWarnings(t *testing.T) {
 		}
 		for _, tb := range f.objs.Tables {
 			if tb.Source.Table == "my-table" {
-				if _, err := ApplyTable(f.ctx, f.src, f.dst, tb, f.names, ConflictsPrecheck); err != nil {
+				if _, err := ApplyTable(f.ctx, f.src, f.dst, tb, f.names, TableOptions{Conflicts: ConflictsPrecheck}); err != nil {
 					t.Fatal(err)
 				}
 			}

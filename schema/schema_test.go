@@ -150,7 +150,7 @@ func (f *fixture) applyAll(conflicts string) []Result {
 		add(ApplyDatabase(f.ctx, f.dst, d))
 	}
 	for _, t := range f.objs.Tables {
-		add(ApplyTable(f.ctx, f.src, f.dst, t, f.names, conflicts))
+		add(ApplyTable(f.ctx, f.src, f.dst, t, f.names, TableOptions{Conflicts: conflicts}))
 	}
 	for _, r := range f.objs.Routines {
 		add(ApplyRoutine(f.ctx, f.src, f.dst, r, f.names))
@@ -340,7 +340,7 @@ func TestApplyEverything(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := ApplyTable(f.ctx, f.src, f.dst, f.objs.Tables[0], f.names, ConflictsPrecheck); err != nil {
+	if _, err := ApplyTable(f.ctx, f.src, f.dst, f.objs.Tables[0], f.names, TableOptions{Conflicts: ConflictsPrecheck}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ApplyRoutine(f.ctx, f.src, f.dst, f.objs.Routines[0], f.names); err != nil {
@@ -380,11 +380,11 @@ func TestTableConflicts(t *testing.T) {
 	}
 	// A table the user made, lacking a column.
 	f.exec(f.env.Destination, "CREATE TABLE "+AD+".`orders_v2` (id BIGINT PRIMARY KEY, customer_id INT, note VARCHAR(20), created DATETIME(3))")
-	_, err := ApplyTable(f.ctx, f.src, f.dst, orders, f.names, ConflictsIgnore)
+	_, err := ApplyTable(f.ctx, f.src, f.dst, orders, f.names, TableOptions{Conflicts: ConflictsIgnore})
 	if err == nil || !strings.Contains(err.Error(), "no column `total`") || !strings.Contains(err.Error(), "orders_v2") {
 		t.Fatalf("conflicts: ignore with a missing column: %v", err)
 	}
-	_, err = ApplyTable(f.ctx, f.src, f.dst, orders, f.names, ConflictsPrecheck)
+	_, err = ApplyTable(f.ctx, f.src, f.dst, orders, f.names, TableOptions{Conflicts: ConflictsPrecheck})
 	if err == nil || !strings.Contains(err.Error(), "different definition") || !strings.Contains(err.Error(), "expected") {
 		t.Fatalf("conflicts: precheck with a different table: %v", err)
 	}
@@ -392,7 +392,7 @@ func TestTableConflicts(t *testing.T) {
 
 	// With every column, a different type is a warning.
 	f.exec(f.env.Destination, "ALTER TABLE "+AD+".`orders_v2` ADD total DECIMAL(10,2)")
-	r, err := ApplyTable(f.ctx, f.src, f.dst, orders, f.names, ConflictsIgnore)
+	r, err := ApplyTable(f.ctx, f.src, f.dst, orders, f.names, TableOptions{Conflicts: ConflictsIgnore})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestTableConflicts(t *testing.T) {
 	// A failing statement names the object and carries the statement.
 	f.exec(f.env.Destination, "DROP TABLE "+AD+".`orders_v2`")
 	bad := ddl.Names(badNames{f.names})
-	_, err = ApplyTable(f.ctx, f.src, f.dst, orders, bad, ConflictsPrecheck)
+	_, err = ApplyTable(f.ctx, f.src, f.dst, orders, bad, TableOptions{Conflicts: ConflictsPrecheck})
 	if err == nil || !strings.Contains(err.Error(), "apply table "+q(f.a)+".`order` -> "+AD+".`orders_v2`") || !strings.Contains(err.Error(), "CREATE TABLE") {
 		t.Fatalf("error: %v", err)
 	}

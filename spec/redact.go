@@ -123,8 +123,15 @@ func optionsYAML(o Options) yaml.MapSlice {
 		}
 		m = append(m, yaml.MapItem{Key: "incremental", Value: yaml.MapSlice{{Key: "start", Value: pos}}})
 	}
+	var full yaml.MapSlice
 	if o.Full.Parallel != 0 {
-		m = append(m, yaml.MapItem{Key: "full", Value: yaml.MapSlice{{Key: "parallel", Value: o.Full.Parallel}}})
+		full = append(full, yaml.MapItem{Key: "parallel", Value: o.Full.Parallel})
+	}
+	if o.Full.DeferIndexes != nil {
+		full = append(full, yaml.MapItem{Key: "defer_indexes", Value: *o.Full.DeferIndexes})
+	}
+	if len(full) > 0 {
+		m = append(m, yaml.MapItem{Key: "full", Value: full})
 	}
 	m = append(m, yaml.MapSlice{
 		{Key: "retry", Value: yaml.MapSlice{

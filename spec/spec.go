@@ -144,7 +144,14 @@ type Full struct {
 	// Parallel bounds the chunk copies in flight across all workers; 0 = twice the
 	// cores of the worker that plans the copy.
 	Parallel int `yaml:"parallel" json:"parallel,omitempty"`
+	// DeferIndexes (default true) creates tables without their plain secondary
+	// indexes and adds them when the table's rows are copied (ddl.SplitIndexes).
+	// Only with conflicts: precheck, where the schema phase creates the tables.
+	DeferIndexes *bool `yaml:"defer_indexes" json:"defer_indexes,omitempty"`
 }
+
+// Defer reports whether secondary indexes are added after the copy.
+func (f Full) Defer() bool { return f.DeferIndexes == nil || *f.DeferIndexes }
 
 // MaxFullParallel bounds options.full.parallel: each chunk holds a connection on both
 // servers.

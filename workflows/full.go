@@ -19,6 +19,7 @@ const (
 	fullTablesActivity  = "FullTables"
 	planTableActivity   = "PlanTableCopy"
 	copyRangeActivity   = "CopyRange"
+	addIndexesActivity  = "AddTableIndexes"
 	ErrFullCopyFailed   = "FullCopyFailed"
 	FullStatusQuery     = "full-status"
 	fullTablesPerRun    = 200 // tables per FullCopy run before continue-as-new
@@ -69,15 +70,17 @@ type CopyRangeResult struct {
 
 // TableProgress is one table's line in the progress query.
 type TableProgress struct {
-	Table      string    `json:"table"`
-	EstRows    int64     `json:"est_rows"`
-	Rows       int64     `json:"rows"`
-	Bytes      int64     `json:"bytes"`
-	Skipped    int64     `json:"skipped"`
-	Chunks     int       `json:"chunks"`
-	ChunksDone int       `json:"chunks_done"`
-	Started    time.Time `json:"started"`
-	Finished   time.Time `json:"finished,omitzero"`
+	Table      string `json:"table"`
+	EstRows    int64  `json:"est_rows"`
+	Rows       int64  `json:"rows"`
+	Bytes      int64  `json:"bytes"`
+	Skipped    int64  `json:"skipped"`
+	Chunks     int    `json:"chunks"`
+	ChunksDone int    `json:"chunks_done"`
+	// Indexes are the secondary indexes added after the rows (defer_indexes).
+	Indexes  []string  `json:"indexes,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
 }
 
 // FullCopyInput carries a FullCopy run's place across continue-as-new.
@@ -148,9 +151,22 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 		st.Tables = append(st.Tables, *prog)
 		idx := len(st.Tables) - 1
 		left := len(tp.Ranges)
-		if left == 0 {
-			st.Tables[idx].Finished = workflow.Now(ctx)
+		// finish adds the deferred secondary indexes once every row is in, then
+		// marks the table done.
+		finish := func(ctx workflow.Context) {
+			actx := workflow.WithActivityOptions(ctx, withSummary(fullOptions(), fmt.Sprintf("%s secondary indexes", t)))
+			var added []string
+			if err := workflow.ExecuteActivity(actx, addIndexesActivity, in.Spec, t).Get(ctx, &added); err != nil {
+				failures = append(failures, fmt.Sprintf("%s indexes: %s", t, errorText(err)))
+				return
+			}
+			p := &st.Tables[idx]
+			p.Indexes = added
+			p.Finished = workflow.Now(ctx)
 			st.Done.Tables++
+		}
+		if left == 0 {
+			finish(ctx)
 		}
 		for ri, r := range tp.Ranges {
 			if err := sem.Acquire(ctx, 1); err != nil {
@@ -181,8 +197,7 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 				st.Done.Skipped += res.Skipped
 				left--
 				if left == 0 {
-					p.Finished = workflow.Now(ctx)
-					st.Done.Tables++
+					finish(ctx)
 				}
 			})
 		}

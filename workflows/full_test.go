@@ -28,6 +28,10 @@ type fakeFull struct {
 	mu             sync.Mutex
 	inFlight, peak int
 	copied         map[string]int
+	// indexed counts AddTableIndexes calls per table; early names a table whose
+	// indexes were added before all its chunks were copied.
+	indexed map[string]int
+	early   []string
 }
 
 // registerAll adds StartFull and the FullCopy child to what register adds, for
@@ -74,6 +78,22 @@ func (f *fakeFull) register(env *testsuite.TestWorkflowEnvironment) {
 		f.copied[key]++
 		return CopyRangeResult{Rows: 10, Bytes: 100}, nil
 	}, activity.RegisterOptions{Name: copyRangeActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, t plan.Object) ([]string, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for i := range f.ranges {
+			n += min(f.copied[fmt.Sprintf("%s/%d", t.Name, i)], 1)
+		}
+		if n != f.ranges {
+			f.early = append(f.early, t.Name)
+		}
+		if f.indexed == nil {
+			f.indexed = map[string]int{}
+		}
+		f.indexed[t.Name]++
+		return []string{"k_1"}, nil
+	}, activity.RegisterOptions{Name: addIndexesActivity})
 }
 
 func runFull(t *testing.T, f *fakeFull, in FullCopyInput) (FullTotals, error) {
@@ -105,6 +125,14 @@ func TestFullCopyBoundsParallelismAndCounts(t *testing.T) {
 	for k, n := range f.copied {
 		if n != 1 {
 			t.Fatalf("chunk %s copied %d times", k, n)
+		}
+	}
+	if len(f.indexed) != 5 || len(f.early) > 0 {
+		t.Fatalf("indexes added for %v, before the last chunk for %v", f.indexed, f.early)
+	}
+	for k, n := range f.indexed {
+		if n != 1 {
+			t.Fatalf("indexes of %s added %d times", k, n)
 		}
 	}
 	if f.peak > 3 || f.peak < 2 {
