@@ -111,21 +111,25 @@ func (d *Dest) writeTx(ctx context.Context, tx *sql.Tx, path WritePath, dst rowc
 	if path == LoadData {
 		return d.loadDataTx(ctx, tx, dst, cols, rows)
 	}
-	stmts, err := rowcodec.InsertStatements(dst, cols, rows, maxBytes, d.conflicts)
-	if err != nil {
-		return rowcodec.Result{}, fmt.Errorf("copier: write %s: %w", dst, err)
-	}
+	// Statements of at most maxStatement bytes, each sent before the next is
+	// built: a page's memory is its rows plus one statement.
 	var total rowcodec.Result
-	for i, s := range stmts {
+	i := 0
+	err := rowcodec.EachInsert(dst, cols, rows, min(maxBytes, maxStatement), d.conflicts, func(s rowcodec.Statement) error {
+		i++
 		res, err := tx.ExecContext(ctx, s.SQL)
 		if err != nil {
-			return total, fmt.Errorf("copier: write %s: insert statement %d of %d (%d rows): %w", dst, i+1, len(stmts), s.Rows, err)
+			return fmt.Errorf("insert statement %d (%d rows): %w", i, s.Rows, err)
 		}
 		aff, err := res.RowsAffected()
 		if err != nil {
-			return total, fmt.Errorf("copier: write %s: rows affected: %w", dst, err)
+			return fmt.Errorf("rows affected: %w", err)
 		}
 		total.Add(rowcodec.Result{Sent: int64(s.Rows), Affected: aff, Skipped: int64(s.Rows) - aff})
+		return nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("copier: write %s: %w", dst, err)
 	}
 	return total, nil
 }
@@ -172,6 +176,11 @@ func (d *Dest) highWater(ctx context.Context, dst chunk.Table, key chunk.Key, rn
 }
 
 var readerSeq atomic.Uint64
+
+// maxStatement caps one INSERT of a page (under max_allowed_packet): beyond a few
+// MB a bigger statement is not faster (docs/research/full-copy.md §4: 2000 rows
+// of ~250 bytes per statement already reach the plateau), only heavier.
+const maxStatement = 4 << 20
 
 // highWaterPage is the key-only page size of highWater.
 const highWaterPage = 20000

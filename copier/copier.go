@@ -80,6 +80,13 @@ type Progress struct {
 	Pages int   `json:"pages"`
 }
 
+// pageBytes bounds a page's values by default. A range holds one page and one
+// INSERT statement (maxStatement) at a time, so with options.full.parallel ranges
+// on a worker its heap is about parallel × (2 × pageBytes + maxStatement) whatever
+// the table's size or key distribution (TestBoundedMemory); 8 MiB pages are
+// already thousands of rows, past the size where bigger transactions pay.
+const pageBytes = 8 << 20
+
 // Result is the final Progress of a range that was copied to its end.
 type Result = Progress
 
@@ -111,6 +118,9 @@ func CopyRange(ctx context.Context, src, dst *sql.DB, job Job, progress func(Pro
 	defer d.Close()
 	if job.Write, err = resolveWrite(ctx, d.conn, job.Write); err != nil {
 		return Result{}, err
+	}
+	if job.Sizer.MaxBytes <= 0 {
+		job.Sizer.MaxBytes = pageBytes
 	}
 	if job.MaxBytes <= 0 {
 		if job.MaxBytes, err = MaxStatementBytes(ctx, d.conn); err != nil {

@@ -90,12 +90,23 @@ type Statement struct {
 // max_allowed_packet minus some slack). A row that alone exceeds maxBytes is an
 // error. conflicts picks INSERT or INSERT IGNORE.
 func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Conflicts) ([]Statement, error) {
+	var out []Statement
+	err := EachInsert(dst, cols, rows, maxBytes, conflicts, func(st Statement) error {
+		out = append(out, st)
+		return nil
+	})
+	return out, err
+}
+
+// EachInsert is InsertStatements one statement at a time: each is built in one
+// reused buffer and handed to f before the next is built, so writing a page
+// holds one statement's text in memory, not the whole page's.
+func EachInsert(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Conflicts, f func(Statement) error) error {
 	verb := "INSERT INTO "
 	if conflicts == Ignore {
 		verb = "INSERT IGNORE INTO "
 	}
 	prefix := verb + dst.Quoted() + " (" + DestColumnList(cols) + ") VALUES "
-	var out []Statement
 	buf := make([]byte, 0, min(maxBytes, 1<<20))
 	buf = append(buf, prefix...)
 	n := 0
@@ -104,13 +115,15 @@ func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, confli
 		var err error
 		rowBuf, err = AppendTuple(rowBuf[:0], cols, row)
 		if err != nil {
-			return nil, fmt.Errorf("rowcodec: row %d: %w", ri, err)
+			return fmt.Errorf("rowcodec: row %d: %w", ri, err)
 		}
 		if len(prefix)+len(rowBuf) > maxBytes {
-			return nil, fmt.Errorf("rowcodec: row %d needs %d bytes as an INSERT, over the limit %d (raise max_allowed_packet)", ri, len(prefix)+len(rowBuf), maxBytes)
+			return fmt.Errorf("rowcodec: row %d needs %d bytes as an INSERT, over the limit %d (raise max_allowed_packet)", ri, len(prefix)+len(rowBuf), maxBytes)
 		}
 		if n > 0 && len(buf)+1+len(rowBuf) > maxBytes {
-			out = append(out, Statement{SQL: string(buf), Rows: n})
+			if err := f(Statement{SQL: string(buf), Rows: n}); err != nil {
+				return err
+			}
 			buf = append(buf[:0], prefix...)
 			n = 0
 		}
@@ -121,9 +134,9 @@ func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, confli
 		n++
 	}
 	if n > 0 {
-		out = append(out, Statement{SQL: string(buf), Rows: n})
+		return f(Statement{SQL: string(buf), Rows: n})
 	}
-	return out, nil
+	return nil
 }
 
 // Insert runs statements on conn (which PrepareWriter set up) and counts the rows.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type config struct {
 	Dev                     bool
 	DataDir                 string
 	UIPort                  int
+	MemoryLimit             string
 }
 
 // envVars maps each flag to the environment variable that sets it when the flag is
@@ -38,6 +40,7 @@ var envVars = []struct{ flag, env string }{
 	{"dev", "SLUICE_DEV"},
 	{"data-dir", "SLUICE_DATA_DIR"},
 	{"ui-port", "SLUICE_UI_PORT"},
+	{"memory-limit", "SLUICE_MEMORY_LIMIT"},
 }
 
 // usageError is a bad flag, argument or environment value: exit status 2.
@@ -67,6 +70,8 @@ func newFlagSet(cfg *config) *pflag.FlagSet {
 	fs.StringVar(&cfg.DataDir, "data-dir", "./.sluice",
 		`with --dev: directory of the embedded server's SQLite store; "" = in memory (env SLUICE_DATA_DIR)`)
 	fs.IntVar(&cfg.UIPort, "ui-port", 8233, "with --dev: Temporal Web UI port; 0 = no UI (env SLUICE_UI_PORT)")
+	fs.StringVar(&cfg.MemoryLimit, "memory-limit", "auto",
+		"Go soft memory limit (e.g. 300MiB, 2GiB; 0 = none); auto = 256MiB, plus 256MiB with --dev, unless GOMEMLIMIT is set (env SLUICE_MEMORY_LIMIT)")
 	// Help and errors are printed by the caller, so the output stays in one place.
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
@@ -156,6 +161,9 @@ func (c *config) validate(src func(flag string) string) error {
 	if c.MaxConcurrentActivities < 0 {
 		return usagef("%s must be 0 (SDK default) or more, got %d", src("max-concurrent-activities"), c.MaxConcurrentActivities)
 	}
+	if _, err := c.memoryLimit(false); err != nil {
+		return err
+	}
 	host, port, err := net.SplitHostPort(c.Address)
 	if err != nil || host == "" || port == "" {
 		return usagef("%s %q: want host:port, e.g. 127.0.0.1:7233", src("address"), c.Address)
@@ -197,4 +205,42 @@ func (c *config) devFrontend() (devListen, error) {
 		return devListen{}, usagef("--address port and --ui-port are both %d: give them different ports", port)
 	}
 	return devListen{IP: host, Port: port}, nil
+}
+
+// memoryLimit resolves --memory-limit to bytes for debug.SetMemoryLimit; -1 leaves
+// the runtime's own setting (GOMEMLIMIT, or none).
+//
+// Why a default: the copy's heap is bounded (pages and statements, see
+// copier.pageBytes) but Go's GC lets the heap grow to twice what is live before it
+// collects; a soft limit makes it collect sooner instead of growing the RSS.
+func (c config) memoryLimit(goMemLimitSet bool) (int64, error) {
+	v := strings.TrimSpace(c.MemoryLimit)
+	if v == "auto" || v == "" {
+		if goMemLimitSet {
+			return -1, nil
+		}
+		if c.Dev {
+			return 512 << 20, nil
+		}
+		return 256 << 20, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSuffix(v, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, usagef("invalid --memory-limit %q: want a size such as 300MiB or 2GiB, 0 for none, or auto", c.MemoryLimit)
+	}
+	if n == 0 {
+		return math.MaxInt64, nil
+	}
+	return n * mult, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -61,6 +62,11 @@ func realMain(ctx context.Context, stopSignals func(), args []string, lookupEnv 
 		return 2
 	}
 	defer func() { _ = logger.Sync() }()
+	g, _ := lookupEnv("GOMEMLIMIT")
+	if lim, _ := cfg.memoryLimit(g != ""); lim >= 0 {
+		debug.SetMemoryLimit(lim)
+		logger.Debug("go memory limit", zap.Int64("bytes", lim))
+	}
 
 	if err := run(ctx, stopSignals, cfg, logger, stderr); err != nil {
 		if strings.EqualFold(cfg.LogFormat, "json") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -32,7 +33,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "sluice", LogFormat: "console",
-		LogLevel: "info", DataDir: "./.sluice", UIPort: 8233}
+		LogLevel: "info", DataDir: "./.sluice", UIPort: 8233, MemoryLimit: "auto"}
 	if cfg != want {
 		t.Fatalf("defaults = %+v; want %+v", cfg, want)
 	}
@@ -49,12 +50,13 @@ func TestParseConfigEnvApplies(t *testing.T) {
 		"SLUICE_DEV":                       "true",
 		"SLUICE_DATA_DIR":                  "/var/lib/sluice",
 		"SLUICE_UI_PORT":                   "9000",
+		"SLUICE_MEMORY_LIMIT":              "1GiB",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := config{Address: "10.0.0.5:7000", Namespace: "migrations", TaskQueue: "tq", LogFormat: "json",
-		LogLevel: "debug", MaxConcurrentActivities: 8, Dev: true, DataDir: "/var/lib/sluice", UIPort: 9000}
+		LogLevel: "debug", MaxConcurrentActivities: 8, Dev: true, DataDir: "/var/lib/sluice", UIPort: 9000, MemoryLimit: "1GiB"}
 	if cfg != want {
 		t.Fatalf("from env = %+v; want %+v", cfg, want)
 	}
@@ -71,6 +73,7 @@ func TestParseConfigFlagBeatsEnv(t *testing.T) {
 			"SLUICE_MAX_CONCURRENT_ACTIVITIES": "8",
 			"SLUICE_DEV":                       "1",
 			"SLUICE_UI_PORT":                   "9000",
+			"SLUICE_MEMORY_LIMIT":              "1GiB",
 			"SLUICE_DATA_DIR":                  "/from/env",
 			"SLUICE_TASK_QUEUE":                "tq-env", // no flag: the variable applies
 		}))
@@ -78,7 +81,7 @@ func TestParseConfigFlagBeatsEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{Address: "127.0.0.1:7999", Namespace: "ns-flag", TaskQueue: "tq-env", LogFormat: "console",
-		LogLevel: "info", MaxConcurrentActivities: 2, Dev: false, DataDir: "", UIPort: 0}
+		LogLevel: "info", MaxConcurrentActivities: 2, Dev: false, DataDir: "", UIPort: 0, MemoryLimit: "1GiB"}
 	if cfg != want {
 		t.Fatalf("flags over env = %+v; want %+v", cfg, want)
 	}
@@ -105,6 +108,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"dev port clash", []string{"--dev", "--address", "127.0.0.1:8233"}, nil, "--address port and --ui-port are both 8233"},
 		{"dev ui port range", []string{"--dev", "--ui-port", "70000"}, nil, "--ui-port 70000"},
 		{"empty task queue", []string{"--task-queue", ""}, nil, "--task-queue must not be empty"},
+		{"bad memory limit", nil, map[string]string{"SLUICE_MEMORY_LIMIT": "lots"}, `invalid --memory-limit "lots"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseConfig(tc.args, env(tc.env))
@@ -116,6 +120,30 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Fatalf("err = %q; want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		gomem bool
+		want  int64
+	}{
+		{nil, false, 256 << 20},
+		{[]string{"--dev"}, false, 512 << 20},
+		{nil, true, -1},
+		{[]string{"--memory-limit", "300MiB"}, true, 300 << 20},
+		{[]string{"--memory-limit", "2GiB"}, false, 2 << 30},
+		{[]string{"--memory-limit", "1000"}, false, 1000},
+		{[]string{"--memory-limit", "0"}, false, math.MaxInt64},
+	} {
+		cfg, err := parseConfig(tc.args, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cfg.memoryLimit(tc.gomem); err != nil || got != tc.want {
+			t.Errorf("%v GOMEMLIMIT set %v: %d, %v; want %d", tc.args, tc.gomem, got, err, tc.want)
+		}
 	}
 }
 
