@@ -24,12 +24,12 @@ func testCols() []Column {
 
 func TestAppendLiteral(t *testing.T) {
 	cols := testCols()
-	row := Row{int64(-5), int64(0), []byte("-1.50"), float32(math.MaxFloat32), 5e-324, []byte("0000-00-00 00:00:00.000000"), []byte("::1"), []byte{0, 'a', 0xff}}
+	row := Row{int64(-5), int64(0), []byte("-1.50"), float32(math.MaxFloat32), 5e-324, []byte("0000-00-00 00:00:00.000000"), []byte("::1"), []byte{0, 'a', 0xff, '\'', '\\', '\n', '\r', 0x1a, '"'}}
 	got, err := AppendTuple(nil, cols, row)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `(-5,0,-1.50,3.4028234663852886e+38,5e-324,'0000-00-00 00:00:00.000000','::1',X'0061ff')`
+	want := "(-5,0,-1.50,3.4028234663852886e+38,5e-324,'0000-00-00 00:00:00.000000','::1',_binary'\\0a\xff\\'\\\\\\n\\r\\Z\"')"
 	if string(got) != want {
 		t.Fatalf("tuple:\n got %s\nwant %s", got, want)
 	}
@@ -138,7 +138,7 @@ func TestInsertStatementsSplit(t *testing.T) {
 		t.Fatalf("unlimited: %d statements, err %v", len(all), err)
 	}
 	prefix := "INSERT INTO `s`.`t` (`id`,`y`,`dec`,`f`,`d`,`ts`,`ip`,`b``q`) VALUES "
-	for _, max := range []int{600, 1000, 4096, 65536} {
+	for _, max := range []int{600, 1000, 4096, 16384} {
 		stmts, err := InsertStatements(dst, cols, rows, max, Precheck)
 		if err != nil {
 			t.Fatalf("max %d: %v", max, err)
@@ -165,7 +165,7 @@ func TestInsertStatementsSplit(t *testing.T) {
 			t.Fatalf("max %d: split statements do not carry the same tuples in order", max)
 		}
 	}
-	if _, err := InsertStatements(dst, cols, rows, 300, Precheck); err == nil || !strings.Contains(err.Error(), "over the limit") {
+	if _, err := InsertStatements(dst, cols, rows, 200, Precheck); err == nil || !strings.Contains(err.Error(), "over the limit") {
 		t.Fatalf("row over the limit: err = %v", err)
 	}
 	ign, err := InsertStatements(dst, cols, rows[:1], 1000, Ignore)
