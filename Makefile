@@ -6,10 +6,13 @@
 #   make lint      gofmt, go vet, staticcheck (when it can be built here)
 #   make mariadb   install mariadb-server with apt when it is missing (root only)
 #   make bench     benchmarks (none yet: they come with the full and incremental phases)
+#   make bench-full  full-copy benchmark: sluice vs mydumper+myloader vs mariadb-dump (minutes; bench/README.md)
+#   make bench-deps  install mydumper with apt when it is missing (root only)
 #   make compose-check  validate docker-compose.yml with the installed Docker Compose
 #   make clean     remove bin/ and coverage files (keeps .sluice/, the dev server's history)
 #
-# Variables worth overriding: TEST_P, TEST_TIMEOUT, TESTFLAGS, PKGS, SKIP_MARIADB=1, DEMO_ARGS.
+# Variables worth overriding: TEST_P, TEST_TIMEOUT, TESTFLAGS, PKGS, SKIP_MARIADB=1, DEMO_ARGS,
+# BENCH_FULL_ARGS (e.g. BENCH_FULL_ARGS='-rows 50000 -keep').
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,6 +27,7 @@ TEST_P       ?= 2
 TEST_TIMEOUT ?= 40m
 TESTFLAGS    ?=
 DEMO_ARGS    ?=
+BENCH_FULL_ARGS ?=
 # Where Debian puts the server. testenv also finds mariadbd and mariadb-install-db on PATH.
 MARIADBD     ?= /usr/sbin/mariadbd
 # Tests pointed at existing servers (SLUICE_TEST_SOURCE/SLUICE_TEST_DESTINATION, see
@@ -39,7 +43,7 @@ TOOLS_BIN    := $(abspath $(BIN))/tools
 VERSION = $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X main.version=$(VERSION)
 
-.PHONY: all help build test demo lint bench clean mariadb compose-check
+.PHONY: all help build test demo lint bench bench-full bench-deps clean mariadb compose-check
 
 all: build
 
@@ -61,6 +65,29 @@ demo: mariadb build
 # Benchmarks arrive with the full and incremental phases; this already runs any that exist.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Not run by CI: it takes minutes and its numbers only mean something on a quiet machine.
+# The program starts its own MariaDB pair and Temporal dev server (bench/README.md).
+bench-full: mariadb bench-deps build
+	$(GO) build -o $(BIN)/fullbench ./bench/fullbench
+	$(BIN)/fullbench -bin $(BIN) $(BENCH_FULL_ARGS)
+
+# mydumper/myloader are the baseline bench-full measures against (Debian's package).
+# Only root installs; anyone else is told what to run.
+bench-deps:
+	@if command -v mydumper >/dev/null 2>&1 && command -v myloader >/dev/null 2>&1; then \
+		echo "bench-deps: $$(mydumper --version)"; \
+	 elif [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "bench-deps: mydumper or myloader is missing; installing mydumper with apt-get"; \
+		apt-get update; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y mydumper; \
+		echo "bench-deps: $$(mydumper --version)"; \
+	 else \
+		echo "bench-deps: mydumper or myloader is missing (bench-full compares sluice with them)." >&2; \
+		echo "  Debian/Ubuntu: sudo apt-get install -y mydumper   (or: sudo make bench-deps)" >&2; \
+		echo "  Without it: make build && go run ./bench/fullbench -only sluice,mariadb-dump" >&2; \
+		exit 1; \
+	 fi
 
 lint:
 	@echo "gofmt -l"

@@ -49,12 +49,14 @@ func ParseConflicts(s string) (Conflicts, error) {
 //     table), which is safe only when the destination held no rows and the rows come
 //     from a source with the same unique keys. With Ignore the destination may hold
 //     rows, and a secondary-unique duplicate must be found to be skipped.
+//   - character_set_client utf8mb4: the lexer reads _binary'…' literals in it, and
+//     in utf8mb4 no escaped byte (\ or ') can hide inside a multi-byte character.
 func WriterSession(conflicts Conflicts) string {
 	unique := "1"
 	if conflicts == Precheck {
 		unique = "0"
 	}
-	return "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', foreign_key_checks = 0, unique_checks = " + unique
+	return "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', character_set_client = utf8mb4, foreign_key_checks = 0, unique_checks = " + unique
 }
 
 // PrepareWriter applies WriterSession to conn; write with the same *sql.Conn.
