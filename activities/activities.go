@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
-	"github.com/sluice-dev/sluice/copier"
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/logging"
 )
@@ -24,7 +23,7 @@ type Activities struct {
 
 	schemaCache schemaCache
 	limMu       sync.Mutex
-	limiters    map[string]*copier.TokenBucket
+	limiters    map[string]*runLimiter
 }
 
 // New returns the activities of a worker whose environment holds the secrets.

@@ -256,17 +256,29 @@ func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Ob
 
 // limiter is this worker's throttle for one run: chunks of a run on one worker
 // share it. (Limits apply per worker until the control issue spreads them across
-// workers.)
+// workers.) Buckets of runs idle for an hour are dropped.
 func (a *Activities) limiter(runID string, t spec.ThrottleLimits) copier.Limiter {
 	a.limMu.Lock()
 	defer a.limMu.Unlock()
 	if a.limiters == nil {
-		a.limiters = map[string]*copier.TokenBucket{}
+		a.limiters = map[string]*runLimiter{}
+	}
+	now := time.Now()
+	for id, l := range a.limiters {
+		if now.Sub(l.used) > time.Hour {
+			delete(a.limiters, id)
+		}
 	}
 	l, ok := a.limiters[runID]
 	if !ok {
-		l = copier.NewTokenBucket(copier.Limits{SourceQPS: float64(t.SourceQPS), RowsPerSec: float64(t.RPS), MBPerSec: t.MBPS})
+		l = &runLimiter{bucket: copier.NewTokenBucket(copier.Limits{SourceQPS: float64(t.SourceQPS), RowsPerSec: float64(t.RPS), MBPerSec: t.MBPS})}
 		a.limiters[runID] = l
 	}
-	return l
+	l.used = now
+	return l.bucket
+}
+
+type runLimiter struct {
+	bucket *copier.TokenBucket
+	used   time.Time
 }

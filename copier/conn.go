@@ -6,10 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"sync/atomic"
 
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluice-dev/sluice/chunk"
 	"github.com/sluice-dev/sluice/rowcodec"
@@ -103,58 +100,14 @@ func (d *Dest) Conn() *sql.Conn { return d.conn }
 // Close closes the connection (not returned to its pool, see discard).
 func (d *Dest) Close() error { return discard(d.conn) }
 
-// writeTx writes rows into dst inside tx, by path. It does not commit.
+// writeTx writes rows into dst inside tx, by path. It does not commit. INSERTs
+// are at most maxStatement bytes each, sent before the next is built: a page's
+// memory is its rows plus one statement.
 func (d *Dest) writeTx(ctx context.Context, tx *sql.Tx, path WritePath, dst rowcodec.Table, cols []rowcodec.Column, rows []rowcodec.Row, maxBytes int) (rowcodec.Result, error) {
-	if len(rows) == 0 {
-		return rowcodec.Result{}, nil
-	}
 	if path == LoadData {
-		return d.loadDataTx(ctx, tx, dst, cols, rows)
+		return rowcodec.LoadData(ctx, tx, dst, cols, rows, d.conflicts)
 	}
-	// Statements of at most maxStatement bytes, each sent before the next is
-	// built: a page's memory is its rows plus one statement.
-	var total rowcodec.Result
-	i := 0
-	err := rowcodec.EachInsert(dst, cols, rows, min(maxBytes, maxStatement), d.conflicts, func(s rowcodec.Statement) error {
-		i++
-		res, err := tx.ExecContext(ctx, s.SQL)
-		if err != nil {
-			return fmt.Errorf("insert statement %d (%d rows): %w", i, s.Rows, err)
-		}
-		aff, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("rows affected: %w", err)
-		}
-		total.Add(rowcodec.Result{Sent: int64(s.Rows), Affected: aff, Skipped: int64(s.Rows) - aff})
-		return nil
-	})
-	if err != nil {
-		return total, fmt.Errorf("copier: write %s: %w", dst, err)
-	}
-	return total, nil
-}
-
-// loadDataTx is rowcodec.LoadData inside the caller's transaction (rowcodec's
-// commits its own, and a no-key pass spans many batches in one transaction).
-func (d *Dest) loadDataTx(ctx context.Context, tx *sql.Tx, dst rowcodec.Table, cols []rowcodec.Column, rows []rowcodec.Row) (rowcodec.Result, error) {
-	name := fmt.Sprintf("sluice-copier-%d", readerSeq.Add(1))
-	mysql.RegisterReaderHandler(name, func() io.Reader { return rowcodec.NewLoadDataReader(cols, rows) })
-	defer mysql.DeregisterReaderHandler(name)
-	res, err := tx.ExecContext(ctx, rowcodec.LoadDataStatement(dst, name, cols, d.conflicts))
-	if err != nil {
-		return rowcodec.Result{}, fmt.Errorf("copier: load data into %s: %w", dst, err)
-	}
-	aff, err := res.RowsAffected()
-	if err != nil {
-		return rowcodec.Result{}, fmt.Errorf("copier: load data into %s: rows affected: %w", dst, err)
-	}
-	r := rowcodec.Result{Sent: int64(len(rows)), Affected: aff, Skipped: int64(len(rows)) - aff}
-	// LOCAL turns duplicate-key errors into warnings: under precheck a skipped row
-	// is the error a plain INSERT would have raised.
-	if d.conflicts != rowcodec.Ignore && r.Skipped != 0 {
-		return rowcodec.Result{}, fmt.Errorf("copier: load data into %s: %d of %d rows not inserted (duplicate keys in a table that should be empty?)", dst, r.Skipped, r.Sent)
-	}
-	return r, nil
+	return rowcodec.Insert(ctx, tx, dst, cols, rows, min(maxBytes, maxStatement), d.conflicts)
 }
 
 // highWater finds the rows the destination already holds in rng after cur: the
@@ -174,8 +127,6 @@ func (d *Dest) highWater(ctx context.Context, dst chunk.Table, key chunk.Key, rn
 		}
 	}
 }
-
-var readerSeq atomic.Uint64
 
 // maxStatement caps one INSERT of a page (under max_allowed_packet): beyond a few
 // MB a bigger statement is not faster (docs/research/full-copy.md §4: 2000 rows

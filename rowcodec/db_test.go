@@ -358,7 +358,7 @@ func TestTypeExactness(t *testing.T) {
 		if len(stmts) < 3 {
 			t.Fatalf("%d statements, want several under 64 KiB", len(stmts))
 		}
-		res, err := Insert(ctx, wconn, stmts)
+		res, err := Insert(ctx, wconn, Table{Schema: "rc_types_ins", Name: "t"}, cols, rows, 64<<10, Precheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,11 +410,7 @@ func TestTypeExactness(t *testing.T) {
 			txt = append(txt, r)
 		}
 		rs.Close()
-		stmts, err := InsertStatements(Table{Schema: "rc_types_txt", Name: "t"}, cols, txt, 1<<20, Precheck)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Insert(ctx, wconn, stmts); err != nil {
+		if _, err := Insert(ctx, wconn, Table{Schema: "rc_types_txt", Name: "t"}, cols, txt, 1<<20, Precheck); err != nil {
 			t.Fatal(err)
 		}
 		if d := compareTables(t, ctx, srcCheck, srcDB, dstCheck, "rc_types_txt"); d == 0 {
@@ -515,11 +511,7 @@ func TestConflicts(t *testing.T) {
 
 	t.Run("ignore_insert", func(t *testing.T) {
 		tb := prepare(t, "rc_conf_ins")
-		stmts, err := InsertStatements(tb, cols, rows, 80, Ignore)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Insert(ctx, writer(t, Ignore), stmts)
+		res, err := Insert(ctx, writer(t, Ignore), tb, cols, rows, 80, Ignore)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -541,11 +533,7 @@ func TestConflicts(t *testing.T) {
 	})
 	t.Run("precheck_insert_fails", func(t *testing.T) {
 		tb := prepare(t, "rc_conf_pi")
-		stmts, err := InsertStatements(tb, cols, rows, 1<<20, Precheck)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Insert(ctx, writer(t, Precheck), stmts); err == nil || !strings.Contains(err.Error(), "Duplicate") {
+		if _, err := Insert(ctx, writer(t, Precheck), tb, cols, rows, 1<<20, Precheck); err == nil || !strings.Contains(err.Error(), "Duplicate") {
 			t.Fatalf("precheck insert over duplicates: err = %v", err)
 		}
 		if n := count(t, tb); n != 3 {
@@ -554,7 +542,13 @@ func TestConflicts(t *testing.T) {
 	})
 	t.Run("precheck_load_data_fails", func(t *testing.T) {
 		tb := prepare(t, "rc_conf_pl")
-		_, err := LoadData(ctx, writer(t, Precheck), tb, cols, rows, Precheck)
+		// In a transaction, rolled back on the error: the batch leaves nothing.
+		tx, err := writer(t, Precheck).BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = LoadData(ctx, tx, tb, cols, rows, Precheck)
+		tx.Rollback()
 		if err == nil || !strings.Contains(err.Error(), "3 of 10 rows not inserted") {
 			t.Fatalf("precheck load data over duplicates: err = %v", err)
 		}

@@ -210,23 +210,18 @@ func (r *LoadDataReader) Read(p []byte) (int, error) {
 
 var readerSeq atomic.Uint64
 
-// LoadData writes rows into dst with LOAD DATA LOCAL INFILE on conn (which
-// PrepareWriter set up), in one transaction. With Precheck, a skipped row (a
-// duplicate key: LOCAL makes it a warning) rolls the batch back and is an error.
-func LoadData(ctx context.Context, conn *sql.Conn, dst Table, cols []Column, rows []Row, conflicts Conflicts) (Result, error) {
+// LoadData writes rows into dst with one LOAD DATA LOCAL INFILE statement on ex
+// (a connection PrepareWriter set up, or a transaction on one). With Precheck, a
+// skipped row (a duplicate key: LOCAL makes it a warning) is an error: run it in
+// a transaction, and roll that back, for the batch to leave nothing.
+func LoadData(ctx context.Context, ex Execer, dst Table, cols []Column, rows []Row, conflicts Conflicts) (Result, error) {
 	if len(rows) == 0 {
 		return Result{}, nil
 	}
 	name := "sluice-rowcodec-" + strconv.FormatUint(readerSeq.Add(1), 10)
 	mysql.RegisterReaderHandler(name, func() io.Reader { return NewLoadDataReader(cols, rows) })
 	defer mysql.DeregisterReaderHandler(name)
-
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return Result{}, fmt.Errorf("rowcodec: load data into %s: begin: %w", dst, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	res, err := tx.ExecContext(ctx, LoadDataStatement(dst, name, cols, conflicts))
+	res, err := ex.ExecContext(ctx, LoadDataStatement(dst, name, cols, conflicts))
 	if err != nil {
 		return Result{}, fmt.Errorf("rowcodec: load data into %s: %w", dst, err)
 	}
@@ -235,19 +230,18 @@ func LoadData(ctx context.Context, conn *sql.Conn, dst Table, cols []Column, row
 		return Result{}, fmt.Errorf("rowcodec: load data into %s: rows affected: %w", dst, err)
 	}
 	r := Result{Sent: int64(len(rows)), Affected: aff, Skipped: int64(len(rows)) - aff}
+	// LOCAL turns duplicate-key errors into warnings: under Precheck a skipped row
+	// is the error a plain INSERT would have raised.
 	if conflicts != Ignore && r.Skipped != 0 {
 		return Result{}, fmt.Errorf("rowcodec: load data into %s: %d of %d rows not inserted (duplicate keys in a table that should be empty?)%s",
-			dst, r.Skipped, r.Sent, warnings(ctx, tx))
-	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, fmt.Errorf("rowcodec: load data into %s: commit: %w", dst, err)
+			dst, r.Skipped, r.Sent, warnings(ctx, ex))
 	}
 	return r, nil
 }
 
 // warnings returns the first server warnings, for an error message.
-func warnings(ctx context.Context, tx *sql.Tx) string {
-	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS LIMIT 3")
+func warnings(ctx context.Context, ex Execer) string {
+	rows, err := ex.QueryContext(ctx, "SHOW WARNINGS LIMIT 3")
 	if err != nil {
 		return ""
 	}

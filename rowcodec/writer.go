@@ -141,20 +141,33 @@ func EachInsert(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Co
 	return nil
 }
 
-// Insert runs statements on conn (which PrepareWriter set up) and counts the rows.
-// With Precheck a duplicate key fails the statement (the server rolls it back).
-func Insert(ctx context.Context, conn *sql.Conn, stmts []Statement) (Result, error) {
+// Execer is what writes run on: a *sql.Conn prepared by PrepareWriter, or a
+// *sql.Tx on one, when the caller groups writes into its own transaction.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Insert writes rows as EachInsert's statements, each sent before the next is
+// built, and counts them. With Precheck a duplicate key fails the statement.
+func Insert(ctx context.Context, ex Execer, dst Table, cols []Column, rows []Row, maxBytes int, conflicts Conflicts) (Result, error) {
 	var total Result
-	for i, s := range stmts {
-		res, err := conn.ExecContext(ctx, s.SQL)
+	i := 0
+	err := EachInsert(dst, cols, rows, maxBytes, conflicts, func(s Statement) error {
+		i++
+		res, err := ex.ExecContext(ctx, s.SQL)
 		if err != nil {
-			return total, fmt.Errorf("rowcodec: insert statement %d of %d (%d rows): %w", i+1, len(stmts), s.Rows, err)
+			return fmt.Errorf("insert statement %d (%d rows): %w", i, s.Rows, err)
 		}
 		aff, err := res.RowsAffected()
 		if err != nil {
-			return total, fmt.Errorf("rowcodec: insert rows affected: %w", err)
+			return fmt.Errorf("rows affected: %w", err)
 		}
 		total.Add(Result{Sent: int64(s.Rows), Affected: aff, Skipped: int64(s.Rows) - aff})
+		return nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("rowcodec: write %s: %w", dst, err)
 	}
 	return total, nil
 }
