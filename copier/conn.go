@@ -131,7 +131,7 @@ func (d *Dest) highWater(ctx context.Context, dst chunk.Table, key chunk.Key, rn
 // maxStatement caps one INSERT of a page (under max_allowed_packet): beyond a few
 // MB a bigger statement is not faster (docs/research/full-copy.md §4: 2000 rows
 // of ~250 bytes per statement already reach the plateau), only heavier.
-const maxStatement = 4 << 20
+const maxStatement = 2 << 20
 
 // highWaterPage is the key-only page size of highWater.
 const highWaterPage = 20000

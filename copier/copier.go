@@ -83,9 +83,9 @@ type Progress struct {
 // pageBytes bounds a page's values by default. A range holds one page and one
 // INSERT statement (maxStatement) at a time, so with options.full.parallel ranges
 // on a worker its heap is about parallel × (2 × pageBytes + maxStatement) whatever
-// the table's size or key distribution (TestBoundedMemory); 8 MiB pages are
+// the table's size or key distribution (TestBoundedMemory); 4 MiB pages are
 // already thousands of rows, past the size where bigger transactions pay.
-const pageBytes = 8 << 20
+const pageBytes = 4 << 20
 
 // Result is the final Progress of a range that was copied to its end.
 type Result = Progress
