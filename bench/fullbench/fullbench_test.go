@@ -1,0 +1,188 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStatusKB(t *testing.T) {
+	status := "Name:\tsluice-worker\nVmPeak:\t 2000000 kB\nVmHWM:\t  211456 kB\nVmRSS:\t  150000 kB\n"
+	got, err := parseStatusKB(status, "VmHWM:")
+	if err != nil || got != 211456*1024 {
+		t.Fatalf("VmHWM = %d, %v; want %d", got, err, 211456*1024)
+	}
+	if got, err := parseStatusKB(status, "VmRSS:"); err != nil || got != 150000*1024 {
+		t.Fatalf("VmRSS = %d, %v", got, err)
+	}
+	if _, err := parseStatusKB("Name:\tx\n", "VmHWM:"); err == nil {
+		t.Fatal("no VmHWM line: want an error")
+	}
+	if _, err := parseStatusKB("VmHWM:\t 12 MB\n", "VmHWM:"); err == nil {
+		t.Fatal("unexpected unit: want an error")
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// The command name holds a space and a ')': fields are counted after the last ')'.
+	stat := "4242 (sluice (w) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 12 0 100 0 0"
+	got, err := parseStatCPU(stat)
+	if err != nil || got != 3250*time.Millisecond {
+		t.Fatalf("cpu = %v, %v; want 3.25s (250+75 ticks)", got, err)
+	}
+	if _, err := parseStatCPU("4242 (x) S 1 2"); err == nil {
+		t.Fatal("short stat: want an error")
+	}
+}
+
+func TestCompareStates(t *testing.T) {
+	src := []tableState{{"a", 10, "111"}, {"b", 5, "222"}, {"c", 1, "333"}}
+	if d := compareStates(src, src); len(d) != 0 {
+		t.Fatalf("identical: %v", d)
+	}
+	dst := []tableState{{"a", 9, "111"}, {"b", 5, "999"}, {"z", 1, "1"}}
+	d := strings.Join(compareStates(src, dst), "\n")
+	for _, want := range []string{"a: 9 rows on the destination, 10 on the source", "b: CHECKSUM TABLE 999", "c: missing", "z: on the destination only"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("differences lack %q:\n%s", want, d)
+		}
+	}
+}
+
+func TestParseOnly(t *testing.T) {
+	got, err := parseOnly(" mariadb-dump, sluice ")
+	if err != nil || !reflect.DeepEqual(got, []string{toolSluice, toolMariadbDump}) {
+		t.Fatalf("got %v, %v; want run order sluice, mariadb-dump", got, err)
+	}
+	if got, _ := parseOnly(""); !reflect.DeepEqual(got, allTools) {
+		t.Fatalf("empty -only = %v, want all", got)
+	}
+	if _, err := parseOnly("sluice,mysqldump"); err == nil {
+		t.Fatal("unknown tool: want an error")
+	}
+	if _, err := parseOnly(","); err == nil {
+		t.Fatal("no tool: want an error")
+	}
+}
+
+func TestEvaluateTargets(t *testing.T) {
+	results := []*runResult{
+		{Tool: toolSluice, Seconds: 18, Verified: true, WorkerPeakRSS: 310 * mib},
+		{Tool: toolMydumper, Seconds: 24, Verified: true},
+		{Tool: toolMydumperRows, Seconds: 20, Verified: true},
+		{Tool: toolMariadbDump, Seconds: 40, Verified: true},
+	}
+	got := map[string]targetResult{}
+	for _, tr := range evaluateTargets(results) {
+		got[tr.Name] = tr
+	}
+	// The faster mydumper run is the baseline: 18/20 = 0.9.
+	if tr := got["sluice / (b) mydumper+myloader"]; tr.Value != 0.9 || !tr.Pass || !strings.Contains(tr.Baseline, "--rows") {
+		t.Errorf("vs mydumper: %+v", tr)
+	}
+	if tr := got["sluice / (b) stretch"]; tr.Pass {
+		t.Errorf("stretch 0.9 ≤ 0.7 must miss: %+v", tr)
+	}
+	if tr := got["sluice / (c) mariadb-dump | mariadb"]; tr.Value != 0.45 || tr.Pass {
+		t.Errorf("vs mariadb-dump: %+v", tr)
+	}
+	if tr := got["worker peak RSS (VmHWM)"]; tr.Pass || tr.Value != 310 {
+		t.Errorf("RSS: %+v", tr)
+	}
+	// A baseline that copied wrongly is no baseline.
+	results[2].Verified = false
+	for _, tr := range evaluateTargets(results) {
+		if tr.Name == "sluice / (b) mydumper+myloader" && tr.Value != 0.75 {
+			t.Errorf("unverified mydumper-rows used as baseline: %+v", tr)
+		}
+	}
+	// A failed sluice run has no ratios at all.
+	results[0].Verified = false
+	if got := evaluateTargets(results); len(got) != 0 {
+		t.Errorf("failed sluice run: targets %+v", got)
+	}
+}
+
+func TestCombineRuns(t *testing.T) {
+	runs := []*runResult{
+		{Tool: toolSluice, Seconds: 30, Verified: true, WorkerPeakRSS: 100, CPU: map[string]float64{otherCPU: 4}},
+		{Tool: toolSluice, Seconds: 10, Verified: true, WorkerPeakRSS: 300},
+		{Tool: toolSluice, Seconds: 20, Verified: false, WorkerPeakRSS: 200, Errors: []string{"bad"}},
+	}
+	c := combineRuns(runs)
+	if c.Seconds != 20 || c.Verified || c.WorkerPeakRSS != 300 || len(c.Errors) != 1 ||
+		!reflect.DeepEqual(c.AllSeconds, []float64{30, 10, 20}) || !reflect.DeepEqual(c.AllPeakRSS, []int64{100, 300, 200}) ||
+		!reflect.DeepEqual(c.AllOtherCPU, []float64{4, 0, 0}) {
+		t.Fatalf("combined: %+v", c)
+	}
+	if one := combineRuns(runs[:1]); one.AllSeconds != nil || one.AllPeakRSS != nil || one.AllOtherCPU != nil || !one.Verified || one.Seconds != 30 {
+		t.Fatalf("single run: %+v", one)
+	}
+}
+
+func TestUnionSeconds(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	acts := []activityRun{
+		{Started: at(5), Closed: at(7)},
+		{Started: at(0), Closed: at(2)},
+		{Started: at(1), Closed: at(3)}, // overlaps the previous: 0..3
+		{Started: at(6), Closed: at(6.5)},
+	}
+	if got := unionSeconds(acts); got != 5 {
+		t.Fatalf("union = %v, want 5 (0..3 and 5..7)", got)
+	}
+	if got := unionSeconds(nil); got != 0 {
+		t.Fatalf("empty union = %v", got)
+	}
+}
+
+func TestGroupActivities(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	acts := []activityRun{
+		{Type: "CopyRange", Summary: "table `db`.`a` chunk 1/2", Started: t0.Add(time.Second), Closed: t0.Add(3 * time.Second), Attempts: 1},
+		{Type: "CopyRange", Summary: "table `db`.`a` chunk 2/2", Started: t0.Add(2 * time.Second), Closed: t0.Add(5 * time.Second), Attempts: 2, Failed: false},
+		{Type: "Precheck", Started: t0, Closed: t0.Add(time.Second / 2), Attempts: 1},
+	}
+	rep := summarize(&timeline{WorkflowStart: t0, WorkflowEnd: t0.Add(6 * time.Second), Activities: acts})
+	if len(rep.ByTable) != 1 || rep.ByTable[0].Name != "`db`.`a`" || rep.ByTable[0].Count != 2 || rep.ByTable[0].Attempts != 3 ||
+		rep.ByTable[0].BusySec != 5 || rep.ByTable[0].FromSec != 1 || rep.ByTable[0].ToSec != 5 {
+		t.Fatalf("by table: %+v", rep.ByTable)
+	}
+	if len(rep.ByType) != 2 || rep.WorkflowSec != 6 || rep.ActiveSec != 4.5 {
+		t.Fatalf("report: %+v", rep)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 96578.4: "96,578", 2320000: "2,320,000"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	got, err := parseProcStat("cpu  100 5 50 9999 300 1 2 3 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+	if err != nil || got != 1610*time.Millisecond {
+		t.Fatalf("busy = %v, %v; want 1.61s (161 ticks: idle and iowait left out)", got, err)
+	}
+	if _, err := parseProcStat("intr 1 2 3\n"); err == nil {
+		t.Fatal("no cpu line: want an error")
+	}
+}
+
+func TestSettleOther(t *testing.T) {
+	r := &runResult{CPU: map[string]float64{otherCPU: 10, "sluice-worker": 6, "source mariadbd": 3}}
+	r.settleOther()
+	if r.CPU[otherCPU] != 1 {
+		t.Fatalf("other = %v, want 1", r.CPU[otherCPU])
+	}
+	r = &runResult{CPU: map[string]float64{otherCPU: 2, "mydumper": 3}}
+	r.settleOther()
+	if r.CPU[otherCPU] != 0 {
+		t.Fatalf("other = %v, want 0 (never negative)", r.CPU[otherCPU])
+	}
+}
