@@ -29,7 +29,7 @@ func TestAppendLiteral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "(-5,0,-1.50,3.4028234663852886e+38,5e-324,'0000-00-00 00:00:00.000000','::1',_binary'\\0a\xff\\'\\\\\\n\\r\\Z\"')"
+	want := `(-5,0,-1.50,3.4028234663852886e+38,5e-324,'0000-00-00 00:00:00.000000','::1',X'0061ff275c0a0d1a22')`
 	if string(got) != want {
 		t.Fatalf("tuple:\n got %s\nwant %s", got, want)
 	}

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/sluice-dev/sluice/sqltok"
 )
@@ -49,14 +52,12 @@ func ParseConflicts(s string) (Conflicts, error) {
 //     table), which is safe only when the destination held no rows and the rows come
 //     from a source with the same unique keys. With Ignore the destination may hold
 //     rows, and a secondary-unique duplicate must be found to be skipped.
-//   - character_set_client utf8mb4: the lexer reads _binary'…' literals in it, and
-//     in utf8mb4 no escaped byte (\ or ') can hide inside a multi-byte character.
 func WriterSession(conflicts Conflicts) string {
 	unique := "1"
 	if conflicts == Precheck {
 		unique = "0"
 	}
-	return "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', character_set_client = utf8mb4, foreign_key_checks = 0, unique_checks = " + unique
+	return "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO', foreign_key_checks = 0, unique_checks = " + unique
 }
 
 // PrepareWriter applies WriterSession to conn; write with the same *sql.Conn.
@@ -94,7 +95,7 @@ type Statement struct {
 func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Conflicts) ([]Statement, error) {
 	var out []Statement
 	err := EachInsert(dst, cols, rows, maxBytes, conflicts, func(st Statement) error {
-		out = append(out, st)
+		out = append(out, Statement{SQL: strings.Clone(st.SQL), Rows: st.Rows})
 		return nil
 	})
 	return out, err
@@ -102,15 +103,23 @@ func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, confli
 
 // EachInsert is InsertStatements one statement at a time: each is built in one
 // reused buffer and handed to f before the next is built, so writing a page
-// holds one statement's text in memory, not the whole page's.
+// holds one statement's text in memory, not the whole page's. The statement's
+// SQL aliases that buffer: it is valid only until f returns (clone it to keep it).
 func EachInsert(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Conflicts, f func(Statement) error) error {
 	verb := "INSERT INTO "
 	if conflicts == Ignore {
 		verb = "INSERT IGNORE INTO "
 	}
 	prefix := verb + dst.Quoted() + " (" + DestColumnList(cols) + ") VALUES "
-	buf := make([]byte, 0, min(maxBytes, 1<<20))
-	buf = append(buf, prefix...)
+	bp := stmtBufs.Get().(*[]byte)
+	defer stmtBufs.Put(bp)
+	buf := append((*bp)[:0], prefix...)
+	defer func() { *bp = buf[:0] }()
+	emit := func(n int) error {
+		// No copy of a statement of up to maxBytes: the driver copies it into its
+		// packet buffer before Exec returns, and buf is not touched until then.
+		return f(Statement{SQL: unsafe.String(unsafe.SliceData(buf), len(buf)), Rows: n})
+	}
 	n := 0
 	var rowBuf []byte
 	for ri, row := range rows {
@@ -123,7 +132,7 @@ func EachInsert(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Co
 			return fmt.Errorf("rowcodec: row %d needs %d bytes as an INSERT, over the limit %d (raise max_allowed_packet)", ri, len(prefix)+len(rowBuf), maxBytes)
 		}
 		if n > 0 && len(buf)+1+len(rowBuf) > maxBytes {
-			if err := f(Statement{SQL: string(buf), Rows: n}); err != nil {
+			if err := emit(n); err != nil {
 				return err
 			}
 			buf = append(buf[:0], prefix...)
@@ -136,10 +145,13 @@ func EachInsert(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Co
 		n++
 	}
 	if n > 0 {
-		return f(Statement{SQL: string(buf), Rows: n})
+		return emit(n)
 	}
 	return nil
 }
+
+// stmtBufs recycles statement buffers across pages and ranges.
+var stmtBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // Execer is what writes run on: a *sql.Conn prepared by PrepareWriter, or a
 // *sql.Tx on one, when the caller groups writes into its own transaction.
@@ -253,47 +265,10 @@ func AppendLiteral(b []byte, c Column, v any) ([]byte, error) {
 		}
 	case KindBytes:
 		if x, ok := v.([]byte); ok {
-			if stringTypes[c.DataType] {
-				return appendBinaryString(b, x), nil
-			}
 			return appendHex(b, x), nil
 		}
 	}
 	return b, fmt.Errorf("rowcodec: column %s (%s): unexpected value type %T", c.Name, c.DataType, v)
-}
-
-// stringTypes are written as _binary'…' with backslash escapes: a binary string
-// like X'hex' (no transcoding into the column's charset), at half the bytes to
-// build, send and parse. BIT, ENUM, SET and geometry keep X'hex'.
-var stringTypes = map[string]bool{
-	"char": true, "varchar": true, "binary": true, "varbinary": true,
-	"tinytext": true, "text": true, "mediumtext": true, "longtext": true,
-	"tinyblob": true, "blob": true, "mediumblob": true, "longblob": true,
-}
-
-// appendBinaryString writes _binary'…' escaping what the server's parser treats
-// specially (the writer session's sql_mode has no NO_BACKSLASH_ESCAPES).
-func appendBinaryString(b []byte, x []byte) []byte {
-	b = append(b, "_binary'"...)
-	for _, c := range x {
-		switch c {
-		case 0:
-			b = append(b, '\\', '0')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\'':
-			b = append(b, '\\', '\'')
-		case 0x1a:
-			b = append(b, '\\', 'Z')
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '\'')
 }
 
 func appendHex(b []byte, x []byte) []byte {
