@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -36,6 +37,9 @@ type rangeJob struct {
 	Key   chunk.Key   `json:"key"`
 	Range chunk.Range `json:"range"`
 	NoKey bool        `json:"no_key,omitempty"`
+	// AvgRow seeds the page size in bytes (information_schema AVG_ROW_LENGTH), so
+	// a table of 1 MB rows does not start with a 1000-row page.
+	AvgRow int64 `json:"avg_row,omitempty"`
 }
 
 // StartFull records the source's binlog position before any row is read and counts
@@ -95,12 +99,14 @@ func (a *Activities) PlanTableCopy(ctx context.Context, s spec.Spec, t plan.Obje
 		return workflows.TableCopyPlan{}, err
 	}
 	defer src.Close()
+	// Splitting walks a non-integer key's whole index: minutes on a big table.
+	defer heartbeatTicker(ctx, func() any { return "planning " + t.String() })()
 	tbl := chunk.Table{Schema: t.Database, Name: t.Name}
 	key, err := chunk.ChooseKey(ctx, src, tbl.Schema, tbl.Name)
 	if err != nil {
 		return workflows.TableCopyPlan{}, classify(fmt.Errorf("full: %s: choose a key: %w", t, err))
 	}
-	est, _, err := chunk.Estimate(ctx, src, tbl)
+	est, avgRow, err := chunk.Estimate(ctx, src, tbl)
 	if err != nil {
 		return workflows.TableCopyPlan{}, classify(fmt.Errorf("full: %s: estimate rows: %w", t, err))
 	}
@@ -108,7 +114,7 @@ func (a *Activities) PlanTableCopy(ctx context.Context, s spec.Spec, t plan.Obje
 	var jobs []rangeJob
 	if key.None() {
 		out.NoKey = true
-		jobs = []rangeJob{{Key: key, NoKey: true}}
+		jobs = []rangeJob{{Key: key, NoKey: true, AvgRow: avgRow}}
 	} else {
 		want := min(max(parallel, int(est/rowsPerRange)+1), maxRangesPerTab)
 		ranges, err := chunk.Split(ctx, src, tbl, key, want)
@@ -116,7 +122,7 @@ func (a *Activities) PlanTableCopy(ctx context.Context, s spec.Spec, t plan.Obje
 			return out, classify(fmt.Errorf("full: %s: split by %s: %w", t, key, err))
 		}
 		for _, r := range ranges {
-			jobs = append(jobs, rangeJob{Key: key, Range: r})
+			jobs = append(jobs, rangeJob{Key: key, Range: r, AvgRow: avgRow})
 		}
 	}
 	for _, j := range jobs {
@@ -183,21 +189,76 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		Columns:   cols,
 		Range:     rj.Range,
 		Conflicts: conflicts,
+		Sizer:     chunk.SizerOptions{AvgRowLength: rj.AvgRow},
 		Limiter:   a.limiter(activity.GetInfo(ctx).WorkflowExecution.RunID, s.Options.Throttle.Full),
 	}
+	// The heartbeat carries the cursor and this range's totals over all attempts
+	// (a retry's own counts start after the cursor). A heartbeat that cannot be
+	// decoded is an error, not a silent restart from the range's start.
+	var base copier.Progress
 	if activity.HasHeartbeatDetails(ctx) {
-		var last copier.Progress
-		if err := activity.GetHeartbeatDetails(ctx, &last); err == nil {
-			job.Cursor = last.Cursor
+		if err := activity.GetHeartbeatDetails(ctx, &base); err != nil {
+			return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: read the last heartbeat: %w", in.Table, in.Index+1, err))
 		}
+		job.Cursor = base.Cursor
 	}
+	if rj.NoKey {
+		// A no-key pass is one transaction: a failed attempt left nothing, and its
+		// counts were of rows never committed.
+		base = copier.Progress{}
+	}
+	total := func(p copier.Progress) copier.Progress {
+		p.Rows += base.Rows
+		p.Bytes += base.Bytes
+		p.Skipped += base.Skipped
+		p.Found += base.Found
+		p.Pages += base.Pages
+		if p.Cursor == nil {
+			p.Cursor = base.Cursor
+		}
+		return p
+	}
+	// Heartbeat on a clock too, with the last progress: a page can wait long on the
+	// throttle, and cancellation only arrives with a heartbeat response.
+	var mu sync.Mutex
+	last := base
+	stop := heartbeatTicker(ctx, func() any { mu.Lock(); defer mu.Unlock(); return last })
 	res, err := copier.CopyRange(ctx, src, dst, job, func(p copier.Progress) {
-		activity.RecordHeartbeat(ctx, p)
+		t := total(p)
+		mu.Lock()
+		last = t
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, t)
 	})
+	stop()
 	if err != nil {
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: %w", in.Table, in.Index+1, err))
 	}
+	res = total(res)
 	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped}, nil
+}
+
+// heartbeatTicker records detail() as a heartbeat every heartbeatEvery until the
+// returned stop is called.
+func heartbeatTicker(ctx context.Context, detail func() any) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, detail())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // AddTableIndexes adds the secondary indexes the schema phase deferred
@@ -227,31 +288,16 @@ func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Ob
 	if tbl == nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("full: %s is no longer selected", t), workflows.ErrFullCopyFailed, nil)
 	}
-	type result struct {
-		names []string
-		err   error
+	stop := heartbeatTicker(ctx, func() any { return "building indexes" })
+	names, err := schema.AddDeferredIndexes(ctx, src, dst, *tbl, r.names)
+	stop()
+	if err != nil {
+		return nil, classify(fmt.Errorf("full: %s: %w", t, err))
 	}
-	done := make(chan result, 1)
-	go func() {
-		names, err := schema.AddDeferredIndexes(ctx, src, dst, *tbl, r.names)
-		done <- result{names, err}
-	}()
-	tick := time.NewTicker(heartbeatEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			activity.RecordHeartbeat(ctx, "building indexes")
-		case res := <-done:
-			if res.err != nil {
-				return nil, classify(fmt.Errorf("full: %s: %w", t, res.err))
-			}
-			if len(res.names) > 0 {
-				a.Log.Info("secondary indexes added", zap.String("table", t.String()), zap.Strings("indexes", res.names))
-			}
-			return res.names, nil
-		}
+	if len(names) > 0 {
+		a.Log.Info("secondary indexes added", zap.String("table", t.String()), zap.Strings("indexes", names))
 	}
+	return names, nil
 }
 
 // limiter is this worker's throttle for one run: chunks of a run on one worker

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -267,6 +268,16 @@ func classify(err error) error {
 	}
 	if dbconn.IsConnectionError(err) {
 		return temporal.NewApplicationErrorWithCause(err.Error(), "Connection", err)
+	}
+	// Transient: a deadlock or lock wait (retried quickly, as a server would), a
+	// worker stopping or an attempt cancelled (another attempt resumes from the
+	// heartbeat). The retry windows of issue 7 refine the rest.
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205) {
+		return temporal.NewApplicationErrorWithCause(err.Error(), "LockConflict", err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return temporal.NewApplicationErrorWithCause(err.Error(), "Canceled", err)
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrSchemaApplyFailed, nil)
 }

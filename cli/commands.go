@@ -503,22 +503,29 @@ func printFull(ctx context.Context, w io.Writer, c client.Client, f *workflows.F
 		}
 		fmt.Fprintln(w)
 	}
+	// While the copy runs, the totals live in the FullCopy child (the parent's are
+	// set when it returns).
 	t := f.Totals
+	var fs workflows.FullStatus
+	live := false
+	if running {
+		if v, err := c.QueryWorkflow(ctx, f.ChildID, "", workflows.FullStatusQuery); err == nil && v.Get(&fs) == nil {
+			live = true
+			if fs.Done.Rows >= t.Rows {
+				t = fs.Done
+			}
+		}
+	}
 	fmt.Fprintf(w, "  %d of %d table(s) done, %d row(s), %s", t.Tables, f.Tables, t.Rows, humanBytes(t.Bytes))
 	if t.Skipped > 0 {
 		fmt.Fprintf(w, ", %d row(s) kept as the destination had them", t.Skipped)
 	}
 	fmt.Fprintln(w)
-	if !running {
-		return
-	}
-	v, err := c.QueryWorkflow(ctx, f.ChildID, "", workflows.FullStatusQuery)
-	var fs workflows.FullStatus
-	if err != nil || v.Get(&fs) != nil {
+	if !live {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  TABLE\tROWS\tEST.\tCHUNKS\tROWS/S\tETA")
+	fmt.Fprintln(tw, "  TABLE\tROWS\tEST.\tCHUNKS\tBYTES\tROWS/S\tETA")
 	now := time.Now()
 	for _, p := range fs.Tables {
 		rate, eta := "", ""
@@ -533,7 +540,7 @@ func printFull(ctx context.Context, w io.Writer, c client.Client, f *workflows.F
 				eta = (time.Duration(float64(p.EstRows-p.Rows)/r) * time.Second).Round(time.Second).String()
 			}
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d/%d\t%s\t%s\n", p.Table, p.Rows, p.EstRows, p.ChunksDone, p.Chunks, rate, eta)
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d/%d\t%s\t%s\t%s\n", p.Table, p.Rows, p.EstRows, p.ChunksDone, p.Chunks, humanBytes(p.Bytes), rate, eta)
 	}
 	tw.Flush()
 }

@@ -26,7 +26,8 @@ type Index struct {
 //     incremental applier rely on, and possible foreign-key targets);
 //   - FULLTEXT and SPATIAL keys (the first FULLTEXT index added to an InnoDB table
 //     rebuilds it);
-//   - a key whose leading columns are a FOREIGN KEY's columns (InnoDB needs it);
+//   - a key whose leading columns are a FOREIGN KEY's columns, and a key led by the
+//     AUTO_INCREMENT column (InnoDB needs both);
 //   - every index of a table without a PRIMARY KEY (the copy pages by its best
 //     unique key and reads the destination through it) or with system versioning
 //     (ALTER is restricted there), and keys with expression parts.
@@ -59,6 +60,7 @@ func SplitIndexes(create string) (string, []Index, error) {
 	}
 	items := s.splitTop(open+1, closing)
 	hasPK := false
+	autoInc := ""
 	var fks [][]string
 	type candidate struct {
 		it   item
@@ -69,7 +71,13 @@ func SplitIndexes(create string) (string, []Index, error) {
 	for _, it := range items {
 		k := it.from
 		if s.tok(k).Kind == sqltok.Ident {
-			continue // a column
+			// A column: InnoDB needs an index led by an AUTO_INCREMENT column.
+			for j := it.from + 1; j <= it.to; j++ {
+				if s.tok(j).Is("AUTO_INCREMENT") {
+					autoInc = strings.ToLower(s.name(it.from))
+				}
+			}
+			continue
 		}
 		if s.tok(k).Is("CONSTRAINT") {
 			k++
@@ -104,7 +112,7 @@ func SplitIndexes(create string) (string, []Index, error) {
 	var out []Index
 	var drop []item
 	for _, c := range cands {
-		if supportsForeignKey(c.cols, fks) {
+		if supportsForeignKey(c.cols, fks) || (autoInc != "" && c.cols[0] == autoInc) {
 			continue
 		}
 		out = append(out, Index{Name: c.name, Clause: sqltok.Join(s.toks[s.sig[c.it.from] : s.sig[c.it.to]+1])})

@@ -54,7 +54,7 @@ objects:
     to: itf dst
     tables:
       - "*"
-      - {name: order items, columns: {Cust: customer_id}, exclude_columns: [note]}
+      - {name: order items, columns: {Cust: customer_id, id: Order ID}, exclude_columns: [note]}
 options:
   full: {parallel: 3}
   ignore_warnings: [tables.primary_key]
@@ -69,7 +69,7 @@ options:
 	defer dst.Close()
 	for _, c := range []struct{ srcT, dstT, srcCols, dstCols string }{
 		{"itf_src.`order items`", "`itf dst`.`order items`",
-			"id, Cust, HEX(amount), HEX(CAST(f AS DOUBLE)), HEX(d), HEX(b), dt", "id, customer_id, HEX(amount), HEX(CAST(f AS DOUBLE)), HEX(d), HEX(b), dt"},
+			"id, Cust, HEX(amount), HEX(CAST(f AS DOUBLE)), HEX(d), HEX(b), dt", "`Order ID`, customer_id, HEX(amount), HEX(CAST(f AS DOUBLE)), HEX(d), HEX(b), dt"},
 		{"itf_src.tagged", "`itf dst`.tagged", "HEX(tag), n, v", "HEX(tag), n, v"},
 		{"itf_src.loose", "`itf dst`.loose", "a, b", "a, b"},
 	} {

@@ -203,6 +203,11 @@ options:
 		t.Fatalf("migration after the restart: %v", err)
 	}
 	t.Logf("the migration finished %s after the kill", time.Since(killedAt).Round(time.Second))
+	// The totals count every row once across attempts (the heartbeat carries the
+	// rows copied before the cursor to the retry).
+	if res.Full == nil || res.Full.Totals.Rows != bigRows+5000 {
+		t.Errorf("workflow totals %+v, want %d rows", res.Full, bigRows+5000)
+	}
 
 	for _, c := range []struct{ table, cols string }{
 		{"a_small", "id, v"},
