@@ -5,7 +5,7 @@
 #   make demo      build, then run the demo in the foreground (Ctrl-C stops everything it started)
 #   make lint      gofmt, go vet, staticcheck (when it can be built here)
 #   make mariadb   install mariadb-server with apt when it is missing (root only)
-#   make bench     benchmarks (none yet: they come with the full and incremental phases)
+#   make bench     go test benchmarks (copier write paths, ...); make bench-full runs the full-copy comparison
 #   make bench-full  full-copy benchmark: sluice vs mydumper+myloader vs mariadb-dump (minutes; bench/README.md)
 #   make bench-deps  install mydumper with apt when it is missing (root only)
 #   make compose-check  validate docker-compose.yml with the installed Docker Compose
