@@ -420,7 +420,8 @@ func TestHeartbeatsKeepAnIdleStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cfg := config(t, env, LookupFromDB(db))
-	cfg.HeartbeatPeriod, cfg.ReadTimeout = 200*time.Millisecond, time.Second
+	// Generous margins: the CI machine may be loaded (2 cores, servers and tests).
+	cfg.HeartbeatPeriod, cfg.ReadTimeout = 300*time.Millisecond, 3*time.Second
 	now := position(t, db)
 	s := open(t, ctx, cfg, Position{}) // from the current position
 	if s.Committed() != now {
@@ -433,13 +434,13 @@ func TestHeartbeatsKeepAnIdleStream(t *testing.T) {
 	}
 	stop()
 	beats := 0
-	end := time.Now().Add(3 * time.Second)
+	end := time.Now().Add(5 * time.Second)
 	for time.Now().Before(end) {
-		wait, stop := context.WithTimeout(ctx, 2*time.Second)
+		wait, stop := context.WithTimeout(ctx, 10*time.Second)
 		e, err := s.Next(wait)
 		stop()
 		if err != nil {
-			t.Fatalf("no heartbeat within 2s: %v", err)
+			t.Fatalf("no heartbeat within 10s: %v", err)
 		}
 		if e.Kind != Heartbeat {
 			t.Fatalf("%s event on an idle source", e.Kind)
@@ -449,8 +450,8 @@ func TestHeartbeatsKeepAnIdleStream(t *testing.T) {
 		}
 		beats++
 	}
-	if beats < 5 {
-		t.Fatalf("%d heartbeats in 3s at a 200ms period", beats)
+	if beats < 3 {
+		t.Fatalf("%d heartbeats in 5s at a 300ms period", beats)
 	}
 	if s.syncer.LastConnectionID() != conn {
 		t.Fatal("the idle stream reconnected: heartbeats did not hold off the read timeout")

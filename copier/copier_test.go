@@ -280,7 +280,7 @@ func TestCopyParallelRanges(t *testing.T) {
 }
 
 // TestCopyCompositeStringKeySkewed: a (VARCHAR _ci, INT) key where one value
-// holds 90% of the rows, split by keyset boundaries, written with LOAD DATA.
+// holds 90% of the rows, split by keyset boundaries, written in parallel (Auto: INSERT).
 func TestCopyCompositeStringKeySkewed(t *testing.T) {
 	const n = 20000
 	p := setupPair(t, "copier_str", []string{"s"},
