@@ -58,9 +58,6 @@ func peakHeap(t *testing.T, f func()) uint64 {
 // usable key (one streamed pass). The heap stays under a bound far below the
 // table's size: pages are bounded by bytes whatever the key distribution.
 func TestBoundedMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("copies 2 × 80 MB")
-	}
 	const rows = 20000 // × 4 KB = 80 MB per table
 	p := setupPair(t, "copier_mem", []string{"skew", "nokey"},
 		"CREATE TABLE skew (tag VARCHAR(10) NOT NULL, n INT NOT NULL, body BLOB, PRIMARY KEY (tag, n))",
