@@ -74,16 +74,11 @@ func (a *Activities) StartFull(ctx context.Context, s spec.Spec) (workflows.Full
 // FullTables lists tables [offset, offset+limit) to copy, in the schema phase's
 // order (views and sequences are not copied).
 func (a *Activities) FullTables(ctx context.Context, s spec.Spec, offset, limit int) ([]plan.Object, error) {
-	src, dst, err := a.open(ctx, s)
+	_, _, r, done, err := a.openResolved(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
-	defer dst.Close()
-	r, err := a.resolveSchema(ctx, s, src, dst)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	var out []plan.Object
 	for i := offset; i < min(offset+limit, len(r.objects.Tables)); i++ {
 		t := r.objects.Tables[i]
@@ -152,16 +147,11 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 	if err := json.Unmarshal(in.Range, &rj); err != nil {
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: bad range: %w", in.Table, in.Index+1, err))
 	}
-	src, dst, err := a.open(ctx, s)
+	src, dst, r, done, err := a.openResolved(ctx, s)
 	if err != nil {
 		return workflows.CopyRangeResult{}, err
 	}
-	defer src.Close()
-	defer dst.Close()
-	r, err := a.resolveSchema(ctx, s, src, dst)
-	if err != nil {
-		return workflows.CopyRangeResult{}, err
-	}
+	defer done()
 	all, err := rowcodec.Columns(ctx, src, in.Table.Database, in.Table.Name)
 	if err != nil {
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s: columns: %w", in.Table, err))
@@ -269,16 +259,11 @@ func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Ob
 	if !deferIndexes(s) {
 		return nil, nil
 	}
-	src, dst, err := a.open(ctx, s)
+	src, dst, r, done, err := a.openResolved(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
-	defer dst.Close()
-	r, err := a.resolveSchema(ctx, s, src, dst)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	var tbl *schema.Table
 	for i, x := range r.objects.Tables {
 		if x.Source.DB == t.Database && x.Source.Table == t.Name {

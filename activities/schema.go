@@ -114,6 +114,20 @@ func (a *Activities) resolveSchema(ctx context.Context, s spec.Spec, src, dst *s
 	return r, nil
 }
 
+// openResolved opens both servers and resolves the selection (cached per run);
+// done closes the connections.
+func (a *Activities) openResolved(ctx context.Context, s spec.Spec) (src, dst *sql.DB, r *resolvedSchema, done func(), err error) {
+	if src, dst, err = a.open(ctx, s); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	done = func() { src.Close(); dst.Close() }
+	if r, err = a.resolveSchema(ctx, s, src, dst); err != nil {
+		done()
+		return nil, nil, nil, nil, err
+	}
+	return src, dst, r, done, nil
+}
+
 func failing(ps []plan.Problem) []string {
 	var out []string
 	for _, p := range ps {
@@ -126,16 +140,11 @@ func failing(ps []plan.Problem) []string {
 
 // PlanSchema lists what the schema phase creates, in order, as names only.
 func (a *Activities) PlanSchema(ctx context.Context, s spec.Spec) (plan.SchemaPlan, error) {
-	src, dst, err := a.open(ctx, s)
+	src, dst, r, done, err := a.openResolved(ctx, s)
 	if err != nil {
 		return plan.SchemaPlan{}, err
 	}
-	defer src.Close()
-	defer dst.Close()
-	r, err := a.resolveSchema(ctx, s, src, dst)
-	if err != nil {
-		return plan.SchemaPlan{}, err
-	}
+	defer done()
 	o := r.objects
 	var sp plan.SchemaPlan
 	for _, d := range o.Databases {
@@ -188,16 +197,11 @@ func (a *Activities) PlanSchema(ctx context.Context, s spec.Spec) (plan.SchemaPl
 // heartbeats the one it is at. Applying is idempotent, so a retried attempt simply
 // starts again.
 func (a *Activities) ApplySchemaObjects(ctx context.Context, s spec.Spec, objs []plan.Object) ([]plan.ApplyResult, error) {
-	src, dst, err := a.open(ctx, s)
+	src, dst, r, done, err := a.openResolved(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
-	defer dst.Close()
-	r, err := a.resolveSchema(ctx, s, src, dst)
-	if err != nil {
-		return nil, err
-	}
+	defer done()
 	log := a.Log.With(zap.String("workflow", activity.GetInfo(ctx).WorkflowExecution.ID))
 	var out []plan.ApplyResult
 	for _, o := range objs {
