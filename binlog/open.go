@@ -341,3 +341,40 @@ func replicationTLS(ctx context.Context, db *sql.DB, ep spec.Endpoint, pw string
 	}
 	return c.TLS, nil
 }
+
+// Compare orders two positions of one server by file and offset: -1, 0 or 1. File
+// names are base.NNNNNN; a longer number is later (the server widens it past
+// 999999), and names compare as text otherwise.
+func (p Position) Compare(q Position) int {
+	if p.File != q.File {
+		a, b := fileSeq(p.File), fileSeq(q.File)
+		switch {
+		case len(a) != len(b):
+			return cmpInt(len(a), len(b))
+		case a != b:
+			return strings.Compare(a, b)
+		}
+		return strings.Compare(p.File, q.File)
+	}
+	switch {
+	case p.Pos < q.Pos:
+		return -1
+	case p.Pos > q.Pos:
+		return 1
+	}
+	return 0
+}
+
+func fileSeq(f string) string {
+	if i := strings.LastIndexByte(f, '.'); i >= 0 {
+		return strings.TrimLeft(f[i+1:], "0")
+	}
+	return f
+}
+
+func cmpInt(a, b int) int {
+	if a < b {
+		return -1
+	}
+	return 1
+}

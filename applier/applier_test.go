@@ -1,0 +1,367 @@
+package applier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/inspect"
+	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/sqltok"
+	"github.com/sluice-dev/sluice/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// testSelection maps db → dstDB, renames `order`.`note` to `remark`, excludes
+// `order`.`secret` and replicates no deletes for `audit`.
+type testSelection struct{ src, dst string }
+
+func (s testSelection) Table(db, table string) (string, string, bool) {
+	if db != s.src {
+		return "", "", false
+	}
+	return s.dst, table, true
+}
+
+func (s testSelection) Column(db, table, column string) (string, bool) {
+	if table == "order" {
+		switch column {
+		case "note":
+			return "remark", false
+		case "secret":
+			return column, true
+		}
+	}
+	return column, false
+}
+
+func (s testSelection) Operations(db, table string) []string {
+	if table == "audit" {
+		return []string{spec.OpInsert, spec.OpUpdate}
+	}
+	return nil
+}
+
+const testTables = "CREATE TABLE %s.`order` (`id` INT NOT NULL PRIMARY KEY, `code` VARCHAR(20) COLLATE utf8mb4_unicode_ci NOT NULL, `qty` DECIMAL(10,2), `note` VARCHAR(50), `secret` VARCHAR(20), UNIQUE KEY `uc` (`code`)) ENGINE=InnoDB;" +
+	"CREATE TABLE %s.`my-table` (`a` INT, `b` VARCHAR(10)) ENGINE=InnoDB;" +
+	"CREATE TABLE %s.`audit` (`k` VARCHAR(10) NOT NULL PRIMARY KEY, `n` BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB"
+
+// pair creates fresh databases on both servers and returns root pools.
+func pair(t *testing.T, name string) (env *testenv.Env, src, dst *sql.DB, srcDB, dstDB string) {
+	t.Helper()
+	env = testenv.Shared(t)
+	var err error
+	if src, err = env.Source.Open(""); err != nil {
+		t.Fatal(err)
+	}
+	if dst, err = env.Destination.Open(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close(); dst.Close() })
+	srcDB, dstDB = "ap-"+name, "ap dst "+name
+	for _, x := range []struct {
+		db   *sql.DB
+		name string
+	}{{src, srcDB}, {dst, dstDB}} {
+		q := sqltok.Quote(x.name)
+		mustExec(t, x.db, "DROP DATABASE IF EXISTS "+q, "CREATE DATABASE "+q)
+		stmts := strings.Split(fmt.Sprintf(testTables, q, q, q), ";")
+		if x.db == dst {
+			stmts[0] = strings.Replace(strings.Replace(stmts[0], "`note`", "`remark`", 1), ", `secret` VARCHAR(20)", "", 1)
+		}
+		mustExec(t, x.db, stmts...)
+	}
+	return env, src, dst, srcDB, dstDB
+}
+
+func mustExec(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func position(t *testing.T, src *sql.DB) binlog.Position {
+	t.Helper()
+	p, err := inspect.BinlogPosition(context.Background(), src)
+	if err != nil || p == nil {
+		t.Fatalf("binlog position: %v %v", p, err)
+	}
+	return binlog.Position(*p)
+}
+
+// load runs n random transactions on the source: inserts, updates of values,
+// primary keys and unique codes (also case-only changes under a _ci collation),
+// deletes, swaps of unique values across rows, keyless rows and multi-statement
+// transactions. It returns the number of transactions committed.
+func load(t *testing.T, src *sql.DB, db string, seed uint64, n int) int {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	q := sqltok.Quote(db)
+	committed := 0
+	for i := 0; i < n; i++ {
+		tx, err := src.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := 1 + r.IntN(4)
+		failed := false
+		for s := 0; s < steps && !failed; s++ {
+			id := r.IntN(60)
+			var stmt string
+			switch r.IntN(10) {
+			case 0, 1, 2:
+				stmt = fmt.Sprintf("INSERT INTO %s.`order` VALUES (%d, 'c%d', %d.%02d, 'n%d', 's') ON DUPLICATE KEY UPDATE `qty` = `qty` + 1", q, id, r.IntN(80), r.IntN(1000), r.IntN(100), i)
+			case 3:
+				stmt = fmt.Sprintf("UPDATE %s.`order` SET `id` = %d WHERE `id` = %d", q, 100+r.IntN(60), id)
+			case 4:
+				// Case-only change of a unique value: equal under the collation.
+				stmt = fmt.Sprintf("UPDATE %s.`order` SET `code` = IF(`code` = LOWER(`code`), UPPER(`code`), LOWER(`code`)) WHERE `id` = %d", q, id)
+			case 5:
+				stmt = fmt.Sprintf("DELETE FROM %s.`order` WHERE `id` = %d OR `id` = %d", q, id, 100+id)
+			case 6:
+				// Swap unique codes between two rows through a temporary value.
+				a, b := id, r.IntN(60)
+				stmt = fmt.Sprintf("UPDATE %s.`order` SET `code` = CONCAT('t', `id`) WHERE `id` = %d; UPDATE %s.`order` o JOIN %s.`order` p ON p.`id` = %d SET o.`code` = p.`code` WHERE o.`id` = %d",
+					q, a, q, q, b, a)
+			case 7:
+				stmt = fmt.Sprintf("INSERT INTO %s.`my-table` VALUES (%d, 'v%d')", q, id, r.IntN(3))
+			case 8:
+				if r.IntN(2) == 0 {
+					stmt = fmt.Sprintf("DELETE FROM %s.`my-table` WHERE `a` = %d LIMIT 1", q, id)
+				} else {
+					stmt = fmt.Sprintf("UPDATE %s.`my-table` SET `b` = 'u' WHERE `a` = %d LIMIT 1", q, id)
+				}
+			case 9:
+				k := "k" + strconv.Itoa(r.IntN(20))
+				switch r.IntN(3) {
+				case 0:
+					stmt = fmt.Sprintf("INSERT INTO %s.`audit` VALUES ('%s', 1) ON DUPLICATE KEY UPDATE `n` = `n` + 1", q, k)
+				case 1:
+					stmt = fmt.Sprintf("UPDATE %s.`audit` SET `n` = 18446744073709551615 WHERE `k` = '%s'", q, k)
+				default:
+					stmt = fmt.Sprintf("DELETE FROM %s.`audit` WHERE `k` = '%s'", q, k)
+				}
+			}
+			for _, one := range strings.Split(stmt, "; ") {
+				if _, err := tx.Exec(one); err != nil {
+					// Unique collisions of random values: roll back this transaction.
+					failed = true
+					break
+				}
+			}
+		}
+		if failed {
+			tx.Rollback()
+			continue
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		committed++
+	}
+	return committed
+}
+
+// dump reads a table's rows as text, ordered, on one server.
+func dump(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, v := range vals {
+			if v.Valid {
+				parts = append(parts, strconv.Quote(v.String))
+			} else {
+				parts = append(parts, "NULL")
+			}
+		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	return out
+}
+
+func gtidSeq(t *testing.T, g string) uint64 {
+	t.Helper()
+	// One domain, one server in the test pair: "0-<server>-<seq>".
+	parts := strings.Split(g, "-")
+	n, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+	if err != nil || strings.Contains(g, ",") {
+		t.Fatalf("unexpected GTID position %q", g)
+	}
+	return n
+}
+
+// runUntil applies from the applier's checkpoint until the task's position
+// reaches end, or stops after d (a "crash": whatever was committed stays).
+func runUntil(t *testing.T, env *testenv.Env, cfg Config, start, end binlog.Position, d time.Duration) (Progress, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var mu sync.Mutex
+	var last Progress
+	cfg.OnEpoch = func(p Progress) {
+		mu.Lock()
+		last = p
+		mu.Unlock()
+		if p.Position.Compare(end) >= 0 {
+			cancel()
+		}
+	}
+	a, err := New(ctx, cfg, start)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Progress{}, false
+		}
+		t.Fatal(err)
+	}
+	defer a.Close()
+	from, ok := a.Checkpoint()
+	if !ok {
+		from = start
+		a.SetStart(start)
+	}
+	if from.Compare(end) >= 0 {
+		return a.Progress(), true
+	}
+	st, err := binlog.Open(ctx, streamConfig(t, env, cfg.Select), from)
+	if err != nil {
+		if ctx.Err() != nil {
+			return a.Progress(), false
+		}
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = a.Run(ctx, st)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return last, last.Position.Compare(end) >= 0
+}
+
+func streamConfig(t *testing.T, env *testenv.Env, sel Selection) binlog.Config {
+	src, err := env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return binlog.Config{
+		Endpoint: spec.Endpoint{Host: env.Source.Host, Port: env.Source.Port, User: env.Source.RootUser, Password: "${P}",
+			TLS: spec.TLS{Mode: "preferred"}},
+		Env:      func(string) (string, bool) { return env.Source.RootPassword, true },
+		ServerID: binlog.ServerIDFor(t.Name()),
+		Lookup: func(ctx context.Context, schema, table string) (*binlog.Table, error) {
+			if _, _, ok := sel.Table(schema, table); !ok {
+				return nil, nil
+			}
+			return binlog.LoadTable(ctx, src, schema, table)
+		},
+	}
+}
+
+func resetTask(t *testing.T, dst *sql.DB, task string) {
+	t.Helper()
+	if _, err := OpenStore(context.Background(), dst, task); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, dst, "DELETE FROM `sluice`.`checkpoints` WHERE `task` = '"+task+"'", "DELETE FROM `sluice`.`tasks` WHERE `task` = '"+task+"'")
+}
+
+func compare(t *testing.T, src, dst *sql.DB, srcDB, dstDB string) {
+	t.Helper()
+	s, d := sqltok.Quote(srcDB), sqltok.Quote(dstDB)
+	for _, q := range [][2]string{
+		{"SELECT `id`, `code`, `qty`, `note` FROM " + s + ".`order` ORDER BY `id`", "SELECT `id`, `code`, `qty`, `remark` FROM " + d + ".`order` ORDER BY `id`"},
+		{"SELECT `a`, `b` FROM " + s + ".`my-table` ORDER BY `a`, `b`", "SELECT `a`, `b` FROM " + d + ".`my-table` ORDER BY `a`, `b`"},
+	} {
+		want, got := dump(t, src, q[0]), dump(t, dst, q[1])
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("%s: destination differs from source\nsource (%d rows):\n%s\ndestination (%d rows):\n%s", q[1], len(want), strings.Join(want, "\n"), len(got), strings.Join(got, "\n"))
+		}
+	}
+}
+
+// TestApplyExactlyOnce replays a random load with four slots, interrupting the
+// applier at random moments (mid-epoch, between slot commits), and checks the
+// destination equals the source and that the checkpoints count every source
+// transaction exactly once. Inserts outside safe mode are plain INSERTs, so a
+// transaction applied twice would fail on a duplicate key.
+func TestApplyExactlyOnce(t *testing.T) {
+	env, src, dst, srcDB, dstDB := pair(t, "once")
+	// `audit` without deletes: the destination keeps rows the source deleted.
+	start := position(t, src)
+	n := load(t, src, srcDB, 1, 1500)
+	end := position(t, src)
+	cfg := Config{Task: "test-once", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 4, EpochTxns: 64}
+	resetTask(t, dst, cfg.Task)
+	r := rand.New(rand.NewPCG(2, 3))
+	var prog Progress
+	done := false
+	runs := 0
+	for i := 0; i < 40 && !done; i++ {
+		runs++
+		prog, done = runUntil(t, env, cfg, start, end, time.Duration(10+r.IntN(120))*time.Millisecond)
+	}
+	if !done {
+		prog, done = runUntil(t, env, cfg, start, end, time.Minute)
+	}
+	if !done {
+		t.Fatalf("not caught up: at %s, want %s", prog.Position, end)
+	}
+	t.Logf("%d transactions applied in %d interrupted runs", n, runs)
+	if runs < 5 {
+		t.Errorf("only %d runs: the applier was not interrupted", runs)
+	}
+	compare(t, src, dst, srcDB, dstDB)
+	store := &Store{db: dst, task: cfg.Task}
+	res, _, err := store.Resume(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := gtidSeq(t, end.GTID) - gtidSeq(t, start.GTID); res.Txns != want {
+		t.Errorf("checkpoints count %d transactions, the source committed %d (the load %d)", res.Txns, want, n)
+	}
+	// `audit`: updates and inserts replicated, deletes not; n only grows or is max.
+	srcAudit := dump(t, src, "SELECT `k`, `n` FROM "+sqltok.Quote(srcDB)+".`audit` ORDER BY `k`")
+	dstAudit := dump(t, dst, "SELECT `k`, `n` FROM "+sqltok.Quote(dstDB)+".`audit` ORDER BY `k`")
+	dm := map[string]bool{}
+	for _, r := range dstAudit {
+		dm[r] = true
+	}
+	for _, r := range srcAudit {
+		if !dm[r] {
+			t.Errorf("audit row %s of the source is not on the destination", r)
+		}
+	}
+	if len(dstAudit) <= len(srcAudit) {
+		t.Errorf("audit: destination has %d rows, source %d: the deletes should not have been replicated", len(dstAudit), len(srcAudit))
+	}
+}

@@ -1,0 +1,851 @@
+// Package applier replays a source's binlog transactions on the destination:
+// exactly once (checkpoints committed with the rows), in parallel where
+// transactions do not touch the same keys, in safe mode while the full copy's rows
+// may be newer than the events. See README.md.
+package applier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/rowcodec"
+)
+
+// Events is what the applier reads: a *binlog.Stream.
+type Events interface {
+	Next(ctx context.Context) (*binlog.Event, error)
+}
+
+// DDLFunc turns a replicated statement into what runs on the destination (nothing
+// for statements on unselected objects). An error stops the task.
+type DDLFunc func(ctx context.Context, schema, statement string) ([]string, error)
+
+// Config sets up an Applier.
+type Config struct {
+	// Task names the migration in sluice.tasks/checkpoints (one per workflow).
+	Task   string
+	Dest   *sql.DB
+	Source *sql.DB // unique keys of the source tables, for conflicts
+	Select Selection
+	// Slots is the number of destination connections applying in parallel (4).
+	Slots int
+	// Replace writes inserts as REPLACE outside safe mode too (conflicts: ignore).
+	Replace bool
+	// DDL rewrites replicated DDL; nil ignores DDL (the definitions are still read
+	// again after it).
+	DDL DDLFunc
+	// Heartbeat is the source table whose rows carry the task's heartbeat
+	// (MetaSchema.HeartbeatTable): read for lag, never written to the destination.
+	HeartbeatTask string
+	// Epoch bounds: transactions, bytes of row images, and how long an epoch waits
+	// for more transactions before it is applied.
+	EpochTxns  int
+	EpochBytes int
+	EpochWait  time.Duration
+	// OnEpoch is told the progress after every epoch and when the source is idle.
+	OnEpoch func(Progress)
+}
+
+// HeartbeatTable is the table on the source the heartbeat writer updates.
+const HeartbeatTable = "heartbeat"
+
+// Progress is the applier's state for heartbeats and status.
+type Progress struct {
+	Position binlog.Position `json:"position"`
+	// SourceTime is the source time of the newest change applied (µs from the
+	// heartbeat table, else the commit's second).
+	SourceTime time.Time `json:"source_time"`
+	// CaughtUp: every event the source sent has been applied (the stream is idle).
+	CaughtUp bool   `json:"caught_up"`
+	Epoch    uint64 `json:"epoch"`
+	Txns     uint64 `json:"txns"`
+	Rows     uint64 `json:"rows"`
+	DDL      uint64 `json:"ddl"`
+	SafeMode bool   `json:"safe_mode"`
+}
+
+// Applier applies one task's transactions.
+type Applier struct {
+	cfg   Config
+	store *Store
+	task  Task
+	conns []*sql.Conn
+
+	targets map[string]*target
+	keys    map[string][]sourceKey
+
+	epoch  uint64
+	pos    binlog.Position
+	resume *Resume
+	// carry is a transaction read past an epoch's end (a DDL after row changes).
+	carry *txn
+	cur   *txn
+	prog  Progress
+}
+
+// New opens the task's state on the destination. It fails with ErrFenced for a
+// finished task. start is used when the task has no checkpoint yet; Start()
+// returns where to open the binlog.
+func New(ctx context.Context, cfg Config, safeUntil binlog.Position) (*Applier, error) {
+	if cfg.Slots <= 0 {
+		cfg.Slots = 4
+	}
+	if cfg.EpochTxns <= 0 {
+		cfg.EpochTxns = 4096
+	}
+	if cfg.EpochBytes <= 0 {
+		cfg.EpochBytes = 32 << 20
+	}
+	if cfg.EpochWait <= 0 {
+		cfg.EpochWait = 20 * time.Millisecond
+	}
+	store, err := OpenStore(ctx, cfg.Dest, cfg.Task)
+	if err != nil {
+		return nil, err
+	}
+	task, err := store.Start(ctx, safeUntil)
+	if err != nil {
+		return nil, err
+	}
+	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}}
+	r, ok, err := store.Resume(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		a.epoch = r.Epoch
+		a.pos = r.Start
+		a.prog.Txns, a.prog.Rows, a.prog.SourceTime = r.Txns, r.Rows, r.SourceTime
+		a.prog.Position = r.End
+		a.prog.Epoch = r.Epoch
+		if r.Applied.count() > 0 {
+			a.resume = &r
+		} else {
+			a.pos = r.End
+		}
+	}
+	return a, nil
+}
+
+// Checkpoint returns where the binlog must be opened: the last checkpoint, or ok=false
+// when the task has none (open at the full copy's start position).
+func (a *Applier) Checkpoint() (binlog.Position, bool) {
+	return a.pos, a.pos != (binlog.Position{})
+}
+
+// Progress is the state after the last epoch.
+func (a *Applier) Progress() Progress { return a.prog }
+
+// Close releases the destination connections.
+func (a *Applier) Close() {
+	for _, c := range a.conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	a.conns = nil
+}
+
+// txn is one source transaction.
+type txn struct {
+	ordinal int
+	end     binlog.Position
+	time    time.Time
+	hb      time.Time // the task's heartbeat row value in it
+	changes []change
+	ddl     *ddlStmt
+	skip    bool // already applied (a resumed epoch)
+	bytes   int
+	keys    []uint64
+}
+
+type ddlStmt struct{ schema, sql string }
+
+type change struct {
+	t             *target
+	op            binlog.Op
+	before, after rowcodec.Row
+}
+
+type epochBatch struct {
+	start, end binlog.Position
+	txns       []*txn
+	bytes      int
+}
+
+// Run applies transactions from ev (opened at Checkpoint, or at the start position)
+// until ctx ends or an error occurs. The task's position only moves by committed
+// epochs, so returning at any point loses nothing.
+func (a *Applier) Run(ctx context.Context, ev Events) error {
+	if a.pos == (binlog.Position{}) {
+		return errors.New("applier: Run before the start position is known (SetStart)")
+	}
+	for {
+		ep, err := a.collect(ctx, ev)
+		if err == nil && ep != nil {
+			err = a.apply(ctx, ep)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				// Whatever failed failed because ctx ended.
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+}
+
+// SetStart sets the position of a task without checkpoints (the binlog is opened
+// there).
+func (a *Applier) SetStart(p binlog.Position) {
+	if a.pos == (binlog.Position{}) {
+		a.pos = p
+		a.prog.Position = p
+	}
+}
+
+// collect reads one epoch: transactions up to EpochTxns/EpochBytes, or what
+// arrives within EpochWait of the first one, or a lone DDL. nil: the source was
+// idle (progress reported).
+func (a *Applier) collect(ctx context.Context, ev Events) (*epochBatch, error) {
+	ep := &epochBatch{start: a.pos, end: a.pos}
+	var dl deadline
+	defer dl.stop()
+	expired := false
+	add := func(t *txn) bool {
+		t.ordinal = len(ep.txns)
+		if a.resume != nil && a.resume.Applied.has(t.ordinal) {
+			t.skip = true
+		}
+		ep.txns = append(ep.txns, t)
+		ep.end = t.end
+		ep.bytes += t.bytes
+		if a.resume != nil {
+			if c := t.end.Compare(a.resume.End); c >= 0 {
+				if c > 0 {
+					return true // checked by apply
+				}
+				return true
+			}
+			return false
+		}
+		return len(ep.txns) >= a.cfg.EpochTxns || ep.bytes >= a.cfg.EpochBytes
+	}
+	if t := a.carry; t != nil {
+		a.carry = nil
+		add(t)
+		return ep, nil
+	}
+	for {
+		rctx := ctx
+		if dl.ctx != nil {
+			rctx = dl.ctx
+		}
+		e, err := ev.Next(rctx)
+		if err != nil {
+			if ctx.Err() == nil && dl.ctx != nil && errors.Is(err, context.DeadlineExceeded) {
+				if a.cur == nil {
+					return ep, nil
+				}
+				// Mid-transaction: finish it with the task's ctx, then end the epoch.
+				dl.stop()
+				expired = true
+				continue
+			}
+			return nil, err
+		}
+		switch e.Kind {
+		case binlog.Begin:
+			a.cur = &txn{}
+		case binlog.Rollback:
+			a.cur = nil
+		case binlog.Heartbeat:
+			if a.cur == nil {
+				if len(ep.txns) > 0 {
+					return ep, nil
+				}
+				a.prog.CaughtUp = true
+				a.report()
+			}
+		case binlog.Rows:
+			if a.cur == nil {
+				return nil, fmt.Errorf("applier: rows of %s.%s outside a transaction at %s", e.Schema, e.Table, e.Pos)
+			}
+			if err := a.addRows(ctx, a.cur, e); err != nil {
+				return nil, err
+			}
+		case binlog.Query:
+			if a.cur == nil {
+				return nil, fmt.Errorf("applier: statement outside a transaction at %s", e.Pos)
+			}
+			if len(a.cur.changes) == 0 && isDDL(e.SQL) {
+				a.cur.ddl = &ddlStmt{schema: e.Schema, sql: e.SQL}
+			}
+		case binlog.Commit:
+			t := a.cur
+			a.cur = nil
+			if t == nil {
+				return nil, fmt.Errorf("applier: commit without a transaction at %s", e.Pos)
+			}
+			t.end, t.time = e.Pos, e.Time
+			if t.ddl != nil && len(ep.txns) > 0 && a.resume == nil {
+				// A DDL is an epoch of its own.
+				a.carry = t
+				return ep, nil
+			}
+			if add(t) || t.ddl != nil || expired {
+				return ep, nil
+			}
+			if dl.ctx == nil && a.resume == nil && len(ep.txns) > 0 {
+				dl.start(ctx, a.cfg.EpochWait)
+			}
+		}
+	}
+}
+
+// deadline bounds how long an epoch waits for more transactions.
+type deadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (d *deadline) start(ctx context.Context, wait time.Duration) {
+	d.ctx, d.cancel = context.WithTimeout(ctx, wait)
+}
+
+func (d *deadline) stop() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel = nil, nil
+}
+
+// isDDL tells a statement that changes objects from the session statements a
+// transaction may log (SAVEPOINT and the like).
+func isDDL(q string) bool {
+	w := strings.ToUpper(firstWord(q))
+	switch w {
+	case "SAVEPOINT", "RELEASE", "SET", "DO", "SELECT", "BEGIN", "COMMIT", "ROLLBACK", "FLUSH", "ANALYZE", "OPTIMIZE", "CHECK", "REPAIR":
+		return false
+	}
+	return true
+}
+
+func firstWord(q string) string {
+	q = strings.TrimLeft(q, " \t\r\n(")
+	for strings.HasPrefix(q, "/*") && !strings.HasPrefix(q, "/*!") {
+		i := strings.Index(q, "*/")
+		if i < 0 {
+			return ""
+		}
+		q = strings.TrimLeft(q[i+2:], " \t\r\n(")
+	}
+	q = strings.TrimPrefix(q, "/*!")
+	q = strings.TrimLeft(q, "0123456789 \t\r\n")
+	end := strings.IndexFunc(q, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+	if end < 0 {
+		return q
+	}
+	return q[:end]
+}
+
+// addRows adds a rows event's changes to the transaction.
+func (a *Applier) addRows(ctx context.Context, t *txn, e *binlog.Event) error {
+	if e.Schema == MetaSchema {
+		if e.Table == HeartbeatTable && a.cfg.HeartbeatTask != "" {
+			for _, c := range e.Changes {
+				if ts, ok := heartbeatTime(e.Columns, c.After, a.cfg.HeartbeatTask); ok {
+					t.hb = ts
+				}
+			}
+		}
+		return nil
+	}
+	tg, err := a.target(ctx, e)
+	if err != nil || tg == nil {
+		return err
+	}
+	var want opSet
+	switch e.Op {
+	case binlog.Insert:
+		want = opInsert
+	case binlog.Update:
+		want = opUpdate
+	case binlog.Delete:
+		want = opDelete
+	}
+	if tg.ops&want == 0 {
+		return nil
+	}
+	for _, c := range e.Changes {
+		t.changes = append(t.changes, change{t: tg, op: e.Op, before: c.Before, after: c.After})
+		t.bytes += rowSize(c.Before) + rowSize(c.After)
+	}
+	return nil
+}
+
+func rowSize(r rowcodec.Row) int {
+	n := 0
+	for _, v := range r {
+		if b, ok := v.([]byte); ok {
+			n += len(b)
+		} else {
+			n += 8
+		}
+	}
+	return n
+}
+
+// heartbeatTime reads the task's heartbeat row: (`task`, `ts`).
+func heartbeatTime(cols []rowcodec.Column, row rowcodec.Row, task string) (time.Time, bool) {
+	if len(cols) < 2 || row == nil {
+		return time.Time{}, false
+	}
+	name, _ := row[0].([]byte)
+	ts, _ := row[1].([]byte)
+	if string(name) != task || ts == nil {
+		return time.Time{}, false
+	}
+	tm, err := time.ParseInLocation("2006-01-02 15:04:05.999999", string(ts), time.UTC)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return tm, true
+}
+
+// target maps a rows event's table, cached per table and images column list.
+func (a *Applier) target(ctx context.Context, e *binlog.Event) (*target, error) {
+	k := e.Schema + "\x00" + e.Table
+	if t, ok := a.targets[k]; ok && (t == nil || sameColumns(t.cols, e.Columns)) {
+		return t, nil
+	}
+	dstDB, dstTable, ok := a.cfg.Select.Table(e.Schema, e.Table)
+	if !ok {
+		a.targets[k] = nil
+		return nil, nil
+	}
+	keys, ok := a.keys[k]
+	if !ok {
+		var err error
+		if keys, err = loadKeys(ctx, a.cfg.Source, e.Schema, e.Table); err != nil {
+			return nil, fmt.Errorf("applier: %w", err)
+		}
+		a.keys[k] = keys
+	}
+	t, err := newTarget(a.cfg.Select, e.Schema, e.Table, dstDB, dstTable, e.Columns, keys)
+	if err != nil {
+		return nil, fmt.Errorf("applier: %w", err)
+	}
+	a.targets[k] = t
+	return t, nil
+}
+
+func sameColumns(a, b []rowcodec.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x := a[i]
+		x.Dest = b[i].Dest
+		if x != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Applier) report() {
+	if a.cfg.OnEpoch != nil {
+		a.cfg.OnEpoch(a.prog)
+	}
+}
+
+// apply commits one epoch.
+func (a *Applier) apply(ctx context.Context, ep *epochBatch) error {
+	if r := a.resume; r != nil {
+		if ep.end != r.End {
+			return fmt.Errorf("applier: resuming epoch %d: the binlog from %s ends a transaction at %s, not at the checkpoint's %s: the source's binlog differs from the one applied", r.Epoch, r.Start, ep.end, r.End)
+		}
+	}
+	if len(ep.txns) == 0 {
+		return nil
+	}
+	a.epoch++
+	var err error
+	if len(ep.txns) == 1 && ep.txns[0].ddl != nil {
+		err = a.applyDDL(ctx, ep)
+	} else {
+		err = a.applyRows(ctx, ep)
+	}
+	if err != nil {
+		return err
+	}
+	a.resume = nil
+	a.pos = ep.end
+	a.prog.Position = ep.end
+	a.prog.Epoch = a.epoch
+	a.prog.CaughtUp = false
+	a.prog.SafeMode = a.task.SafeUntil != (binlog.Position{}) && ep.end.Compare(a.task.SafeUntil) < 0
+	for _, t := range ep.txns {
+		if t.skip {
+			continue
+		}
+		a.prog.Txns++
+		a.prog.Rows += uint64(len(t.changes))
+		st := t.time
+		if t.hb.After(st) {
+			st = t.hb
+		}
+		if st.After(a.prog.SourceTime) {
+			a.prog.SourceTime = st
+		}
+	}
+	a.report()
+	return nil
+}
+
+// slotWork is what one connection commits for an epoch.
+type slotWork struct {
+	txns []*txn
+	rows int
+}
+
+// applyRows partitions the epoch's transactions into groups that share no key,
+// spreads the groups over the slots and commits each slot's share with its
+// checkpoint. A transaction without replicated changes is marked by slot 0.
+func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
+	n := a.cfg.Slots
+	work := make([]slotWork, n)
+	// Union-find over transactions by conflict key.
+	parent := make([]int, len(ep.txns))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[uint64]int{}
+	for i, t := range ep.txns {
+		if t.skip || len(t.changes) == 0 {
+			continue
+		}
+		t.keys = t.keys[:0]
+		for _, c := range t.changes {
+			id := tableID(c.t)
+			t.keys = c.t.appendKeys(t.keys, id, c.before)
+			t.keys = c.t.appendKeys(t.keys, id, c.after)
+			if len(c.t.uniques) == 0 {
+				// No key: every change of the table conflicts with every other.
+				t.keys = append(t.keys, id)
+			}
+		}
+		for _, k := range t.keys {
+			if j, ok := owner[k]; ok {
+				ri, rj := find(i), find(j)
+				if ri != rj {
+					if ri < rj {
+						parent[rj] = ri
+					} else {
+						parent[ri] = rj
+					}
+				}
+			} else {
+				owner[k] = i
+			}
+		}
+	}
+	// Groups in order of their first transaction, weighed by changes; the
+	// heaviest first onto the least loaded slot.
+	type group struct {
+		txns []*txn
+		rows int
+	}
+	groups := map[int]*group{}
+	var order []int
+	for i, t := range ep.txns {
+		if t.skip || len(t.changes) == 0 {
+			continue
+		}
+		r := find(i)
+		g := groups[r]
+		if g == nil {
+			g = &group{}
+			groups[r] = g
+			order = append(order, r)
+		}
+		g.txns = append(g.txns, t)
+		g.rows += len(t.changes)
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return groups[y].rows - groups[x].rows })
+	for _, r := range order {
+		best := 0
+		for s := 1; s < n; s++ {
+			if work[s].rows < work[best].rows {
+				best = s
+			}
+		}
+		work[best].txns = append(work[best].txns, groups[r].txns...)
+		work[best].rows += groups[r].rows
+	}
+	// Empty transactions are still marked (the count of applied transactions is
+	// the count of source transactions).
+	for _, t := range ep.txns {
+		if !t.skip && len(t.changes) == 0 {
+			work[0].txns = append(work[0].txns, t)
+		}
+	}
+	for s := range work {
+		slices.SortFunc(work[s].txns, func(x, y *txn) int { return x.ordinal - y.ordinal })
+	}
+	var base bitset
+	if a.resume != nil {
+		base = a.resume.Applied
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for s := range work {
+		if len(work[s].txns) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func(s int) {
+			defer wg.Done()
+			for attempt := 1; ; attempt++ {
+				err := a.commitSlot(cctx, s, ep, work[s].txns, base)
+				// Slots share no key, but InnoDB's next-key locks on unique
+				// indexes can still cross: the victim rolled back, and runs again.
+				if err != nil && transient(err) && attempt < 20 && cctx.Err() == nil {
+					time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+					continue
+				}
+				if err != nil {
+					errs[s] = err
+					cancel()
+				}
+				return
+			}
+		}(s)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func tableID(t *target) uint64 {
+	var h uint64 = 1469598103934665603
+	for _, s := range []string{t.srcDB, t.srcTable} {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	return h
+}
+
+// conn returns slot s's destination connection with the writer session.
+func (a *Applier) conn(ctx context.Context, s int) (*sql.Conn, error) {
+	if len(a.conns) < a.cfg.Slots {
+		a.conns = append(a.conns, make([]*sql.Conn, a.cfg.Slots-len(a.conns))...)
+	}
+	if c := a.conns[s]; c != nil {
+		return c, nil
+	}
+	c, err := a.cfg.Dest.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("applier: connect to the destination: %w", err)
+	}
+	// unique_checks stay on: rows land in tables that hold rows. READ COMMITTED:
+	// fewer gap locks between the slots' concurrent transactions.
+	for _, q := range []string{rowcodec.WriterSession(rowcodec.Ignore), "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("applier: prepare the destination session: %w", err)
+		}
+	}
+	a.conns[s] = c
+	return c, nil
+}
+
+func (a *Applier) dropConn(s int) {
+	if s < len(a.conns) && a.conns[s] != nil {
+		a.conns[s].Close()
+		a.conns[s] = nil
+	}
+}
+
+// commitSlot applies txns in one destination transaction with the slot's
+// checkpoint: all of them and the checkpoint, or nothing.
+func (a *Applier) commitSlot(ctx context.Context, s int, ep *epochBatch, txns []*txn, base bitset) (err error) {
+	c, err := a.conn(ctx, s)
+	if err != nil {
+		return err
+	}
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		a.dropConn(s)
+		return fmt.Errorf("applier: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+			a.dropConn(s)
+		}
+	}()
+	w := writer{tx: tx, replace: a.cfg.Replace}
+	applied := base.or(nil)
+	var last time.Time
+	rows := 0
+	for _, t := range txns {
+		safe := a.task.SafeUntil != (binlog.Position{}) && t.end.Compare(a.task.SafeUntil) <= 0
+		for _, ch := range t.changes {
+			if err := w.add(ctx, ch, safe); err != nil {
+				return fmt.Errorf("applier: transaction ending at %s: %w", t.end, err)
+			}
+		}
+		rows += len(t.changes)
+		applied = applied.with(t.ordinal)
+		if t.time.After(last) {
+			last = t.time
+		}
+		if t.hb.After(last) {
+			last = t.hb
+		}
+	}
+	if err := w.flush(ctx); err != nil {
+		return fmt.Errorf("applier: epoch ending at %s: %w", ep.end, err)
+	}
+	if err := a.store.fence(ctx, tx); err != nil {
+		return err
+	}
+	if err := a.store.save(ctx, tx, s, a.epoch, ep.start, ep.end, applied, len(txns), rows, last); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("applier: commit epoch ending at %s: %w", ep.end, err)
+	}
+	return nil
+}
+
+// applyDDL runs a DDL transaction: marked pending first (a crash between the DDL
+// and its checkpoint leaves the mark, and the re-run tolerates "already done"
+// errors for that one statement), then its checkpoint clears the mark.
+func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
+	t := ep.txns[0]
+	if t.skip {
+		return nil
+	}
+	if len(t.changes) > 0 {
+		return fmt.Errorf("applier: transaction ending at %s mixes DDL and rows (CREATE TABLE ... SELECT?): not supported; %q", t.end, t.ddl.sql)
+	}
+	var stmts []string
+	if a.cfg.DDL != nil {
+		var err error
+		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql); err != nil {
+			return fmt.Errorf("applier: DDL at %s: %w", t.end, err)
+		}
+	}
+	mark := t.end.String()
+	retried := a.task.DDLPending == mark
+	if len(stmts) > 0 {
+		if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark); err != nil {
+			return err
+		}
+		c, err := a.conn(ctx, 0)
+		if err != nil {
+			return err
+		}
+		for _, q := range stmts {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				if retried && alreadyApplied(err) {
+					continue
+				}
+				a.dropConn(0)
+				return fmt.Errorf("applier: DDL at %s: %s: %w", t.end, q, err)
+			}
+		}
+		a.prog.DDL++
+	}
+	// Definitions changed: targets and keys are read again.
+	a.targets = map[string]*target{}
+	a.keys = map[string][]sourceKey{}
+	c, err := a.conn(ctx, 0)
+	if err != nil {
+		return err
+	}
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		a.dropConn(0)
+		return fmt.Errorf("applier: begin: %w", err)
+	}
+	applied := bitset(nil).with(t.ordinal)
+	if err := a.store.fence(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := a.store.setDDLPending(ctx, tx, ""); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := a.store.save(ctx, tx, 0, a.epoch, ep.start, ep.end, applied, 1, 0, t.time); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		a.dropConn(0)
+		return fmt.Errorf("applier: commit DDL checkpoint at %s: %w", t.end, err)
+	}
+	a.task.DDLPending = ""
+	return nil
+}
+
+// transient: a deadlock or lock wait timeout, whose transaction was rolled back.
+func transient(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// alreadyApplied: the errors a DDL gives when it ran before.
+func alreadyApplied(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case 1050, // table exists
+		1051, // unknown table
+		1054, // unknown column
+		1060, // duplicate column
+		1061, // duplicate key name
+		1091, // can't drop: does not exist
+		1146, // table doesn't exist
+		1304, // routine exists
+		1305, // routine does not exist
+		1360, // trigger does not exist
+		1359, // trigger exists
+		4031: // (MariaDB) duplicate check constraint name
+		return true
+	}
+	return false
+}
