@@ -96,7 +96,13 @@ type Options struct {
 	Retry          Retry       `yaml:"retry" json:"retry"`
 	Throttle       Throttle    `yaml:"throttle" json:"throttle"`
 	IgnoreWarnings []string    `yaml:"ignore_warnings" json:"ignore_warnings,omitempty"`
+	// Heartbeat (default true) writes `sluice`.`heartbeat` on the source every
+	// second during incremental replication, so lag is exact on an idle source.
+	Heartbeat *bool `yaml:"heartbeat" json:"heartbeat,omitempty"`
 }
+
+// HeartbeatOn reports whether the source heartbeat table is written.
+func (o Options) HeartbeatOn() bool { return o.Heartbeat == nil || *o.Heartbeat }
 
 // GhOst recognises the tables gh-ost creates, by name: Go regular expressions
 // (RE2 syntax) matched against table names. The precheck reports tables matching
@@ -115,6 +121,9 @@ type Incremental struct {
 	// Start is where a workflow of types [incremental] starts reading the source's
 	// binlog; zero means the source's position when the workflow starts.
 	Start BinlogPosition `yaml:"start" json:"start"`
+	// Parallel is the number of destination connections applying transactions
+	// concurrently (0 = 4).
+	Parallel int `yaml:"parallel" json:"parallel,omitempty"`
 }
 
 // BinlogPosition is a place in the source's binlog, written either as a file and

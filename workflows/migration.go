@@ -45,6 +45,9 @@ type Status struct {
 	Precheck  *precheck.Report `json:"precheck,omitempty"`
 	Schema    *SchemaProgress  `json:"schema,omitempty"`
 	Full      *FullSummary     `json:"full,omitempty"`
+	// Incremental is the replication phase; its live lag and position are the
+	// Incremental activity's heartbeat (sluice status reads both).
+	Incremental *IncrementalStatus `json:"incremental,omitempty"`
 	Message   string           `json:"message,omitempty"`
 }
 
@@ -135,10 +138,28 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 			return Result{*st}, err
 		}
 	}
-	// Incremental replication and cutover land here.
-	if st.Schema != nil && st.Schema.TriggersPending && (s.Options.Triggers == spec.TriggersAfterFull || !s.Has(spec.TypeIncremental)) {
-		// Without incremental replication nothing replays changes after this point,
-		// so "after cutover" is now too.
+	if s.Has(spec.TypeIncremental) {
+		st.Phase = PhaseIncremental
+		var start *BinlogPosition
+		if st.Full != nil {
+			if start = st.Full.Position; start == nil {
+				err := temporal.NewNonRetryableApplicationError("incremental: the source had no binlog position when the full copy started", ErrFullCopyFailed, nil)
+				st.Phase, st.Message = PhaseFailed, errorText(err)
+				return Result{*st}, err
+			}
+		}
+		err := incrementalPhase(ctx, s, st, start)
+		// An update still waiting (a cutover during stop) gets its answer first.
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		if err != nil {
+			st.Phase, st.Message = PhaseFailed, errorText(err)
+			return Result{*st}, err
+		}
+	}
+	if st.Schema != nil && st.Schema.TriggersPending {
+		// After the full copy (without incremental nothing replays changes after
+		// this point, so "after cutover" is now too) or after the cutover or stop:
+		// the task is fenced, sluice writes nothing more.
 		if err := createTriggers(ctx, s, sp, st); err != nil {
 			st.Phase, st.Message = PhaseFailed, errorText(err)
 			return Result{*st}, err
@@ -174,14 +195,16 @@ func doneMessage(s spec.Spec, st *Status) string {
 			parts = append(parts, fmt.Sprintf("%d row(s) kept as the destination had them (conflicts: ignore)", f.Totals.Skipped))
 		}
 	}
-	var later []string
-	for _, t := range []spec.MigrationType{spec.TypeIncremental} {
-		if s.Has(t) {
-			later = append(later, string(t))
+	if inc := st.Incremental; inc != nil {
+		msg := "incremental: " + inc.Stage
+		if r := inc.Result; r != nil {
+			msg += fmt.Sprintf(" at %s:%d", r.Position.File, r.Position.Pos)
+			if r.Position.GTID != "" {
+				msg += " (gtid " + r.Position.GTID + ")"
+			}
+			msg += fmt.Sprintf(", %d transaction(s), %d row change(s), %d DDL applied", r.Txns, r.Rows, r.DDL)
 		}
-	}
-	if len(later) > 0 {
-		parts = append(parts, "the "+strings.Join(later, " and ")+" phase(s) are not part of this release yet")
+		parts = append(parts, msg)
 	}
 	if len(parts) == 0 {
 		return "precheck passed"

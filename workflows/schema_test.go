@@ -77,6 +77,8 @@ func schemaEnv(t *testing.T, f *fakeSchema, s spec.Spec) (Result, error) {
 	}, activity.RegisterOptions{Name: precheckActivity})
 	f.register(env)
 	(&fakeFull{}).registerAll(env)
+	// Replication that ends at once, as a cutover would.
+	(&fakeIncremental{log: &f.applied, cutAtOnce: true}).register(env)
 	env.ExecuteWorkflow(Migration, s)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
@@ -158,8 +160,8 @@ func TestTriggersWaitForCutoverWithIncremental(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if indexOf(f.applied, "trigger:trg") >= 0 || !res.Schema.TriggersPending || !strings.Contains(res.Message, "triggers wait for cutover") {
-		t.Fatalf("triggers must not be created before cutover: %v %+v", f.applied, res)
+	if indexOf(f.applied, "trigger:trg") < indexOf(f.applied, "incremental") || res.Schema.TriggersPending || res.Incremental == nil || res.Incremental.Stage != StageCutOver {
+		t.Fatalf("triggers must be created after the cutover, not before: %v %+v", f.applied, res)
 	}
 	// after-full creates them once the full copy is done.
 	f = &fakeSchema{plan: richPlan()}

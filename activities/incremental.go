@@ -1,0 +1,416 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/sluice-dev/sluice/applier"
+	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/inspect"
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+// ErrIncrementalFailed is the ApplicationError type of a replication error that
+// retrying cannot fix (a schema mismatch, a duplicate key: the destination diverged).
+const ErrIncrementalFailed = "IncrementalFailed"
+
+// StartIncremental registers the task on the destination and fixes where it
+// starts: the full copy's start position, else options.incremental.start, else
+// the source's position now. Safe mode lasts until the source's position now
+// when a full copy preceded (its rows may be newer than the events before it).
+func (a *Activities) StartIncremental(ctx context.Context, s spec.Spec, task string, start *workflows.BinlogPosition) (workflows.IncrementalStart, error) {
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return workflows.IncrementalStart{}, err
+	}
+	defer src.Close()
+	defer dst.Close()
+	now, err := inspect.BinlogPosition(ctx, src)
+	if err != nil {
+		return workflows.IncrementalStart{}, classify(fmt.Errorf("incremental: read the source binlog position: %w", err))
+	}
+	if now == nil {
+		return workflows.IncrementalStart{}, temporal.NewNonRetryableApplicationError("incremental: the source has no binary log (log_bin is OFF): enable it (log_bin, binlog_format=ROW) and restart the source", ErrIncrementalFailed, nil)
+	}
+	out := workflows.IncrementalStart{Task: task}
+	switch p := s.Options.Incremental.Start; {
+	case start != nil:
+		out.Start = *start
+		out.SafeUntil = &workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
+	case !p.IsZero():
+		out.Start = workflows.BinlogPosition{File: p.BinlogFile, Pos: uint64(p.BinlogPos), GTID: p.GTID}
+	default:
+		out.Start = workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
+	}
+	store, err := applier.OpenStore(ctx, dst, task)
+	if err != nil {
+		return out, classify(err)
+	}
+	var safe binlog.Position
+	if out.SafeUntil != nil {
+		safe = binlog.Position(*out.SafeUntil)
+	}
+	t, err := store.Start(ctx, safe)
+	if err != nil {
+		return out, classifyIncremental(err)
+	}
+	// A retried StartIncremental keeps the first safe-mode end.
+	if t.SafeUntil != (binlog.Position{}) {
+		out.SafeUntil = &workflows.BinlogPosition{File: t.SafeUntil.File, Pos: t.SafeUntil.Pos, GTID: t.SafeUntil.GTID}
+	}
+	return out, nil
+}
+
+// FinishIncremental fences the task: from now on no applier writes for it.
+func (a *Activities) FinishIncremental(ctx context.Context, s spec.Spec, task, summary string) (workflows.IncrementalProgress, error) {
+	dst, err := a.openDest(ctx, s)
+	if err != nil {
+		return workflows.IncrementalProgress{}, err
+	}
+	defer dst.Close()
+	store, err := applier.OpenStore(ctx, dst, task)
+	if err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	}
+	if err := store.Finish(ctx, summary); err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	}
+	r, _, err := store.Resume(ctx)
+	if err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	}
+	return workflows.IncrementalProgress{Stage: workflows.StageStopped, Position: workflows.BinlogPosition(r.End),
+		Txns: r.Txns, Rows: r.Rows, SourceTime: r.SourceTime, At: time.Now().UTC()}, nil
+}
+
+// openDest connects to the destination only.
+func (a *Activities) openDest(ctx context.Context, s spec.Spec) (*sql.DB, error) {
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	src.Close()
+	return dst, nil
+}
+
+// selection adapts the resolved workflow file to applier.Selection.
+type selection struct {
+	names ddlNames
+	ops   map[plan.Name][]string
+}
+
+type ddlNames interface {
+	Table(db, table string) (string, string, bool)
+	Column(db, table, column string) (string, bool)
+}
+
+func (s selection) Table(db, table string) (string, string, bool) {
+	if db == applier.MetaSchema {
+		return "", "", false
+	}
+	return s.names.Table(db, table)
+}
+
+func (s selection) Column(db, table, column string) (string, bool) {
+	return s.names.Column(db, table, column)
+}
+
+func (s selection) Operations(db, table string) []string {
+	return s.ops[plan.Name{DB: db, Table: table}]
+}
+
+// Incremental replicates from the task's checkpoint until it is cancelled (stop,
+// or a cutover request restarting it) or, with in.Cutover, until the cutover's
+// conditions hold: then it fences the task and returns the final progress.
+func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalInput) (workflows.IncrementalProgress, error) {
+	s := in.Spec
+	src, dst, r, done, err := a.openResolved(ctx, s)
+	if err != nil {
+		return workflows.IncrementalProgress{}, err
+	}
+	defer done()
+	sel := selection{names: r.names, ops: map[plan.Name][]string{}}
+	for _, t := range r.resolved.Plan.Tables {
+		sel.ops[t.Source] = t.Entry.Operations
+	}
+	var safe binlog.Position
+	if in.SafeUntil != nil {
+		safe = binlog.Position(*in.SafeUntil)
+	}
+
+	var mu sync.Mutex
+	prog := workflows.IncrementalProgress{Stage: workflows.StageReplicating}
+	if in.Cutover != nil {
+		prog.Stage = workflows.StageCatchingUp
+	}
+	var last applier.Progress
+	offset := sourceClockOffset(ctx, src)
+	lagOf := func(p applier.Progress) float64 {
+		if p.CaughtUp || p.SourceTime.IsZero() {
+			return 0
+		}
+		return max(0, time.Now().Add(offset).Sub(p.SourceTime).Seconds())
+	}
+	snapshot := func() workflows.IncrementalProgress {
+		mu.Lock()
+		defer mu.Unlock()
+		p := prog
+		p.Position = workflows.BinlogPosition(last.Position)
+		p.LagSeconds = lagOf(last)
+		p.CaughtUp, p.SourceTime, p.Txns, p.Rows, p.DDL, p.SafeMode = last.CaughtUp, last.SourceTime, last.Txns, last.Rows, last.DDL, last.SafeMode
+		p.At = time.Now().UTC()
+		return p
+	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	cfg := applier.Config{
+		Task: in.Task, Dest: dst, Source: src, Select: sel,
+		Slots:         s.Options.Incremental.Parallel,
+		Replace:       s.Options.Conflicts == "ignore",
+		HeartbeatTask: in.Task,
+		OnEpoch: func(p applier.Progress) {
+			mu.Lock()
+			last = p
+			mu.Unlock()
+		},
+	}
+	ap, err := applier.New(ctx, cfg, safe)
+	if err != nil {
+		return workflows.IncrementalProgress{}, classifyIncremental(err)
+	}
+	defer ap.Close()
+	last = ap.Progress()
+	from, ok := ap.Checkpoint()
+	if !ok {
+		from = binlog.Position(in.Start)
+		ap.SetStart(from)
+		last = ap.Progress()
+	}
+	info := activity.GetInfo(ctx)
+	a.Log.Info("incremental replication starts", zap.String("workflow", info.WorkflowExecution.ID),
+		zap.Int32("attempt", info.Attempt), zap.Stringer("from", from), zap.Bool("cutover", in.Cutover != nil))
+
+	stream, err := binlog.Open(ctx, binlog.Config{
+		Endpoint: s.Source, Env: a.LookupEnv, ServerID: binlog.ServerIDFor(in.Task),
+		Lookup: func(ctx context.Context, db, table string) (*binlog.Table, error) {
+			if db == applier.MetaSchema && table == applier.HeartbeatTable {
+				return binlog.LoadTable(ctx, src, db, table)
+			}
+			if _, _, ok := sel.Table(db, table); !ok {
+				return nil, nil
+			}
+			return binlog.LoadTable(ctx, src, db, table)
+		},
+	}, from)
+	if err != nil {
+		return workflows.IncrementalProgress{}, classifyIncremental(fmt.Errorf("incremental: open the source binlog at %s: %w", from, err))
+	}
+	defer stream.Close()
+
+	// The heartbeat writer makes lag exact on an idle source; a cutover stops it
+	// once writes are to stop (its own writes would keep the position moving).
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	hbState := make(chan string, 1)
+	if s.Options.HeartbeatOn() {
+		go a.writeHeartbeats(hbCtx, src, in.Task, hbState)
+	} else {
+		hbState <- "off (options.heartbeat: false)"
+	}
+
+	// Heartbeats to Temporal carry the progress (sluice status shows it).
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case h := <-hbState:
+				mu.Lock()
+				prog.Heartbeat = h
+				mu.Unlock()
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, snapshot())
+			}
+		}
+	}()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- ap.Run(runCtx, stream) }()
+
+	var deadline <-chan time.Time
+	var check <-chan time.Time
+	if c := in.Cutover; c != nil {
+		deadline = time.After(c.Timeout)
+		tk := time.NewTicker(250 * time.Millisecond)
+		defer tk.Stop()
+		check = tk.C
+	}
+	var quiet struct {
+		pos   *inspect.Position
+		since time.Time
+	}
+	for {
+		select {
+		case err := <-runErr:
+			if ctx.Err() != nil {
+				return snapshot(), ctx.Err()
+			}
+			return snapshot(), classifyIncremental(err)
+		case <-activity.GetWorkerStopChannel(ctx):
+			stopRun()
+			<-runErr
+			return snapshot(), temporal.NewApplicationError("the worker is stopping; another one resumes from the checkpoint", "WorkerStopping")
+		case <-deadline:
+			stopRun()
+			<-runErr
+			p := snapshot()
+			return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf("cutover did not complete within %s (stage %q, lag %.1fs): replication goes on; retry with a longer --timeout, or stop writes on the source sooner", in.Cutover.Timeout, p.Stage, p.LagSeconds), workflows.ErrCutoverTimeout, nil)
+		case <-check:
+			p := snapshot()
+			switch p.Stage {
+			case workflows.StageCatchingUp:
+				if p.LagSeconds <= in.Cutover.MaxLag.Seconds() {
+					stopHB()
+					mu.Lock()
+					prog.Stage = workflows.StageStopWrites
+					mu.Unlock()
+					a.Log.Info("cutover: lag within bound; writes on the source can stop", zap.Float64("lag_seconds", p.LagSeconds))
+				}
+			case workflows.StageStopWrites, workflows.StageDraining:
+				now, err := inspect.BinlogPosition(ctx, src)
+				if err != nil || now == nil {
+					continue
+				}
+				if quiet.pos == nil || *quiet.pos != *now {
+					quiet.pos, quiet.since = now, time.Now()
+					mu.Lock()
+					prog.SourcePosition = &workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
+					mu.Unlock()
+					continue
+				}
+				applied := binlog.Position(p.Position)
+				reached := applied.Compare(binlog.Position(*now)) >= 0
+				if now.GTID != "" && applied.GTID != "" {
+					// Binlog checkpoint events move the file offset past the last
+					// commit: the GTID position is what says "all applied".
+					reached = applied.GTID == now.GTID
+				}
+				if time.Since(quiet.since) < time.Second {
+					mu.Lock()
+					prog.Stage = workflows.StageDraining
+					mu.Unlock()
+					continue
+				}
+				if !reached {
+					continue
+				}
+				stopRun()
+				if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+					return snapshot(), classifyIncremental(err)
+				}
+				final := snapshot()
+				final.Stage, final.LagSeconds = workflows.StageCutOver, 0
+				store, err := applier.OpenStore(ctx, dst, in.Task)
+				if err != nil {
+					return final, classify(err)
+				}
+				if err := store.Finish(ctx, fmt.Sprintf("cut over at %s:%d (gtid %s)", final.Position.File, final.Position.Pos, final.Position.GTID)); err != nil {
+					return final, classify(err)
+				}
+				a.Log.Info("cutover complete", zap.Any("position", final.Position), zap.Uint64("txns", final.Txns))
+				return final, nil
+			}
+		}
+	}
+}
+
+// HeartbeatTable on the source: one row per task, its time written every second.
+const heartbeatDDL = "CREATE TABLE IF NOT EXISTS `sluice`.`heartbeat` (`task` VARBINARY(512) NOT NULL PRIMARY KEY, `ts` DATETIME(6) NOT NULL) ENGINE=InnoDB"
+
+// writeHeartbeats updates the task's heartbeat row on the source every second
+// until ctx ends. Without the privileges it says so once and stops: lag then
+// comes from event timestamps only.
+func (a *Activities) writeHeartbeats(ctx context.Context, src *sql.DB, task string, state chan<- string) {
+	say := func(s string) {
+		select {
+		case state <- s:
+		default:
+		}
+	}
+	for _, q := range []string{"CREATE DATABASE IF NOT EXISTS `sluice`", heartbeatDDL} {
+		if _, err := src.ExecContext(ctx, q); err != nil {
+			if ctx.Err() == nil {
+				say("off: cannot create `sluice`.`heartbeat` on the source (" + err.Error() + "); grant CREATE, INSERT, UPDATE on `sluice`.* or set options.heartbeat: false")
+			}
+			return
+		}
+	}
+	say("on: `sluice`.`heartbeat` on the source, every second")
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if _, err := src.ExecContext(ctx, "INSERT INTO `sluice`.`heartbeat` (`task`, `ts`) VALUES (?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE `ts` = VALUES(`ts`)", task); err != nil && ctx.Err() == nil {
+			say("failing: " + err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sourceClockOffset is the source's clock minus ours (lag compares the source's
+// event times with now).
+func sourceClockOffset(ctx context.Context, src *sql.DB) time.Duration {
+	var ts string
+	t0 := time.Now()
+	if err := src.QueryRowContext(ctx, "SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f')").Scan(&ts); err != nil {
+		return 0
+	}
+	rtt := time.Since(t0)
+	st, err := time.ParseInLocation("2006-01-02 15:04:05.999999", ts, time.UTC)
+	if err != nil {
+		return 0
+	}
+	return st.Sub(t0.Add(rtt / 2))
+}
+
+// classifyIncremental: replication errors are retried (a new attempt resumes from
+// the checkpoint) except those a retry cannot fix.
+func classifyIncremental(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return err
+	}
+	var mm *binlog.MismatchError
+	var me *mysql.MySQLError
+	switch {
+	case errors.Is(err, applier.ErrFenced):
+		return temporal.NewNonRetryableApplicationError(err.Error(), "Fenced", nil)
+	case errors.As(err, &mm), errors.Is(err, binlog.ErrNoMetadata):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncrementalFailed, nil)
+	case errors.As(err, &me) && me.Number != 1213 && me.Number != 1205 && !strings.Contains(err.Error(), "binlog:"):
+		// A statement the destination refuses (duplicate key: it diverged; a
+		// missing table; a privilege): retrying repeats it.
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncrementalFailed, nil)
+	}
+	return temporal.NewApplicationErrorWithCause(err.Error(), "Incremental", err)
+}

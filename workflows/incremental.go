@@ -1,0 +1,240 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sluice-dev/sluice/spec"
+)
+
+// Names of the incremental phase.
+const (
+	startIncrementalActivity  = "StartIncremental"
+	incrementalActivity       = "Incremental"
+	finishIncrementalActivity = "FinishIncremental"
+	// StopSignal ends replication at a consistent point and completes the workflow.
+	StopSignal = "stop"
+	// CutoverUpdate is the switchover (CutoverRequest → IncrementalResult).
+	CutoverUpdate = "cutover"
+	// ErrCutoverTimeout is the ApplicationError type of a cutover that did not
+	// reach its conditions in time; replication goes on.
+	ErrCutoverTimeout = "CutoverTimeout"
+)
+
+// Stages of the incremental phase, as the Incremental activity heartbeats them.
+const (
+	StageReplicating = "replicating"
+	StageCatchingUp  = "cutover: catching up"
+	StageStopWrites  = "cutover: stop writes on the source"
+	StageDraining    = "cutover: applying the last changes"
+	StageStopped     = "stopped"
+	StageCutOver     = "cut over"
+)
+
+// IncrementalStart is what StartIncremental returns.
+type IncrementalStart struct {
+	// Task names the replication in the destination's sluice.tasks.
+	Task string `json:"task"`
+	// Start is where replication begins when the task has no checkpoint yet.
+	Start BinlogPosition `json:"start"`
+	// SafeUntil ends safe mode: the source's position after the full copy.
+	SafeUntil *BinlogPosition `json:"safe_until,omitempty"`
+}
+
+// IncrementalInput is the Incremental activity's input.
+type IncrementalInput struct {
+	Spec      spec.Spec       `json:"spec"`
+	Task      string          `json:"task"`
+	Start     BinlogPosition  `json:"start"`
+	SafeUntil *BinlogPosition `json:"safe_until,omitempty"`
+	// Cutover, when set, makes the activity end replication once the cutover's
+	// conditions hold (and fence the task), or fail with ErrCutoverTimeout.
+	Cutover *CutoverRequest `json:"cutover,omitempty"`
+}
+
+// CutoverRequest is `sluice cutover`'s argument.
+type CutoverRequest struct {
+	// MaxLag: writes may stop once the lag is at most this.
+	MaxLag time.Duration `json:"max_lag"`
+	// Timeout bounds the whole cutover.
+	Timeout time.Duration `json:"timeout"`
+}
+
+// IncrementalProgress is the Incremental activity's heartbeat (read by `sluice
+// status` from the pending activity) and its result.
+type IncrementalProgress struct {
+	Stage    string         `json:"stage"`
+	Position BinlogPosition `json:"position"`
+	// LagSeconds: how far the destination is behind the source; 0 when caught up.
+	LagSeconds float64   `json:"lag_seconds"`
+	CaughtUp   bool      `json:"caught_up"`
+	SourceTime time.Time `json:"source_time,omitzero"`
+	Txns       uint64    `json:"txns"`
+	Rows       uint64    `json:"rows"`
+	DDL        uint64    `json:"ddl"`
+	SafeMode   bool      `json:"safe_mode"`
+	// Heartbeat says whether the source heartbeat table is written (or why not).
+	Heartbeat string    `json:"heartbeat,omitempty"`
+	At        time.Time `json:"at"`
+	// SourcePosition is the source's own position during a cutover.
+	SourcePosition *BinlogPosition `json:"source_position,omitempty"`
+}
+
+// IncrementalStatus is the workflow's view of the phase.
+type IncrementalStatus struct {
+	Task      string          `json:"task"`
+	Start     BinlogPosition  `json:"start"`
+	SafeUntil *BinlogPosition `json:"safe_until,omitempty"`
+	// Stage: replicating, a cutover stage (from the last result), stopped or cut over.
+	Stage   string          `json:"stage"`
+	Cutover *CutoverRequest `json:"cutover,omitempty"`
+	// CutoverError is why the last cutover did not complete.
+	CutoverError string `json:"cutover_error,omitempty"`
+	// Result is the final progress.
+	Result *IncrementalProgress `json:"result,omitempty"`
+}
+
+func incrementalOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		// Replication runs until stop or cutover: weeks. A dead worker is noticed by
+		// the heartbeat timeout and another picks up from the checkpoint.
+		StartToCloseTimeout: 365 * 24 * time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{ErrCutoverTimeout},
+		},
+		Summary: "binlog replication",
+	}
+}
+
+// incrementalPhase replicates until `sluice stop` or `sluice cutover` completes.
+func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *BinlogPosition) error {
+	info := workflow.GetInfo(ctx)
+	task := info.WorkflowExecution.ID + "/" + info.FirstRunID
+	sctx := workflow.WithActivityOptions(ctx, schemaOptions())
+	var is IncrementalStart
+	if err := workflow.ExecuteActivity(sctx, startIncrementalActivity, s, task, start).Get(ctx, &is); err != nil {
+		return fmt.Errorf("incremental: start: %w", err)
+	}
+	st.Incremental = &IncrementalStatus{Task: is.Task, Start: is.Start, SafeUntil: is.SafeUntil, Stage: StageReplicating}
+	inc := st.Incremental
+
+	stopCh := workflow.GetSignalChannel(ctx, StopSignal)
+	cutCh := workflow.NewChannel(ctx)
+	var cutResult *IncrementalProgress
+	var cutErr error
+	cutPending := false
+	err := workflow.SetUpdateHandlerWithOptions(ctx, CutoverUpdate,
+		func(ctx workflow.Context, req CutoverRequest) (IncrementalProgress, error) {
+			cutPending = true
+			cutResult, cutErr = nil, nil
+			cutCh.Send(ctx, req)
+			if err := workflow.Await(ctx, func() bool { return cutResult != nil || cutErr != nil }); err != nil {
+				return IncrementalProgress{}, err
+			}
+			cutPending = false
+			if cutErr != nil {
+				return IncrementalProgress{}, cutErr
+			}
+			return *cutResult, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req CutoverRequest) error {
+			switch {
+			case st.Phase != PhaseIncremental:
+				return fmt.Errorf("the migration is in phase %s: cutover needs the incremental phase", st.Phase)
+			case cutPending:
+				return errors.New("a cutover is already in progress")
+			case req.MaxLag < 0 || req.Timeout <= 0:
+				return errors.New("cutover needs max lag ≥ 0 and a positive timeout")
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
+
+	defer func() {
+		// A cutover still waiting gets an answer whatever ended the phase.
+		if cutPending && cutResult == nil && cutErr == nil {
+			cutErr = errors.New("replication ended before the cutover completed; see sluice status")
+		}
+	}()
+	var cut *CutoverRequest
+	for {
+		actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, incrementalOptions()))
+		in := IncrementalInput{Spec: s, Task: is.Task, Start: is.Start, SafeUntil: is.SafeUntil, Cutover: cut}
+		fut := workflow.ExecuteActivity(actx, incrementalActivity, in)
+		var res IncrementalProgress
+		var actErr error
+		done, stop := false, false
+		var newCut *CutoverRequest
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(fut, func(f workflow.Future) { done = true; actErr = f.Get(ctx, &res) })
+		sel.AddReceive(stopCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); stop = true })
+		sel.AddReceive(cutCh, func(c workflow.ReceiveChannel, _ bool) {
+			var r CutoverRequest
+			c.Receive(ctx, &r)
+			newCut = &r
+		})
+		sel.Select(ctx)
+		if !done {
+			// Stop, cutover or the workflow's cancellation: the running attempt ends
+			// at its last committed epoch.
+			cancel()
+			_ = fut.Get(ctx, nil)
+		}
+		switch {
+		case ctx.Err() != nil:
+			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			_ = finishIncremental(dctx, s, is.Task, "cancelled", inc)
+			return ctx.Err()
+		case stop:
+			if err := finishIncremental(ctx, s, is.Task, "stopped with sluice stop", inc); err != nil {
+				return err
+			}
+			inc.Stage = StageStopped
+			if cutPending {
+				cutErr = errors.New("replication was stopped (sluice stop) during the cutover")
+			}
+			return nil
+		case newCut != nil:
+			cut = newCut
+			inc.Cutover, inc.CutoverError = cut, ""
+			continue
+		}
+		// The activity ended by itself.
+		var ae *temporal.ApplicationError
+		switch {
+		case actErr == nil:
+			inc.Stage, inc.Result = StageCutOver, &res
+			cutResult = &res
+			return nil
+		case errors.As(actErr, &ae) && ae.Type() == ErrCutoverTimeout:
+			inc.CutoverError = ae.Message()
+			cutErr = temporal.NewApplicationError(ae.Message(), ErrCutoverTimeout)
+			cut, inc.Cutover = nil, nil
+			continue
+		default:
+			return fmt.Errorf("incremental: %w", actErr)
+		}
+	}
+}
+
+// finishIncremental fences the task on the destination: nothing more is written.
+func finishIncremental(ctx workflow.Context, s spec.Spec, task, summary string, inc *IncrementalStatus) error {
+	ctx = workflow.WithActivityOptions(ctx, schemaOptions())
+	var res IncrementalProgress
+	if err := workflow.ExecuteActivity(ctx, finishIncrementalActivity, s, task, summary).Get(ctx, &res); err != nil {
+		return fmt.Errorf("incremental: finish: %w", err)
+	}
+	inc.Result = &res
+	return nil
+}
