@@ -48,7 +48,7 @@ type Status struct {
 	// Incremental is the replication phase; its live lag and position are the
 	// Incremental activity's heartbeat (sluice status reads both).
 	Incremental *IncrementalStatus `json:"incremental,omitempty"`
-	Message   string           `json:"message,omitempty"`
+	Message     string             `json:"message,omitempty"`
 }
 
 // Result is what a finished migration returns.
