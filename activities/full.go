@@ -169,8 +169,12 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		cols = append(cols, c)
 	}
 	conflicts := rowcodec.Precheck
-	if s.Options.Conflicts == "ignore" {
+	switch {
+	case s.Options.Conflicts == "ignore":
 		conflicts = rowcodec.Ignore
+	case s.Has(spec.TypeIncremental):
+		// The source changes under the copy: see rowcodec.Replace.
+		conflicts = rowcodec.Replace
 	}
 	job := copier.Job{
 		Source:    chunk.Table{Schema: in.Table.Database, Name: in.Table.Name},

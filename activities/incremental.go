@@ -16,11 +16,16 @@ import (
 
 	"github.com/sluice-dev/sluice/applier"
 	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
 )
+
+// HeartbeatThrottle is the worker's MaxHeartbeatThrottleInterval: heartbeats carry
+// the live replication progress.
+const HeartbeatThrottle = time.Second
 
 // ErrIncrementalFailed is the ApplicationError type of a replication error that
 // retrying cannot fix (a schema mismatch, a duplicate key: the destination diverged).
@@ -105,30 +110,79 @@ func (a *Activities) openDest(ctx context.Context, s spec.Spec) (*sql.DB, error)
 	return dst, nil
 }
 
-// selection adapts the resolved workflow file to applier.Selection.
+// selection adapts the resolved workflow file to applier.Selection and
+// ddl.Selector: tables known at the start through the resolved names, tables
+// created or renamed later through the workflow file's rules (plan.Resolve on
+// that one name).
 type selection struct {
-	names ddlNames
+	names ddl.Names
 	ops   map[plan.Name][]string
+	spec  spec.Spec
+	lct   int
+	opts  plan.Options
+	mu    sync.Mutex
+	later map[plan.Name]bool
 }
 
-type ddlNames interface {
-	Table(db, table string) (string, string, bool)
-	Column(db, table, column string) (string, bool)
-}
-
-func (s selection) Table(db, table string) (string, string, bool) {
+func (s *selection) Table(db, table string) (string, string, bool) {
 	if db == applier.MetaSchema {
 		return "", "", false
 	}
-	return s.names.Table(db, table)
+	if d, t, ok := s.names.Table(db, table); ok {
+		return d, t, true
+	}
+	if s.Selects(db, table) {
+		return s.names.Database(db), table, true
+	}
+	return "", "", false
 }
 
-func (s selection) Column(db, table, column string) (string, bool) {
+func (s *selection) Column(db, table, column string) (string, bool) {
 	return s.names.Column(db, table, column)
 }
 
-func (s selection) Operations(db, table string) []string {
+func (s *selection) Database(db string) string { return s.names.Database(db) }
+
+func (s *selection) Operations(db, table string) []string {
 	return s.ops[plan.Name{DB: db, Table: table}]
+}
+
+// Selects applies the workflow file's selection to a name it may not have seen.
+func (s *selection) Selects(db, table string) bool {
+	if db == applier.MetaSchema {
+		return false
+	}
+	if _, _, ok := s.names.Table(db, table); ok {
+		return true
+	}
+	k := plan.Name{DB: db, Table: table}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.later[k]; ok {
+		return v
+	}
+	p := plan.Resolve(s.spec, plan.Catalog{Tables: map[string][]string{db: {table}}, LowerCaseTableNames: s.lct}, s.opts)
+	v := len(p.Tables) > 0
+	s.later[k] = v
+	return v
+}
+
+// SelectsDatabase: an object names db; all its tables when it lists none or "*".
+func (s *selection) SelectsDatabase(db string) (bool, bool) {
+	selected, all := false, false
+	for _, o := range s.spec.Objects {
+		if o.Database != db && !(s.lct != 0 && strings.EqualFold(o.Database, db)) {
+			continue
+		}
+		selected = true
+		if len(o.Tables) == 0 {
+			all = true
+		}
+		for _, t := range o.Tables {
+			all = all || t.Name == "*"
+		}
+	}
+	return selected, all
 }
 
 // Incremental replicates from the task's checkpoint until it is cancelled (stop,
@@ -141,7 +195,10 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		return workflows.IncrementalProgress{}, err
 	}
 	defer done()
-	sel := selection{names: r.names, ops: map[plan.Name][]string{}}
+	sel := &selection{names: r.names, ops: map[plan.Name][]string{}, spec: s, opts: r.resolved.Options, later: map[plan.Name]bool{}}
+	if r.resolved.Plan.SourceFoldsCase {
+		sel.lct = 1
+	}
 	for _, t := range r.resolved.Plan.Tables {
 		sel.ops[t.Source] = t.Entry.Operations
 	}
@@ -180,6 +237,20 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		Slots:         s.Options.Incremental.Parallel,
 		Replace:       s.Options.Conflicts == "ignore",
 		HeartbeatTask: in.Task,
+		DDL: func(ctx context.Context, schema, statement string) ([]string, error) {
+			rd, err := ddl.ReplicateDDL(schema, statement, sel, nil)
+			if err != nil {
+				return nil, err
+			}
+			if rd.Deferred != "" {
+				a.Log.Warn("a trigger created on the source during replication is not created on the destination; create it after the cutover",
+					zap.String("workflow", in.Task), zap.Any("tables", rd.Tables))
+			}
+			if len(rd.Statements) == 0 {
+				a.Log.Info("replicated DDL skipped", zap.String("kind", string(rd.Kind)), zap.String("why", rd.Skip))
+			}
+			return rd.Statements, nil
+		},
 		OnEpoch: func(p applier.Progress) {
 			mu.Lock()
 			last = p
@@ -299,6 +370,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 					quiet.pos, quiet.since = now, time.Now()
 					mu.Lock()
 					prog.SourcePosition = &workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
+					prog.Stage = workflows.StageStopWrites
 					mu.Unlock()
 					continue
 				}
@@ -309,13 +381,16 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 					// commit: the GTID position is what says "all applied".
 					reached = applied.GTID == now.GTID
 				}
-				if time.Since(quiet.since) < time.Second {
-					mu.Lock()
-					prog.Stage = workflows.StageDraining
-					mu.Unlock()
+				// The source is quiet once its position held for two seconds (the
+				// heartbeat writer is stopped; a client writing every second is not
+				// mistaken for a quiet source).
+				if time.Since(quiet.since) < 2*time.Second {
 					continue
 				}
 				if !reached {
+					mu.Lock()
+					prog.Stage = workflows.StageDraining
+					mu.Unlock()
 					continue
 				}
 				stopRun()

@@ -62,9 +62,9 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 var errFailedQuietly = errors.New("failed")
 
 func commands() []*command {
-	// Throttle, pause, resume, cutover and verify join this table in later releases.
+	// Throttle, pause, resume and verify join this table in later releases.
 	return []*command{
-		validateCmd(), precheckCmd(), startCmd(), statusCmd(), listCmd(), stopCmd(),
+		validateCmd(), precheckCmd(), startCmd(), statusCmd(), listCmd(), stopCmd(), cutoverCmd(),
 	}
 }
 

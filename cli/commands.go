@@ -305,6 +305,7 @@ func statusCmd() *command {
 				if out.Status != nil {
 					printSchema(e.Stdout, out.Status.Schema)
 					printFull(ctx, e.Stdout, c, out.Status.Full, out.State == "running")
+					printIncremental(ctx, e.Stdout, c, id, out.Status.Incremental, out.State == "running")
 				}
 				if out.Report != nil {
 					fmt.Fprintln(e.Stdout)
@@ -425,7 +426,7 @@ func listCmd() *command {
 func stopCmd() *command {
 	return &command{
 		name: "stop", args: "ID [--force]",
-		summary: "Stop a workflow: cancel it so running activities stop at their checkpoint (--force terminates at once).",
+		summary: "Stop a workflow: replication ends at a consistent point and completes; other phases are cancelled at their checkpoint (--force terminates at once).",
 		example: "sluice stop sluice-shop-demo",
 		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
 			force := fs.Bool("force", false, "terminate instead of cancelling (no cleanup runs)")
@@ -440,6 +441,15 @@ func stopCmd() *command {
 					return err
 				}
 				defer c.Close()
+				if !*force {
+					// Replicating: end at a consistent point, fence, complete.
+					if ok, err := stopIncremental(ctx, c, id); err != nil || ok {
+						if ok {
+							fmt.Fprintf(e.Stdout, "Stop requested for %s: replication ends at its last applied transaction and the workflow completes.\n", id)
+						}
+						return err
+					}
+				}
 				if *force {
 					err = c.TerminateWorkflow(ctx, id, "", *reason)
 				} else {

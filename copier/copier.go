@@ -140,8 +140,10 @@ func (j *Job) validate() error {
 	if len(j.Columns) == 0 {
 		return fmt.Errorf("copier: %s: no columns to copy", j.Source)
 	}
-	if _, err := rowcodec.ParseConflicts(string(j.Conflicts)); err != nil {
-		return fmt.Errorf("copier: %s: %w", j.Source, err)
+	if j.Conflicts != rowcodec.Replace {
+		if _, err := rowcodec.ParseConflicts(string(j.Conflicts)); err != nil {
+			return fmt.Errorf("copier: %s: %w", j.Source, err)
+		}
 	}
 	if j.Conflicts == "" {
 		j.Conflicts = rowcodec.Precheck

@@ -125,7 +125,7 @@ func startStack(t *testing.T) *stack {
 
 // startWorker runs the real worker code on a task queue, its secrets from s.env.
 func (s *stack) startWorker(queue string) (worker.Worker, error) {
-	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second})
+	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second, MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle})
 	workflows.Register(w)
 	a := activities.New(s.log)
 	a.LookupEnv = func(k string) (string, bool) {

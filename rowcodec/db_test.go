@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,57 +69,20 @@ func setupTypes(t *testing.T, ctx context.Context, env *testenv.Env, db string) 
 }
 
 // rowHashes computes, on the server behind db, one MD5 per row over every column
-// (generated and invisible included) from information_schema, independently of the
-// codec: FLOAT through CAST AS DOUBLE (its exact text), DOUBLE as its shortest
-// round-trip text, TIMESTAMP as UNIX_TIMESTAMP (independent of the session zone),
-// everything else as HEX of its stored bytes.
+// with testenv.HashExprs (independent of the codec).
 func rowHashes(t *testing.T, ctx context.Context, db *sql.DB, schema, table string) (map[int64]string, []string) {
 	t.Helper()
-	rows, err := db.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=? AND TABLE_NAME=? ORDER BY ORDINAL_POSITION", schema, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exprs []string
-	for rows.Next() {
-		var name, dt string
-		if err := rows.Scan(&name, &dt); err != nil {
-			t.Fatal(err)
-		}
-		q := sqltok.Quote(name)
-		var e string
-		switch dt {
-		case "float":
-			e = "CONCAT(CAST(" + q + " AS DOUBLE))"
-		case "double":
-			e = "CONCAT(" + q + ")"
-		case "timestamp":
-			e = "UNIX_TIMESTAMP(" + q + ")"
-		default:
-			e = "HEX(CAST(" + q + " AS BINARY))"
-		}
-		exprs = append(exprs, e, "ISNULL("+q+")")
-	}
-	rows.Close()
+	exprs := testenv.HashExprs(t, db, schema, table, nil, nil)
 	if len(exprs) < 80 {
 		t.Fatalf("%s.%s: only %d checksum expressions", schema, table, len(exprs))
 	}
-	q := fmt.Sprintf("SELECT id, MD5(CONCAT_WS('|', %s)) FROM %s.%s", strings.Join(exprs, ", "), sqltok.Quote(schema), sqltok.Quote(table))
-	rs, err := db.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
 	out := map[int64]string{}
-	for rs.Next() {
-		var id int64
-		var h string
-		if err := rs.Scan(&id, &h); err != nil {
+	for k, h := range testenv.RowHashes(t, db, schema, table, "id", exprs) {
+		id, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
 			t.Fatal(err)
 		}
 		out[id] = h
-	}
-	if err := rs.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out, exprs
 }

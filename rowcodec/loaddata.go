@@ -32,8 +32,11 @@ func LoadDataStatement(dst Table, readerName string, cols []Column, conflicts Co
 	var b strings.Builder
 	b.WriteString("LOAD DATA LOCAL INFILE ")
 	b.WriteString(sqltok.QuoteString("Reader::" + readerName))
-	if conflicts == Ignore {
+	switch conflicts {
+	case Ignore:
 		b.WriteString(" IGNORE")
+	case Replace:
+		b.WriteString(" REPLACE")
 	}
 	b.WriteString(" INTO TABLE ")
 	b.WriteString(dst.Quoted())
@@ -229,7 +232,11 @@ func LoadData(ctx context.Context, ex Execer, dst Table, cols []Column, rows []R
 	if err != nil {
 		return Result{}, fmt.Errorf("rowcodec: load data into %s: rows affected: %w", dst, err)
 	}
-	r := Result{Sent: int64(len(rows)), Affected: aff, Skipped: int64(len(rows)) - aff}
+	r := Result{Sent: int64(len(rows)), Affected: aff}
+	if conflicts != Replace {
+		// REPLACE counts a replaced row twice: nothing is skipped.
+		r.Skipped = int64(len(rows)) - aff
+	}
 	// LOCAL turns duplicate-key errors into warnings: under Precheck a skipped row
 	// is the error a plain INSERT would have raised.
 	if conflicts != Ignore && r.Skipped != 0 {

@@ -26,6 +26,12 @@ const (
 	// Ignore: keep the destination's row on a duplicate key (DTS semantics) and
 	// count the skipped rows (INSERT IGNORE / LOAD DATA ... IGNORE).
 	Ignore Conflicts = "ignore"
+	// Replace: the destination's row is replaced (REPLACE). The full copy of a
+	// migration with incremental replication writes this way: rows move between
+	// key ranges while ranges are copied at different times, so a range may bring a
+	// unique value an earlier range copied under another key; the replay in safe
+	// mode then converges (docs/architecture.md). Not a workflow-file value.
+	Replace Conflicts = "replace"
 )
 
 // ParseConflicts maps the spec value ("" means precheck, the spec's default).
@@ -107,8 +113,11 @@ func InsertStatements(dst Table, cols []Column, rows []Row, maxBytes int, confli
 // SQL aliases that buffer: it is valid only until f returns (clone it to keep it).
 func EachInsert(dst Table, cols []Column, rows []Row, maxBytes int, conflicts Conflicts, f func(Statement) error) error {
 	verb := "INSERT INTO "
-	if conflicts == Ignore {
+	switch conflicts {
+	case Ignore:
 		verb = "INSERT IGNORE INTO "
+	case Replace:
+		verb = "REPLACE INTO "
 	}
 	prefix := verb + dst.Quoted() + " (" + DestColumnList(cols) + ") VALUES "
 	bp := stmtBufs.Get().(*[]byte)
@@ -175,7 +184,11 @@ func Insert(ctx context.Context, ex Execer, dst Table, cols []Column, rows []Row
 		if err != nil {
 			return fmt.Errorf("rows affected: %w", err)
 		}
-		total.Add(Result{Sent: int64(s.Rows), Affected: aff, Skipped: int64(s.Rows) - aff})
+		r := Result{Sent: int64(s.Rows), Affected: aff}
+		if conflicts == Ignore {
+			r.Skipped = int64(s.Rows) - aff
+		}
+		total.Add(r)
 		return nil
 	})
 	if err != nil {

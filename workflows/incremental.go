@@ -103,7 +103,7 @@ func incrementalOptions() workflow.ActivityOptions {
 		// Replication runs until stop or cutover: weeks. A dead worker is noticed by
 		// the heartbeat timeout and another picks up from the checkpoint.
 		StartToCloseTimeout: 365 * 24 * time.Hour,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    10 * time.Second,
 		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+// liveIncremental reads the Incremental activity's last heartbeat: the
+// replication's live position and lag (the workflow itself only knows when an
+// attempt starts and ends).
+func liveIncremental(ctx context.Context, c client.Client, id string) (*workflows.IncrementalProgress, string) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, ""
+	}
+	for _, pa := range desc.GetPendingActivities() {
+		if pa.GetActivityType().GetName() != "Incremental" {
+			continue
+		}
+		lastErr := pa.GetLastFailure().GetMessage()
+		d := pa.GetHeartbeatDetails()
+		if d == nil || len(d.GetPayloads()) == 0 {
+			return nil, lastErr
+		}
+		var p workflows.IncrementalProgress
+		if err := converter.GetDefaultDataConverter().FromPayloads(d, &p); err != nil {
+			return nil, lastErr
+		}
+		return &p, lastErr
+	}
+	return nil, ""
+}
+
+func printIncremental(ctx context.Context, w io.Writer, c client.Client, id string, inc *workflows.IncrementalStatus, running bool) {
+	if inc == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nIncremental:")
+	fmt.Fprintf(w, "  task %s, from %s:%d", inc.Task, inc.Start.File, inc.Start.Pos)
+	if inc.SafeUntil != nil {
+		fmt.Fprintf(w, ", safe mode until %s:%d", inc.SafeUntil.File, inc.SafeUntil.Pos)
+	}
+	fmt.Fprintln(w)
+	p := inc.Result
+	lastErr := ""
+	if running {
+		if live, e := liveIncremental(ctx, c, id); live != nil {
+			p, lastErr = live, e
+		}
+	}
+	stage := inc.Stage
+	if p != nil && p.Stage != "" && running {
+		stage = p.Stage
+	}
+	fmt.Fprintf(w, "  stage: %s\n", stage)
+	if p != nil {
+		fmt.Fprintf(w, "  applied: %s:%d", p.Position.File, p.Position.Pos)
+		if p.Position.GTID != "" {
+			fmt.Fprintf(w, " (gtid %s)", p.Position.GTID)
+		}
+		fmt.Fprintf(w, "; %d transaction(s), %d row change(s), %d DDL\n", p.Txns, p.Rows, p.DDL)
+		if running {
+			lag := fmt.Sprintf("%.1fs", p.LagSeconds)
+			if p.CaughtUp {
+				lag += " (caught up)"
+			}
+			if p.SafeMode {
+				lag += ", safe mode"
+			}
+			fmt.Fprintf(w, "  lag: %s\n", lag)
+			if p.Heartbeat != "" {
+				fmt.Fprintf(w, "  heartbeat: %s\n", p.Heartbeat)
+			}
+		}
+	}
+	if inc.CutoverError != "" {
+		fmt.Fprintf(w, "  last cutover: %s\n", inc.CutoverError)
+	}
+	if lastErr != "" {
+		fmt.Fprintf(w, "  retrying after: %s\n", lastErr)
+	}
+}
+
+func cutoverCmd() *command {
+	return &command{
+		name: "cutover", args: "ID [--max-lag 1s] [--timeout 10m]",
+		summary: "Switch over: wait until lag <= max-lag, tell you to stop writes, apply the last changes, fence the destination and complete.",
+		example: "sluice cutover sluice-shop-demo --max-lag 1s --timeout 10m",
+		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
+			maxLag := fs.Duration("max-lag", time.Second, "writes may stop once the lag is at most this")
+			timeout := fs.Duration("timeout", 10*time.Minute, "give up (replication goes on) after this long")
+			return func() error {
+				if fs.NArg() != 1 {
+					return usagef("expected one workflow ID, got %d arguments", fs.NArg())
+				}
+				if *maxLag < 0 || *timeout <= 0 {
+					return usagef("--max-lag must be >= 0 and --timeout > 0")
+				}
+				id := fs.Arg(0)
+				c, err := dial(ctx, g)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+					WorkflowID: id, UpdateName: workflows.CutoverUpdate,
+					Args:         []any{workflows.CutoverRequest{MaxLag: *maxLag, Timeout: *timeout}},
+					WaitForStage: client.WorkflowUpdateStageAccepted,
+				})
+				if err != nil {
+					return fmt.Errorf("cutover %s: %w", id, err)
+				}
+				fmt.Fprintf(e.Stdout, "Cutover of %s started (max lag %s, timeout %s).\n", id, *maxLag, *timeout)
+				done := make(chan error, 1)
+				var res workflows.IncrementalProgress
+				go func() { done <- h.Get(ctx, &res) }()
+				tick := time.NewTicker(500 * time.Millisecond)
+				defer tick.Stop()
+				last := ""
+				for {
+					select {
+					case err := <-done:
+						if err != nil {
+							return fmt.Errorf("cutover of %s did not complete: %w", id, err)
+						}
+						fmt.Fprintf(e.Stdout, "Cut over at %s:%d", res.Position.File, res.Position.Pos)
+						if res.Position.GTID != "" {
+							fmt.Fprintf(e.Stdout, " (gtid %s)", res.Position.GTID)
+						}
+						fmt.Fprintf(e.Stdout, ": %d transaction(s), %d row change(s) replicated. The destination is fenced: sluice writes nothing more to it.\nSwitch your application to the destination.\n", res.Txns, res.Rows)
+						return nil
+					case <-e.Interrupt:
+						fmt.Fprintf(e.Stdout, "\nStopped waiting; the cutover goes on. Check it with 'sluice status %s'.\n", id)
+						return nil
+					case <-tick.C:
+						p, _ := liveIncremental(ctx, c, id)
+						if p == nil || p.Stage == last {
+							continue
+						}
+						prev := last
+						last = p.Stage
+						switch {
+						case p.Stage == workflows.StageDraining && prev == workflows.StageStopWrites:
+							fmt.Fprintf(e.Stdout, "%s  the source is quiet; applying the last changes\n", time.Now().Format("15:04:05"))
+						case p.Stage == workflows.StageStopWrites || p.Stage == workflows.StageDraining:
+							fmt.Fprintf(e.Stdout, "%s  lag %.1fs <= %s: STOP WRITES ON THE SOURCE NOW. sluice waits until the source's position stops moving and everything is applied.\n", time.Now().Format("15:04:05"), p.LagSeconds, *maxLag)
+						default:
+							fmt.Fprintf(e.Stdout, "%s  %s (lag %.1fs)\n", time.Now().Format("15:04:05"), p.Stage, p.LagSeconds)
+						}
+					}
+				}
+			}, nil
+		},
+	}
+}
+
+// stopIncremental sends the stop signal when the workflow replicates: it ends at
+// a consistent point and completes. ok=false: not in the incremental phase.
+func stopIncremental(ctx context.Context, c client.Client, id string) (bool, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return false, nil
+	}
+	st, err := queryStatus(ctx, c, id, "")
+	if err != nil || st.Phase != workflows.PhaseIncremental {
+		return false, nil
+	}
+	if err := c.SignalWorkflow(ctx, id, "", workflows.StopSignal, nil); err != nil {
+		return false, fmt.Errorf("stop %s: %w", id, err)
+	}
+	return true, nil
+}
+

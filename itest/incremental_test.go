@@ -1,0 +1,330 @@
+package itest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enums "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/sluice-dev/sluice/testenv"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+// writeLoad runs random transactions on the source until stop closes: inserts,
+// updates (values, primary keys, unique values, every type), deletes and
+// multi-statement transactions, on `order` (renamed and excluded columns, a
+// case-insensitive unique key) and the every-type table t.
+func writeLoad(t *testing.T, src *sql.DB, db string, seed uint64, stop <-chan struct{}, count *atomic.Int64) {
+	r := rand.New(rand.NewPCG(seed, 11))
+	q := "`" + db + "`"
+	typed := testenv.TypesTableColumns
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		tx, err := src.Begin()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ok := true
+		for s := 0; s < 1+r.IntN(4) && ok; s++ {
+			id := r.IntN(3000)
+			var stmt string
+			switch r.IntN(9) {
+			case 0, 1:
+				stmt = fmt.Sprintf("INSERT INTO %s.`order` VALUES (%d, 'C%d', %d.%02d, 'n%d', 's%d') ON DUPLICATE KEY UPDATE `qty` = `qty` + 1, `note` = 'dup'", q, id, r.IntN(100000), r.IntN(1000), r.IntN(100), i, i)
+			case 2:
+				stmt = fmt.Sprintf("UPDATE %s.`order` SET `id` = `id` + 100000 WHERE `id` = %d", q, id)
+			case 3:
+				stmt = fmt.Sprintf("UPDATE %s.`order` SET `code` = LOWER(`code`), `qty` = `qty` * 2 WHERE `id` = %d", q, id)
+			case 4:
+				stmt = fmt.Sprintf("DELETE FROM %s.`order` WHERE `id` = %d", q, id)
+			case 5:
+				// A copy of a typed row under a new key (every type through the binlog).
+				cols := strings.Trim(typed, "()")
+				srcCols := strings.Replace(cols, "id,", fmt.Sprintf("%d + id,", 1000000+i*100), 1)
+				stmt = fmt.Sprintf("INSERT IGNORE INTO %s.t (%s) SELECT %s FROM %s.t WHERE id BETWEEN -999999 AND 999999 ORDER BY RAND(%d) LIMIT 1", q, cols, srcCols, q, i)
+			case 6:
+				stmt = fmt.Sprintf("UPDATE %s.t SET u8 = CONCAT(IFNULL(u8, ''), 'é'), bu = IFNULL(bu, 0) DIV 2, dt6 = NOW(6), b8 = X'00', tm6 = '-00:00:01.5' WHERE id %% 7 = %d", q, r.IntN(7))
+			case 7:
+				stmt = fmt.Sprintf("DELETE FROM %s.t WHERE id >= 1000000 AND id %% 13 = %d", q, r.IntN(13))
+			case 8:
+				stmt = fmt.Sprintf("UPDATE %s.t SET id = -id WHERE id > 1000000 AND id %% 11 = %d", q, r.IntN(11))
+			}
+			if _, err := tx.Exec(stmt); err != nil {
+				ok = false
+			}
+		}
+		if !ok {
+			tx.Rollback()
+			continue
+		}
+		if err := tx.Commit(); err != nil {
+			t.Error(err)
+			return
+		}
+		count.Add(1)
+		time.Sleep(time.Duration(r.IntN(3)) * time.Millisecond)
+	}
+}
+
+// incrementalProgress reads the Incremental activity's heartbeat.
+func incrementalProgress(ctx context.Context, s *stack, id string) (*workflows.IncrementalProgress, bool) {
+	d, err := s.client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, false
+	}
+	for _, pa := range d.GetPendingActivities() {
+		if pa.GetActivityType().GetName() != "Incremental" || pa.GetHeartbeatDetails() == nil {
+			continue
+		}
+		var p workflows.IncrementalProgress
+		if converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), &p) == nil {
+			return &p, true
+		}
+	}
+	return nil, false
+}
+
+func gtidSeq(t *testing.T, g string) uint64 {
+	t.Helper()
+	parts := strings.Split(g, "-")
+	n, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+	if err != nil || strings.Contains(g, ",") {
+		t.Fatalf("unexpected GTID position %q", g)
+	}
+	return n
+}
+
+// Issue 5, "Done means": schema + full + incremental under a concurrent write load
+// running through the copy and after; the worker SIGKILLed three times during
+// replication; cutover; source and destination equal by server-side hashes, and
+// the checkpoints count every source transaction exactly once.
+func TestIncrementalUnderLoadWithKillsAndCutover(t *testing.T) {
+	env := testenv.Shared(t)
+	s := startStack(t)
+	bin := buildWorker(t)
+	ctx := context.Background()
+	const (
+		queue = "sluice-inc"
+		srcDB = "iti_src"
+		dstDB = "iti dst"
+		id    = "sluice-inc"
+	)
+	drop := func() {
+		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+srcDB)
+		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+dstDB+"`")
+	}
+	drop()
+	t.Cleanup(drop)
+	typedRows := strings.Join(testenv.TypesTableRows(), ",")
+	if err := env.Source.Exec(ctx, "CREATE DATABASE "+srcDB,
+		"CREATE TABLE "+srcDB+".`order` (`id` INT NOT NULL PRIMARY KEY, `code` VARCHAR(20) COLLATE utf8mb4_unicode_ci NOT NULL, `qty` DECIMAL(12,2), `note` VARCHAR(50), `secret` VARCHAR(20), UNIQUE KEY `uc` (`code`), KEY `by_qty` (`qty`))",
+		"INSERT INTO "+srcDB+".`order` SELECT seq, CONCAT('c', seq), seq / 100, 'initial', 'x' FROM "+srcDB+".seq_1_to_60000",
+	); err != nil {
+		t.Fatal(err)
+	}
+	src, err := env.Source.Open(srcDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	// The edge values (ENUM error value, zero dates) store only without strict mode.
+	conn, err := src.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00'", testenv.TypesTableDDL, "INSERT INTO t " + testenv.TypesTableColumns + " VALUES " + typedRows} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.80s: %v", q, err)
+		}
+	}
+	conn.Close()
+	dst, err := env.Destination.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for i, f := range testenv.TypesTableFloats {
+		if _, err := src.Exec("UPDATE "+srcDB+".t SET f = ?, d = ? WHERE id = (SELECT id FROM (SELECT id FROM "+srcDB+".t ORDER BY id LIMIT 1 OFFSET ?) x)", float64(f), testenv.TypesTableDoubles[i%len(testenv.TypesTableDoubles)], i); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	file := writeFile(t, "inc", fmt.Sprintf(`name: inc
+source: {host: %s, port: %d, user: %s, password: "${SRC_INC_PW}"}
+destination: {host: %s, port: %d, user: %s, password: "${DST_INC_PW}"}
+types: [schema, full, incremental]
+objects:
+  - database: %s
+    to: %s
+    tables:
+      - "*"
+      - {name: order, columns: {note: remark}, exclude_columns: [secret]}
+options:
+  full: {parallel: 2}
+  throttle: {full: {rps: 30000}}
+`, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser, srcDB, dstDB))
+	secrets := []string{"SRC_INC_PW=" + env.Source.RootPassword, "DST_INC_PW=" + env.Destination.RootPassword}
+	logPath := filepath.Join(t.TempDir(), "worker.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 20000 {
+				b = b[len(b)-20000:]
+			}
+			t.Logf("worker log (tail):\n%s", b)
+		}
+	})
+	w := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+
+	stop := make(chan struct{})
+	var loadTxns atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); writeLoad(t, src, srcDB, 1, stop, &loadTxns) }()
+	stopLoad := func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	}
+	defer stopLoad()
+
+	if code, _, _ := s.sluiceOn(t, queue, "start", "-f", file); code != 0 {
+		t.Fatalf("start: exit %d", code)
+	}
+	waitInc := func(what string, cond func(p *workflows.IncrementalProgress) bool) *workflows.IncrementalProgress {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Minute)
+		for time.Now().Before(deadline) {
+			if p, ok := incrementalProgress(ctx, s, id); ok && cond(p) {
+				return p
+			}
+			d, err := s.client.DescribeWorkflowExecution(ctx, id, "")
+			if err == nil && d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				t.Fatalf("the workflow ended (%s) while waiting for %s", d.GetWorkflowExecutionInfo().GetStatus(), what)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("timed out waiting for %s", what)
+		return nil
+	}
+	p := waitInc("replication", func(p *workflows.IncrementalProgress) bool { return p.Txns > 0 })
+	t.Logf("replicating: %d transactions applied, safe mode %v, lag %.1fs", p.Txns, p.SafeMode, p.LagSeconds)
+
+	r := rand.New(rand.NewPCG(5, 5))
+	for k := 0; k < 3; k++ {
+		time.Sleep(time.Duration(300+r.IntN(1500)) * time.Millisecond)
+		before, _ := incrementalProgress(ctx, s, id)
+		if err := w.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		<-w.done
+		t.Logf("kill %d: worker SIGKILLed at %d transactions applied", k+1, before.Txns)
+		w = startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+		// The next attempt starts once the heartbeat timeout notices the dead one.
+		waitInc("replication after the kill", func(p *workflows.IncrementalProgress) bool { return p.Txns > before.Txns && p.At.After(time.Now().Add(-3*time.Second)) })
+	}
+
+	stopLoad()
+	t.Logf("the load committed %d transactions", loadTxns.Load())
+	code, out, _ := s.sluiceOn(t, queue, "cutover", id, "--max-lag", "2s", "--timeout", "3m")
+	if code != 0 || !strings.Contains(out, "STOP WRITES ON THE SOURCE NOW") || !strings.Contains(out, "Cut over at") {
+		t.Fatalf("cutover: exit %d", code)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var res workflows.Result
+	if err := s.client.GetWorkflow(wctx, id, "").Get(wctx, &res); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	if res.Incremental == nil || res.Incremental.Stage != workflows.StageCutOver || res.Incremental.Result == nil {
+		t.Fatalf("result %+v", res.Incremental)
+	}
+
+	// Equal by server-side hashes of every column (renamed read under the new
+	// name, the excluded one left out).
+	for _, c := range []struct {
+		table, key string
+		skip       []string
+		rename     map[string]string
+	}{
+		{"order", "id", []string{"secret"}, map[string]string{"note": "remark"}},
+		{"t", "id", []string{"gv", "gs"}, nil},
+	} {
+		exprsSrc := testenv.HashExprs(t, src, srcDB, c.table, c.skip, nil)
+		exprsDst := testenv.HashExprs(t, src, srcDB, c.table, c.skip, c.rename)
+		want := testenv.RowHashes(t, src, srcDB, c.table, c.key, exprsSrc)
+		got := testenv.RowHashes(t, dst, dstDB, c.table, c.key, exprsDst)
+		if len(want) < 100 {
+			t.Errorf("%s: only %d source rows", c.table, len(want))
+		}
+		diff := 0
+		for k, h := range want {
+			if got[k] != h {
+				diff++
+				if diff <= 5 {
+					t.Errorf("%s: row %s differs or is missing on the destination", c.table, k)
+				}
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				diff++
+				if diff <= 5 {
+					t.Errorf("%s: row %s is on the destination only", c.table, k)
+				}
+			}
+		}
+		if diff > 0 {
+			t.Errorf("%s: %d of %d rows differ", c.table, diff, len(want))
+		}
+	}
+
+	// Exactly once: the checkpoints count every source transaction after the full
+	// copy's start position once (the load's, the heartbeats').
+	task := res.Incremental.Task
+	var txns uint64
+	var state string
+	if err := dst.QueryRow("SELECT SUM(`txns`) FROM `sluice`.`checkpoints` WHERE `task` = ?", task).Scan(&txns); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.QueryRow("SELECT `state` FROM `sluice`.`tasks` WHERE `task` = ?", task).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	end := res.Incremental.Result.Position
+	want := gtidSeq(t, end.GTID) - gtidSeq(t, res.Full.Position.GTID)
+	if txns != want || state != "done" {
+		t.Errorf("checkpoints count %d transactions between %s and %s, the source committed %d; task state %q", txns, res.Full.Position.GTID, end.GTID, want, state)
+	}
+
+	// After the cutover nothing reaches the destination.
+	if _, err := src.Exec("INSERT INTO " + srcDB + ".`order` VALUES (-1, 'after cutover', 1, 'x', 'y')"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if n := destRows(t, dst, "`"+dstDB+"`.`order` WHERE `id` = -1"); n != 0 {
+		t.Errorf("a row written after the cutover reached the destination")
+	}
+	code, out, _ = s.sluice(t, "status", id)
+	if code != 0 || !strings.Contains(out, "stage: cut over") {
+		t.Errorf("status after cutover: exit %d", code)
+	}
+}
