@@ -179,4 +179,3 @@ func stopIncremental(ctx context.Context, c client.Client, id string) (bool, err
 	}
 	return true, nil
 }
-

@@ -240,7 +240,9 @@ options:
 		t.Logf("kill %d: worker SIGKILLed at %d transactions applied", k+1, before.Txns)
 		w = startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
 		// The next attempt starts once the heartbeat timeout notices the dead one.
-		waitInc("replication after the kill", func(p *workflows.IncrementalProgress) bool { return p.Txns > before.Txns && p.At.After(time.Now().Add(-3*time.Second)) })
+		waitInc("replication after the kill", func(p *workflows.IncrementalProgress) bool {
+			return p.Txns > before.Txns && p.At.After(time.Now().Add(-3*time.Second))
+		})
 	}
 
 	stopLoad()
