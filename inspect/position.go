@@ -65,10 +65,18 @@ func BinlogPosition(ctx context.Context, db *sql.DB) (*Position, error) {
 		return nil, err
 	}
 	p := &Position{File: st.File, Pos: st.Position}
-	// Read the GTID position after the file position: replaying from a slightly
-	// earlier point is harmless, a later one would skip changes.
-	if g, err := fl.ExecutedGTIDs(vars); err == nil {
-		p.GTID = g.String()
+	// The GTID position must be the one at exactly File/Pos: the variables read
+	// above are older than it while the source commits (measured: one transaction
+	// behind under load). MySQL prints it in the same row; MariaDB computes it.
+	switch {
+	case st.ExecutedGTIDSet != "":
+		p.GTID = st.ExecutedGTIDSet
+	case fl.Kind == flavor.MariaDB:
+		var g sql.NullString
+		if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", st.File, st.Position).Scan(&g); err != nil {
+			return nil, fmt.Errorf("GTID position at %s:%d: %w", st.File, st.Position, err)
+		}
+		p.GTID = g.String
 	}
 	return p, nil
 }
