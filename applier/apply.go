@@ -530,8 +530,7 @@ func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

@@ -1102,7 +1102,9 @@ func replaySucceeds(olds, news []string) bool {
 		}
 		return true
 	}
-	return run() && run()
+	// The second run is the replay after a crash: state carries over.
+	first := run()
+	return first && run()
 }
 
 // ghostRenames classifies renames that involve gh-ost's tables: the cut-over
