@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/schemahist"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -91,6 +92,11 @@ func (a *Activities) FinishIncremental(ctx context.Context, s spec.Spec, task, s
 	}
 	if err := store.Finish(ctx, summary); err != nil {
 		return workflows.IncrementalProgress{}, classify(err)
+	}
+	if h, err := schemahist.Open(ctx, dst, task, nil); err == nil {
+		if err := h.Drop(ctx); err != nil {
+			a.Log.Warn("the schema history's shadow databases were not dropped", zap.Error(err))
+		}
 	}
 	r, _, err := store.Resume(ctx)
 	if err != nil {
@@ -232,12 +238,20 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
+	hist, err := schemahist.Open(ctx, dst, in.Task, sel)
+	if err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	}
 	cfg := applier.Config{
+		KeySource: func(db string) (*sql.DB, string) { return dst, hist.Shadow(db) },
 		Task: in.Task, Dest: dst, Source: src, Select: sel,
 		Slots:         s.Options.Incremental.Parallel,
 		Replace:       s.Options.Conflicts == "ignore",
 		HeartbeatTask: in.Task,
-		DDL: func(ctx context.Context, schema, statement string) ([]string, error) {
+		DDL: func(ctx context.Context, schema, statement string, retried bool) ([]string, error) {
+			if err := hist.Apply(ctx, schema, statement, retried); err != nil {
+				return nil, err
+			}
 			rd, err := ddl.ReplicateDDL(schema, statement, sel, nil)
 			if err != nil {
 				return nil, err
@@ -269,6 +283,19 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		ap.SetStart(from)
 		last = ap.Progress()
 	}
+	// The schema history starts as the source's definitions now: right when no
+	// DDL ran between the start position and now (the full copy holds none).
+	if done, err := hist.Initialized(ctx); err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	} else if !done {
+		var tables []schemahist.Table
+		for _, t := range r.resolved.Plan.Tables {
+			tables = append(tables, schemahist.Table{DB: t.Source.DB, Name: t.Source.Table})
+		}
+		if err := hist.Init(ctx, src, tables); err != nil {
+			return workflows.IncrementalProgress{}, classifyIncremental(err)
+		}
+	}
 	info := activity.GetInfo(ctx)
 	a.Log.Info("incremental replication starts", zap.String("workflow", info.WorkflowExecution.ID),
 		zap.Int32("attempt", info.Attempt), zap.Stringer("from", from), zap.Bool("cutover", in.Cutover != nil))
@@ -279,10 +306,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			if db == applier.MetaSchema && table == applier.HeartbeatTable {
 				return binlog.LoadTable(ctx, src, db, table)
 			}
-			if _, _, ok := sel.Table(db, table); !ok {
-				return nil, nil
-			}
-			return binlog.LoadTable(ctx, src, db, table)
+			return hist.Lookup(ctx, db, table)
 		},
 	}, from)
 	if err != nil {
@@ -405,6 +429,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				}
 				if err := store.Finish(ctx, fmt.Sprintf("cut over at %s:%d (gtid %s)", final.Position.File, final.Position.Pos, final.Position.GTID)); err != nil {
 					return final, classify(err)
+				}
+				if err := hist.Drop(ctx); err != nil {
+					a.Log.Warn("cutover: the schema history's shadow databases were not dropped", zap.Error(err))
 				}
 				a.Log.Info("cutover complete", zap.Any("position", final.Position), zap.Uint64("txns", final.Txns))
 				return final, nil

@@ -289,10 +289,9 @@ func streamConfig(t *testing.T, env *testenv.Env, sel Selection) binlog.Config {
 
 func resetTask(t *testing.T, dst *sql.DB, task string) {
 	t.Helper()
-	if _, err := OpenStore(context.Background(), dst, task); err != nil {
+	if err := Reset(context.Background(), dst, task); err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, dst, "DELETE FROM `sluice`.`checkpoints` WHERE `task` = '"+task+"'", "DELETE FROM `sluice`.`tasks` WHERE `task` = '"+task+"'")
 }
 
 func compare(t *testing.T, src, dst *sql.DB, srcDB, dstDB string) {

@@ -17,6 +17,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/rowcodec"
 )
 
@@ -26,8 +27,10 @@ type Events interface {
 }
 
 // DDLFunc turns a replicated statement into what runs on the destination (nothing
-// for statements on unselected objects). An error stops the task.
-type DDLFunc func(ctx context.Context, schema, statement string) ([]string, error)
+// for statements on unselected objects), after recording it in the schema history.
+// retried: this DDL was started before a crash, so its side effects may be done.
+// An error stops the task.
+type DDLFunc func(ctx context.Context, schema, statement string, retried bool) ([]string, error)
 
 // Config sets up an Applier.
 type Config struct {
@@ -35,6 +38,9 @@ type Config struct {
 	Task   string
 	Dest   *sql.DB
 	Source *sql.DB // unique keys of the source tables, for conflicts
+	// KeySource, when set, says where the unique keys of a source database's
+	// tables are read (the schema history), instead of Source itself.
+	KeySource func(db string) (*sql.DB, string)
 	Select Selection
 	// Slots is the number of destination connections applying in parallel (4).
 	Slots int
@@ -436,7 +442,11 @@ func (a *Applier) target(ctx context.Context, e *binlog.Event) (*target, error) 
 	keys, ok := a.keys[k]
 	if !ok {
 		var err error
-		if keys, err = loadKeys(ctx, a.cfg.Source, e.Schema, e.Table); err != nil {
+		kdb, kschema := a.cfg.Source, e.Schema
+		if a.cfg.KeySource != nil {
+			kdb, kschema = a.cfg.KeySource(e.Schema)
+		}
+		if keys, err = loadKeys(ctx, kdb, kschema, e.Table); err != nil {
 			return nil, fmt.Errorf("applier: %w", err)
 		}
 		a.keys[k] = keys
@@ -756,28 +766,28 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 		return nil
 	}
 	if len(t.changes) > 0 {
-		return fmt.Errorf("applier: transaction ending at %s mixes DDL and rows (CREATE TABLE ... SELECT?): not supported; %q", t.end, t.ddl.sql)
+		return fmt.Errorf("applier: transaction ending at %s mixes DDL and rows (CREATE TABLE ... SELECT?): not supported", t.end)
+	}
+	mark := t.end.String()
+	retried := a.task.DDLPending == mark
+	if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark); err != nil {
+		return err
 	}
 	var stmts []string
 	if a.cfg.DDL != nil {
 		var err error
-		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql); err != nil {
+		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql, retried); err != nil {
 			return fmt.Errorf("applier: DDL at %s: %w", t.end, err)
 		}
 	}
-	mark := t.end.String()
-	retried := a.task.DDLPending == mark
 	if len(stmts) > 0 {
-		if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark); err != nil {
-			return err
-		}
 		c, err := a.conn(ctx, 0)
 		if err != nil {
 			return err
 		}
 		for _, q := range stmts {
 			if _, err := c.ExecContext(ctx, q); err != nil {
-				if retried && alreadyApplied(err) {
+				if retried && dbconn.DDLAlreadyApplied(err) {
 					continue
 				}
 				a.dropConn(0)
@@ -823,28 +833,4 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 func transient(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
-}
-
-// alreadyApplied: the errors a DDL gives when it ran before.
-func alreadyApplied(err error) bool {
-	var me *mysql.MySQLError
-	if !errors.As(err, &me) {
-		return false
-	}
-	switch me.Number {
-	case 1050, // table exists
-		1051, // unknown table
-		1054, // unknown column
-		1060, // duplicate column
-		1061, // duplicate key name
-		1091, // can't drop: does not exist
-		1146, // table doesn't exist
-		1304, // routine exists
-		1305, // routine does not exist
-		1360, // trigger does not exist
-		1359, // trigger exists
-		4031: // (MariaDB) duplicate check constraint name
-		return true
-	}
-	return false
 }

@@ -261,3 +261,17 @@ func (b bitset) count() int {
 	}
 	return n
 }
+
+// Reset forgets a task's state (tests, and a task started again from scratch).
+func Reset(ctx context.Context, db *sql.DB, task string) error {
+	s, err := OpenStore(ctx, db, task)
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{"DELETE FROM `sluice`.`checkpoints` WHERE `task` = ?", "DELETE FROM `sluice`.`tasks` WHERE `task` = ?"} {
+		if _, err := s.db.ExecContext(ctx, q, task); err != nil {
+			return fmt.Errorf("reset task: %w", err)
+		}
+	}
+	return nil
+}
