@@ -71,27 +71,25 @@ func checkBinlogRowImage(f *Facts) Item {
 }
 
 // binlog_row_metadata=FULL puts column names, signedness, charsets, ENUM/SET values
-// and the primary key in each table-map event. Without it the incremental phase is to
-// fall back to its own schema history. That phase (and so the fallback) is not built
-// yet, and the message says so; it stays a warning because the fallback is the plan.
+// and the primary key in each table-map event. The incremental reader cross-checks
+// every table map against its schema history with them and refuses to decode
+// without (binlog.ErrNoMetadata): a column shifted silently is worse than a stop.
 func checkBinlogRowMetadata(f *Facts) Item {
 	s := f.Source
 	v, exists, it, ok := variable(s, "binlog_row_metadata")
 	if !ok {
 		return it
 	}
-	const fallback = "the binlog then lacks column names and signedness, and the incremental phase is to fall back to its own schema history " +
-		"(the table definitions recorded at the start and updated from the DDL in the binlog), which is exact as long as every schema change on the source goes through the binlog; " +
-		"that fallback is planned and lands with the incremental phase, which this version of sluice does not run yet"
+	const why = "incremental replication checks every table-map event's column names, signedness and charsets against its schema history, so a column can never shift silently; without FULL metadata it cannot"
 	switch {
 	case strings.EqualFold(v, "FULL"):
 		return pass("binlog_row_metadata=FULL: the binlog carries column names and types")
 	case !exists || !s.Flavor.HasBinlogRowMetadata():
-		return warn(fmt.Sprintf("%s has no binlog_row_metadata (it exists on MySQL 8.0.1+ and MariaDB 10.5+): %s", s.Flavor, fallback),
-			"upgrade the source to get binlog_row_metadata=FULL, or accept the planned fallback by adding "+IDBinlogRowMetadata+" to options.ignore_warnings")
+		return fail(fmt.Sprintf("%s has no binlog_row_metadata (it exists on MySQL 8.0.1+ and MariaDB 10.5+): %s", s.Flavor, why),
+			"upgrade the source to MySQL 8.0.1+ or MariaDB 10.5+ and set binlog_row_metadata=FULL, or migrate without incremental")
 	}
-	return warn(fmt.Sprintf("binlog_row_metadata is %s on the source %s, not FULL: %s", v, s.Address, fallback),
-		s.Flavor.PersistHint("binlog_row_metadata", "'FULL'")+", or accept the planned fallback by adding "+IDBinlogRowMetadata+" to options.ignore_warnings")
+	return fail(fmt.Sprintf("binlog_row_metadata is %s on the source %s, not FULL: %s", v, s.Address, why),
+		s.Flavor.PersistHint("binlog_row_metadata", "'FULL'")+"; sessions already open keep the old setting until they reconnect")
 }
 
 func checkBinlogRowValueOptions(f *Facts) Item {
