@@ -128,10 +128,12 @@ type selection struct {
 	opts  plan.Options
 	mu    sync.Mutex
 	later map[plan.Name]bool
+	// ghost: with online_ddl gh-ost, its tables are never replicated.
+	ghost *ddl.GhostNames
 }
 
 func (s *selection) Table(db, table string) (string, string, bool) {
-	if db == applier.MetaSchema {
+	if db == applier.MetaSchema || s.ghost.Ignored(table) {
 		return "", "", false
 	}
 	if d, t, ok := s.names.Table(db, table); ok {
@@ -155,7 +157,7 @@ func (s *selection) Operations(db, table string) []string {
 
 // Selects applies the workflow file's selection to a name it may not have seen.
 func (s *selection) Selects(db, table string) bool {
-	if db == applier.MetaSchema {
+	if db == applier.MetaSchema || s.ghost.Ignored(table) {
 		return false
 	}
 	if _, _, ok := s.names.Table(db, table); ok {
@@ -242,17 +244,21 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	if err != nil {
 		return workflows.IncrementalProgress{}, classify(err)
 	}
+	var ghost *ddl.GhostNames
+	if s.Options.OnlineDDL == "gh-ost" {
+		if ghost, err = ddl.CompileGhostNames(s.Options.GhOst.ShadowTable, s.Options.GhOst.TrashTable); err != nil {
+			return workflows.IncrementalProgress{}, temporal.NewNonRetryableApplicationError("options.gh_ost: "+err.Error(), ErrIncrementalFailed, nil)
+		}
+		sel.ghost = ghost
+	}
 	cfg := applier.Config{
 		KeySource: func(db string) (*sql.DB, string) { return dst, hist.Shadow(db) },
 		Task: in.Task, Dest: dst, Source: src, Select: sel,
 		Slots:         s.Options.Incremental.Parallel,
 		Replace:       s.Options.Conflicts == "ignore",
 		HeartbeatTask: in.Task,
-		DDL: func(ctx context.Context, schema, statement string, retried bool) ([]string, error) {
-			if err := hist.Apply(ctx, schema, statement, retried); err != nil {
-				return nil, err
-			}
-			rd, err := ddl.ReplicateDDL(schema, statement, sel, nil)
+		DDL: func(ctx context.Context, schema, statement, at string, retried bool) ([]string, error) {
+			rd, err := hist.Replicate(ctx, sel, ghost, schema, statement, at, retried)
 			if err != nil {
 				return nil, err
 			}
@@ -261,7 +267,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 					zap.String("workflow", in.Task), zap.Any("tables", rd.Tables))
 			}
 			if len(rd.Statements) == 0 {
-				a.Log.Info("replicated DDL skipped", zap.String("kind", string(rd.Kind)), zap.String("why", rd.Skip))
+				a.Log.Info("replicated DDL: nothing to run on the destination", zap.String("kind", string(rd.Kind)), zap.String("why", rd.Skip))
 			}
 			return rd.Statements, nil
 		},

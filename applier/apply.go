@@ -28,9 +28,10 @@ type Events interface {
 
 // DDLFunc turns a replicated statement into what runs on the destination (nothing
 // for statements on unselected objects), after recording it in the schema history.
-// retried: this DDL was started before a crash, so its side effects may be done.
+// at is the DDL's binlog position (a stable key); retried: this DDL was started
+// before a crash, so its side effects may be done.
 // An error stops the task.
-type DDLFunc func(ctx context.Context, schema, statement string, retried bool) ([]string, error)
+type DDLFunc func(ctx context.Context, schema, statement, at string, retried bool) ([]string, error)
 
 // Config sets up an Applier.
 type Config struct {
@@ -776,7 +777,7 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 	var stmts []string
 	if a.cfg.DDL != nil {
 		var err error
-		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql, retried); err != nil {
+		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql, mark, retried); err != nil {
 			return fmt.Errorf("applier: DDL at %s: %w", t.end, err)
 		}
 	}

@@ -40,6 +40,7 @@ func Open(ctx context.Context, dst *sql.DB, task string, sel Selector) (*History
 	for _, q := range []string{
 		"CREATE DATABASE IF NOT EXISTS `sluice`",
 		"CREATE TABLE IF NOT EXISTS `sluice`.`shadows` (`task` VARBINARY(512) NOT NULL, `source_db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `shadow_db` VARCHAR(64) NOT NULL, PRIMARY KEY (`task`, `source_db`)) ENGINE=InnoDB",
+		ghostDDL,
 	} {
 		if _, err := dst.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("schema history: %w", err)
@@ -126,39 +127,6 @@ func (h *History) session(ctx context.Context) (*sql.Conn, error) {
 	return c, nil
 }
 
-// Apply runs a replicated DDL on the shadow. retried: it may have run already
-// (a crash between it and its checkpoint), so "already done" errors are fine.
-func (h *History) Apply(ctx context.Context, defaultDB, statement string, retried bool) error {
-	rd, err := ddl.ReplicateDDL(defaultDB, statement, shadowNames{h}, nil)
-	if err != nil {
-		return fmt.Errorf("schema history: %w", err)
-	}
-	if len(rd.Statements) == 0 {
-		return nil
-	}
-	for _, t := range rd.Tables {
-		if h.sel.Selects(t.Database, t.Name) {
-			if err := h.ensureDB(ctx, t.Database); err != nil {
-				return err
-			}
-		}
-	}
-	conn, err := h.session(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	for _, q := range rd.Statements {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			if retried && dbconn.DDLAlreadyApplied(err) {
-				continue
-			}
-			return fmt.Errorf("schema history: apply %s DDL to the shadow: %w", rd.Kind, err)
-		}
-	}
-	return nil
-}
-
 // Lookup is the binlog decoder's view: the shadow's definition, nil for a table
 // the migration does not replicate.
 func (h *History) Lookup(ctx context.Context, db, table string) (*binlog.Table, error) {
@@ -196,8 +164,12 @@ func (h *History) Drop(ctx context.Context) error {
 			return fmt.Errorf("schema history: drop %s: %w", s, err)
 		}
 	}
-	_, err = h.dst.ExecContext(ctx, "DELETE FROM `sluice`.`shadows` WHERE `task` = ?", h.task)
-	return err
+	for _, q := range []string{"DELETE FROM `sluice`.`shadows` WHERE `task` = ?", "DELETE FROM `sluice`.`ghost_alters` WHERE `task` = ?"} {
+		if _, err := h.dst.ExecContext(ctx, q, h.task); err != nil {
+			return fmt.Errorf("schema history: %w", err)
+		}
+	}
+	return nil
 }
 
 // shadowNames maps every source database to its shadow, names unchanged, nothing

@@ -147,11 +147,8 @@ func TestCatchUpAcrossDDL(t *testing.T) {
 	ap, err := applier.New(runCtx, applier.Config{
 		Task: task, Dest: dst, Source: src, Select: selection, Slots: 2,
 		KeySource: func(db string) (*sql.DB, string) { return dst, h.Shadow(db) },
-		DDL: func(ctx context.Context, schema, stmt string, retried bool) ([]string, error) {
-			if err := h.Apply(ctx, schema, stmt, retried); err != nil {
-				return nil, err
-			}
-			rd, err := ddl.ReplicateDDL(schema, stmt, selection, nil)
+		DDL: func(ctx context.Context, schema, stmt, at string, retried bool) ([]string, error) {
+			rd, err := h.Replicate(ctx, selection, nil, schema, stmt, at, retried)
 			return rd.Statements, err
 		},
 		OnEpoch: func(p applier.Progress) {
@@ -227,5 +224,132 @@ func TestCatchUpAcrossDDL(t *testing.T) {
 	}
 	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", h.Shadow(srcDB)).Scan(&n); err != nil || n != 0 {
 		t.Errorf("shadow database left after Drop: %d %v", n, err)
+	}
+}
+
+// ghostSel is sel with gh-ost's tables left out, as the activity's selection does.
+type ghostSel struct {
+	sel
+	g *ddl.GhostNames
+}
+
+func (s ghostSel) Table(db, table string) (string, string, bool) {
+	if s.g.Ignored(table) {
+		return "", "", false
+	}
+	return s.sel.Table(db, table)
+}
+
+func (s ghostSel) Selects(db, table string) bool {
+	return !s.g.Ignored(table) && s.sel.Selects(db, table)
+}
+
+// TestGhostRun reproduces gh-ost on the source (its changelog and shadow tables,
+// the ALTER on the shadow, the row copy, writes during it, the atomic cut-over
+// rename, the drops) and replays it: the destination's table gets the ALTER at
+// the cut-over, never the shadow's rows, and equals the source.
+func TestGhostRun(t *testing.T) {
+	env := testenv.Shared(t)
+	ctx := context.Background()
+	src, err := env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := env.Destination.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	const srcDB, dstDB = "gh-src", "gh dst"
+	s, d := sqltok.Quote(srcDB), sqltok.Quote(dstDB)
+	for _, x := range []struct {
+		db *sql.DB
+		q  string
+	}{{src, s}, {dst, d}} {
+		exec(t, x.db, "DROP DATABASE IF EXISTS "+x.q, "CREATE DATABASE "+x.q,
+			"CREATE TABLE "+x.q+".`order` (`id` INT PRIMARY KEY, `a` INT)",
+			"INSERT INTO "+x.q+".`order` VALUES (1, 1), (2, 2)")
+	}
+	g, err := ddl.CompileGhostNames(spec.DefaultGhOstShadowTable, spec.DefaultGhOstTrashTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	selection := ghostSel{sel{srcDB, dstDB}, g}
+	p, _ := inspect.BinlogPosition(ctx, src)
+	start := binlog.Position(*p)
+	task := "gh-test"
+	h, err := Open(ctx, dst, task, selection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Init(ctx, src, []Table{{srcDB, "order"}}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, src,
+		"CREATE TABLE "+s+".`_order_ghc` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, `hint` VARCHAR(64), `value` TEXT, UNIQUE KEY (`hint`))",
+		"INSERT INTO "+s+".`_order_ghc` (`hint`, `value`) VALUES ('state', 'GhostTableMigrated')",
+		"CREATE TABLE "+s+".`_order_gho` LIKE "+s+".`order`",
+		"ALTER TABLE "+s+".`_order_gho` ADD COLUMN `extra` INT NOT NULL DEFAULT 5, ADD KEY `ka` (`a`)",
+		"INSERT INTO "+s+".`order` VALUES (3, 3)",
+		"INSERT IGNORE INTO "+s+".`_order_gho` (`id`, `a`) SELECT `id`, `a` FROM "+s+".`order`",
+		"UPDATE "+s+".`order` SET `a` = 20 WHERE `id` = 2",
+		"REPLACE INTO "+s+".`_order_gho` (`id`, `a`) VALUES (2, 20)",
+		"RENAME TABLE "+s+".`order` TO "+s+".`_order_del`, "+s+".`_order_gho` TO "+s+".`order`",
+		"INSERT INTO "+s+".`order` VALUES (4, 4, 44)",
+		"DROP TABLE "+s+".`_order_del`",
+		"DROP TABLE "+s+".`_order_ghc`",
+	)
+	end, _ := inspect.BinlogPosition(ctx, src)
+	if err := applier.Reset(ctx, dst, task); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	ap, err := applier.New(runCtx, applier.Config{
+		Task: task, Dest: dst, Source: src, Select: selection, Slots: 2,
+		KeySource: func(db string) (*sql.DB, string) { return dst, h.Shadow(db) },
+		DDL: func(ctx context.Context, schema, stmt, at string, retried bool) ([]string, error) {
+			rd, err := h.Replicate(ctx, selection, g, schema, stmt, at, retried)
+			return rd.Statements, err
+		},
+		OnEpoch: func(p applier.Progress) {
+			if p.Position.Compare(binlog.Position(*end)) >= 0 {
+				cancel()
+			}
+		},
+	}, binlog.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ap.Close()
+	ap.SetStart(start)
+	st, err := binlog.Open(runCtx, binlog.Config{
+		Endpoint: spec.Endpoint{Host: env.Source.Host, Port: env.Source.Port, User: env.Source.RootUser, Password: "${P}", TLS: spec.TLS{Mode: "preferred"}},
+		Env:      func(string) (string, bool) { return env.Source.RootPassword, true },
+		ServerID: binlog.ServerIDFor(t.Name()),
+		Lookup:   h.Lookup,
+	}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := ap.Run(runCtx, st); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	want := rowsOf(t, src, "SELECT * FROM "+s+".`order` ORDER BY 1")
+	got := rowsOf(t, dst, "SELECT * FROM "+d+".`order` ORDER BY 1")
+	if want != got || !strings.HasPrefix(got, "id,a,extra\n") {
+		t.Errorf("after the gh-ost run\nsource:\n%s\ndestination:\n%s", want, got)
+	}
+	var n int
+	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_order\\_%'", dstDB).Scan(&n); err != nil || n != 0 {
+		t.Errorf("gh-ost tables reached the destination: %d %v", n, err)
+	}
+	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'order' AND INDEX_NAME = 'ka'", dstDB).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the gh-ost ALTER's index is not on the destination: %d %v", n, err)
 	}
 }

@@ -1,0 +1,142 @@
+package schemahist
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/dbconn"
+	"github.com/sluice-dev/sluice/ddl"
+)
+
+// gh-ost (`online_ddl: gh-ost`): its shadow table `_t_gho` is altered and filled
+// while t serves, then swapped in. Its rows are never replicated; its ALTERs are
+// saved (rewritten for t's destination and for t's shadow here) and run at the
+// cut-over, as DTS's "adapt to gh-ost" does. The saved statements live in
+// `sluice`.`ghost_alters` on the destination, keyed by the binlog position of the
+// ALTER, so a DDL replayed after a crash saves nothing twice; a cut-over marks
+// them with its own position, so a replayed cut-over finds them again.
+const ghostDDL = "CREATE TABLE IF NOT EXISTS `sluice`.`ghost_alters` (" +
+	"`task` VARBINARY(512) NOT NULL, `at` VARCHAR(1024) NOT NULL, `seq` INT NOT NULL," +
+	"`source_db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
+	"`source_table` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
+	"`dest_sql` MEDIUMTEXT NOT NULL, `shadow_sql` MEDIUMTEXT NOT NULL, `cut_over_at` VARCHAR(1024) NULL," +
+	"`n` BIGINT NOT NULL AUTO_INCREMENT UNIQUE," +
+	"PRIMARY KEY (`task`, `at`(255), `seq`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+
+// Replicate is the whole handling of one replicated DDL for the applier: the
+// history is updated, and the statements for the destination returned. at is the
+// DDL's binlog position (a stable key); retried: it may have run already.
+func (h *History) Replicate(ctx context.Context, sel ddl.Selector, ghost *ddl.GhostNames, defaultDB, statement, at string, retried bool) (ddl.ReplicatedDDL, error) {
+	rd, err := ddl.ReplicateDDL(defaultDB, statement, sel, ghost)
+	if err != nil {
+		return rd, err
+	}
+	shadow, err := ddl.ReplicateDDL(defaultDB, statement, shadowNames{h}, ghost)
+	if err != nil {
+		return rd, fmt.Errorf("schema history: %w", err)
+	}
+	switch rd.Kind {
+	case ddl.KindGhostAlter:
+		if rd.GhostTable == nil {
+			return rd, nil
+		}
+		if err := h.saveGhost(ctx, *rd.GhostTable, at, rd.Statements, shadow.Statements); err != nil {
+			return rd, err
+		}
+		rd.Statements = nil
+		return rd, nil
+	case ddl.KindGhostShadow, ddl.KindGhostRevert:
+		if rd.GhostTable != nil {
+			// A new or abandoned gh-ost run: what an older one saved is void.
+			_, err := h.dst.ExecContext(ctx, "DELETE FROM `sluice`.`ghost_alters` WHERE `task` = ? AND `source_db` = ? AND `source_table` = ? AND `cut_over_at` IS NULL AND `at` <> ?",
+				h.task, rd.GhostTable.Database, rd.GhostTable.Name, at)
+			if err != nil {
+				return rd, fmt.Errorf("schema history: forget gh-ost ALTERs: %w", err)
+			}
+		}
+		rd.Statements = nil
+		return rd, nil
+	case ddl.KindGhostCutover:
+		if rd.GhostTable == nil {
+			return rd, nil
+		}
+		dest, sh, err := h.takeGhost(ctx, *rd.GhostTable, at)
+		if err != nil {
+			return rd, err
+		}
+		if err := h.exec(ctx, sh, retried); err != nil {
+			return rd, err
+		}
+		rd.Statements = dest
+		return rd, nil
+	case ddl.KindGhostRenameAway, ddl.KindGhostTrash:
+		rd.Statements = nil
+		return rd, nil
+	}
+	for _, t := range shadow.Tables {
+		if h.sel.Selects(t.Database, t.Name) {
+			if err := h.ensureDB(ctx, t.Database); err != nil {
+				return rd, err
+			}
+		}
+	}
+	return rd, h.exec(ctx, shadow.Statements, retried)
+}
+
+func (h *History) saveGhost(ctx context.Context, t ddl.TableRef, at string, dest, shadow []string) error {
+	if len(dest) != len(shadow) {
+		return fmt.Errorf("schema history: gh-ost ALTER of %s rewrites to %d destination and %d shadow statements", t.Name, len(dest), len(shadow))
+	}
+	for i := range dest {
+		_, err := h.dst.ExecContext(ctx, "INSERT IGNORE INTO `sluice`.`ghost_alters` (`task`, `at`, `seq`, `source_db`, `source_table`, `dest_sql`, `shadow_sql`) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			h.task, at, i, t.Database, t.Name, dest[i], shadow[i])
+		if err != nil {
+			return fmt.Errorf("schema history: save a gh-ost ALTER of %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// takeGhost returns the saved statements of t (in binlog order) and marks them
+// as run by the cut-over at `at`.
+func (h *History) takeGhost(ctx context.Context, t ddl.TableRef, at string) (dest, shadow []string, err error) {
+	rows, err := h.dst.QueryContext(ctx, "SELECT `dest_sql`, `shadow_sql` FROM `sluice`.`ghost_alters` WHERE `task` = ? AND `source_db` = ? AND `source_table` = ? AND (`cut_over_at` IS NULL OR `cut_over_at` = ?) ORDER BY `n`",
+		h.task, t.Database, t.Name, at)
+	if err != nil {
+		return nil, nil, fmt.Errorf("schema history: read gh-ost ALTERs: %w", err)
+	}
+	for rows.Next() {
+		var d, s string
+		if err := rows.Scan(&d, &s); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("schema history: read gh-ost ALTERs: %w", err)
+		}
+		dest, shadow = append(dest, d), append(shadow, s)
+	}
+	rows.Close()
+	if _, err := h.dst.ExecContext(ctx, "UPDATE `sluice`.`ghost_alters` SET `cut_over_at` = ? WHERE `task` = ? AND `source_db` = ? AND `source_table` = ? AND `cut_over_at` IS NULL",
+		at, h.task, t.Database, t.Name); err != nil {
+		return nil, nil, fmt.Errorf("schema history: mark gh-ost ALTERs: %w", err)
+	}
+	return dest, shadow, nil
+}
+
+func (h *History) exec(ctx context.Context, stmts []string, retried bool) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	conn, err := h.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			if retried && dbconn.DDLAlreadyApplied(err) {
+				continue
+			}
+			return fmt.Errorf("schema history: apply DDL to the shadow: %w", err)
+		}
+	}
+	return nil
+}
