@@ -139,45 +139,7 @@ func TestCatchUpAcrossDDL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := applier.Reset(ctx, dst, task); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	ap, err := applier.New(runCtx, applier.Config{
-		Task: task, Dest: dst, Source: src, Select: selection, Slots: 2,
-		KeySource: func(db string) (*sql.DB, string) { return dst, h.Shadow(db) },
-		DDL: func(ctx context.Context, schema, stmt, at string, retried bool) ([]string, error) {
-			rd, err := h.Replicate(ctx, selection, nil, schema, stmt, at, retried)
-			return rd.Statements, err
-		},
-		OnEpoch: func(p applier.Progress) {
-			if p.Position.Compare(binlog.Position(*end)) >= 0 {
-				cancel()
-			}
-		},
-	}, binlog.Position{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ap.Close()
-	ap.SetStart(start)
-	st, err := binlog.Open(runCtx, binlog.Config{
-		Endpoint: spec.Endpoint{Host: env.Source.Host, Port: env.Source.Port, User: env.Source.RootUser, Password: "${P}", TLS: spec.TLS{Mode: "preferred"}},
-		Env:      func(string) (string, bool) { return env.Source.RootPassword, true },
-		ServerID: binlog.ServerIDFor(t.Name()),
-		Lookup:   h.Lookup,
-	}, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := ap.Run(runCtx, st); err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v", err)
-	}
-	if got := ap.Progress(); got.Position.Compare(binlog.Position(*end)) < 0 {
-		t.Fatalf("stopped at %s before %s", got.Position, binlog.Position(*end))
-	}
+	replay(t, env, src, dst, h, task, selection, nil, start, binlog.Position(*end))
 	for _, tb := range []string{"`order`", "`my-t3`", "`new`"} {
 		want := rowsOf(t, src, "SELECT * FROM "+s+"."+tb+" ORDER BY 1")
 		got := rowsOf(t, dst, "SELECT * FROM "+d+"."+tb+" ORDER BY 1")
@@ -192,17 +154,12 @@ func TestCatchUpAcrossDDL(t *testing.T) {
 	// Decoding with the source's current schema instead fails on the first
 	// pre-ALTER event (a clear mismatch, never shifted columns): the history is
 	// what makes the catch-up work.
-	st2, err := binlog.Open(ctx, binlog.Config{
-		Endpoint: spec.Endpoint{Host: env.Source.Host, Port: env.Source.Port, User: env.Source.RootUser, Password: "${P}", TLS: spec.TLS{Mode: "preferred"}},
-		Env:      func(string) (string, bool) { return env.Source.RootPassword, true },
-		ServerID: binlog.ServerIDFor(t.Name() + "2"),
-		Lookup: func(ctx context.Context, db, table string) (*binlog.Table, error) {
-			if db != srcDB {
-				return nil, nil
-			}
-			return binlog.LoadTable(ctx, src, db, table)
-		},
-	}, start)
+	st2, err := binlog.Open(ctx, streamConfig(env, t.Name()+"2", func(ctx context.Context, db, table string) (*binlog.Table, error) {
+		if db != srcDB {
+			return nil, nil
+		}
+		return binlog.LoadTable(ctx, src, db, table)
+	}), start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,6 +261,29 @@ func TestGhostRun(t *testing.T) {
 		"DROP TABLE "+s+".`_order_ghc`",
 	)
 	end, _ := inspect.BinlogPosition(ctx, src)
+	replay(t, env, src, dst, h, task, selection, g, start, binlog.Position(*end))
+	want := rowsOf(t, src, "SELECT * FROM "+s+".`order` ORDER BY 1")
+	got := rowsOf(t, dst, "SELECT * FROM "+d+".`order` ORDER BY 1")
+	if want != got || !strings.HasPrefix(got, "id,a,extra\n") {
+		t.Errorf("after the gh-ost run\nsource:\n%s\ndestination:\n%s", want, got)
+	}
+	var n int
+	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_order\\_%'", dstDB).Scan(&n); err != nil || n != 0 {
+		t.Errorf("gh-ost tables reached the destination: %d %v", n, err)
+	}
+	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'order' AND INDEX_NAME = 'ka'", dstDB).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the gh-ost ALTER's index is not on the destination: %d %v", n, err)
+	}
+}
+
+// replay applies the source's binlog from start to end through the applier with
+// the history h, as the Incremental activity does.
+func replay(t *testing.T, env *testenv.Env, src, dst *sql.DB, h *History, task string, selection interface {
+	applier.Selection
+	ddl.Selector
+}, g *ddl.GhostNames, start, end binlog.Position) {
+	t.Helper()
+	ctx := context.Background()
 	if err := applier.Reset(ctx, dst, task); err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +297,7 @@ func TestGhostRun(t *testing.T) {
 			return rd.Statements, err
 		},
 		OnEpoch: func(p applier.Progress) {
-			if p.Position.Compare(binlog.Position(*end)) >= 0 {
+			if p.Position.Compare(end) >= 0 {
 				cancel()
 			}
 		},
@@ -327,12 +307,7 @@ func TestGhostRun(t *testing.T) {
 	}
 	defer ap.Close()
 	ap.SetStart(start)
-	st, err := binlog.Open(runCtx, binlog.Config{
-		Endpoint: spec.Endpoint{Host: env.Source.Host, Port: env.Source.Port, User: env.Source.RootUser, Password: "${P}", TLS: spec.TLS{Mode: "preferred"}},
-		Env:      func(string) (string, bool) { return env.Source.RootPassword, true },
-		ServerID: binlog.ServerIDFor(t.Name()),
-		Lookup:   h.Lookup,
-	}, start)
+	st, err := binlog.Open(runCtx, streamConfig(env, t.Name(), h.Lookup), start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,16 +315,16 @@ func TestGhostRun(t *testing.T) {
 	if err := ap.Run(runCtx, st); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)
 	}
-	want := rowsOf(t, src, "SELECT * FROM "+s+".`order` ORDER BY 1")
-	got := rowsOf(t, dst, "SELECT * FROM "+d+".`order` ORDER BY 1")
-	if want != got || !strings.HasPrefix(got, "id,a,extra\n") {
-		t.Errorf("after the gh-ost run\nsource:\n%s\ndestination:\n%s", want, got)
+	if got := ap.Progress(); got.Position.Compare(end) < 0 {
+		t.Fatalf("stopped at %s before %s", got.Position, end)
 	}
-	var n int
-	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_order\\_%'", dstDB).Scan(&n); err != nil || n != 0 {
-		t.Errorf("gh-ost tables reached the destination: %d %v", n, err)
-	}
-	if err := dst.QueryRow("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'order' AND INDEX_NAME = 'ka'", dstDB).Scan(&n); err != nil || n != 1 {
-		t.Errorf("the gh-ost ALTER's index is not on the destination: %d %v", n, err)
+}
+
+func streamConfig(env *testenv.Env, name string, lookup binlog.Lookup) binlog.Config {
+	return binlog.Config{
+		Endpoint: spec.Endpoint{Host: env.Source.Host, Port: env.Source.Port, User: env.Source.RootUser, Password: "${P}", TLS: spec.TLS{Mode: "preferred"}},
+		Env:      func(string) (string, bool) { return env.Source.RootPassword, true },
+		ServerID: binlog.ServerIDFor(name),
+		Lookup:   lookup,
 	}
 }
