@@ -207,17 +207,6 @@ func dump(t *testing.T, db *sql.DB, query string) []string {
 	return out
 }
 
-func gtidSeq(t *testing.T, g string) uint64 {
-	t.Helper()
-	// One domain, one server in the test pair: "0-<server>-<seq>".
-	parts := strings.Split(g, "-")
-	n, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
-	if err != nil || strings.Contains(g, ",") {
-		t.Fatalf("unexpected GTID position %q", g)
-	}
-	return n
-}
-
 // runUntil applies from the applier's checkpoint until the task's position
 // reaches end, or stops after d (a "crash": whatever was committed stays).
 func runUntil(t *testing.T, env *testenv.Env, cfg Config, start, end binlog.Position, d time.Duration) (Progress, bool) {
@@ -345,7 +334,7 @@ func TestApplyExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := gtidSeq(t, end.GTID) - gtidSeq(t, start.GTID); res.Txns != want {
+	if want := testenv.GTIDSeq(t, end.GTID) - testenv.GTIDSeq(t, start.GTID); res.Txns != want {
 		t.Errorf("checkpoints count %d transactions, the source committed %d (the load %d)", res.Txns, want, n)
 	}
 	// `audit`: updates and inserts replicated, deletes not; n only grows or is max.

@@ -42,7 +42,7 @@ type Config struct {
 	// KeySource, when set, says where the unique keys of a source database's
 	// tables are read (the schema history), instead of Source itself.
 	KeySource func(db string) (*sql.DB, string)
-	Select Selection
+	Select    Selection
 	// Slots is the number of destination connections applying in parallel (4).
 	Slots int
 	// Replace writes inserts as REPLACE outside safe mode too (conflicts: ignore).

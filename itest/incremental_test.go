@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,16 +97,6 @@ func incrementalProgress(ctx context.Context, s *stack, id string) (*workflows.I
 		}
 	}
 	return nil, false
-}
-
-func gtidSeq(t *testing.T, g string) uint64 {
-	t.Helper()
-	parts := strings.Split(g, "-")
-	n, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
-	if err != nil || strings.Contains(g, ",") {
-		t.Fatalf("unexpected GTID position %q", g)
-	}
-	return n
 }
 
 // Issue 5, "Done means": schema + full + incremental under a concurrent write load
@@ -312,7 +301,7 @@ options:
 		t.Fatal(err)
 	}
 	end := res.Incremental.Result.Position
-	want := gtidSeq(t, end.GTID) - gtidSeq(t, res.Full.Position.GTID)
+	want := testenv.GTIDSeq(t, end.GTID) - testenv.GTIDSeq(t, res.Full.Position.GTID)
 	if txns != want || state != "done" {
 		t.Errorf("checkpoints count %d transactions between %s and %s, the source committed %d; task state %q", txns, res.Full.Position.GTID, end.GTID, want, state)
 	}

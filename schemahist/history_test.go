@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -31,6 +32,31 @@ func (s sel) Operations(db, table string) []string   { return nil }
 func (s sel) Database(db string) string              { return map[bool]string{true: s.dst, false: db}[db == s.src] }
 func (s sel) Selects(db, table string) bool          { return db == s.src }
 func (s sel) SelectsDatabase(db string) (bool, bool) { return db == s.src, db == s.src }
+
+// databases creates srcDB on the source and dstDB on the destination with the
+// same statements (%s is the quoted database), and returns pools and quoted names.
+func databases(t *testing.T, srcDB, dstDB string, stmts ...string) (*testenv.Env, *sql.DB, *sql.DB, string, string) {
+	t.Helper()
+	env := testenv.Shared(t)
+	var pools [2]*sql.DB
+	for i, x := range []struct {
+		srv *testenv.Server
+		db  string
+	}{{env.Source, srcDB}, {env.Destination, dstDB}} {
+		db, err := x.srv.Open("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		q := sqltok.Quote(x.db)
+		exec(t, db, "DROP DATABASE IF EXISTS "+q, "CREATE DATABASE "+q)
+		for _, st := range stmts {
+			exec(t, db, fmt.Sprintf(st, q))
+		}
+		pools[i] = db
+	}
+	return env, pools[0], pools[1], sqltok.Quote(srcDB), sqltok.Quote(dstDB)
+}
 
 func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
@@ -74,28 +100,11 @@ func rowsOf(t *testing.T, db *sql.DB, q string) string {
 // match them), the DDL must reach the renamed destination database, and rows
 // after it must land in the new shape.
 func TestCatchUpAcrossDDL(t *testing.T) {
-	env := testenv.Shared(t)
-	ctx := context.Background()
-	src, err := env.Source.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := env.Destination.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
 	const srcDB, dstDB = "sh-src", "sh dst"
-	s, d := sqltok.Quote(srcDB), sqltok.Quote(dstDB)
-	for _, x := range []struct {
-		db *sql.DB
-		q  string
-	}{{src, s}, {dst, d}} {
-		exec(t, x.db, "DROP DATABASE IF EXISTS "+x.q, "CREATE DATABASE "+x.q,
-			"CREATE TABLE "+x.q+".`order` (`id` INT PRIMARY KEY, `a` INT, `b` VARCHAR(10))",
-			"CREATE TABLE "+x.q+".`t2` (`k` VARCHAR(10) NOT NULL PRIMARY KEY, `v` INT)")
-	}
+	env, src, dst, s, d := databases(t, srcDB, dstDB,
+		"CREATE TABLE %s.`order` (`id` INT PRIMARY KEY, `a` INT, `b` VARCHAR(10))",
+		"CREATE TABLE %s.`t2` (`k` VARCHAR(10) NOT NULL PRIMARY KEY, `v` INT)")
+	ctx := context.Background()
 	p, err := inspect.BinlogPosition(ctx, src)
 	if err != nil || p == nil {
 		t.Fatal(p, err)
@@ -206,28 +215,11 @@ func (s ghostSel) Selects(db, table string) bool {
 // rename, the drops) and replays it: the destination's table gets the ALTER at
 // the cut-over, never the shadow's rows, and equals the source.
 func TestGhostRun(t *testing.T) {
-	env := testenv.Shared(t)
-	ctx := context.Background()
-	src, err := env.Source.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := env.Destination.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
 	const srcDB, dstDB = "gh-src", "gh dst"
-	s, d := sqltok.Quote(srcDB), sqltok.Quote(dstDB)
-	for _, x := range []struct {
-		db *sql.DB
-		q  string
-	}{{src, s}, {dst, d}} {
-		exec(t, x.db, "DROP DATABASE IF EXISTS "+x.q, "CREATE DATABASE "+x.q,
-			"CREATE TABLE "+x.q+".`order` (`id` INT PRIMARY KEY, `a` INT)",
-			"INSERT INTO "+x.q+".`order` VALUES (1, 1), (2, 2)")
-	}
+	env, src, dst, s, d := databases(t, srcDB, dstDB,
+		"CREATE TABLE %s.`order` (`id` INT PRIMARY KEY, `a` INT)",
+		"INSERT INTO %s.`order` VALUES (1, 1), (2, 2)")
+	ctx := context.Background()
 	g, err := ddl.CompileGhostNames(spec.DefaultGhOstShadowTable, spec.DefaultGhOstTrashTable)
 	if err != nil {
 		t.Fatal(err)

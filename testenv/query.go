@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -55,4 +56,17 @@ func ShowCreate(t testing.TB, db Querier, show string) string {
 	}
 	t.Fatalf("%s: no definition column in %v", show, row)
 	return ""
+}
+
+// GTIDSeq is the sequence number of a one-domain MariaDB GTID position
+// ("0-<server>-<seq>"): the test servers log one domain, so the difference of two
+// is the number of transactions committed between them.
+func GTIDSeq(t testing.TB, g string) uint64 {
+	t.Helper()
+	parts := strings.Split(g, "-")
+	n, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+	if err != nil || strings.Contains(g, ",") {
+		t.Fatalf("unexpected GTID position %q", g)
+	}
+	return n
 }
