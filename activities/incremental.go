@@ -335,6 +335,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		activity.RecordHeartbeat(ctx, snapshot())
 		for {
 			select {
 			case <-runCtx.Done():

@@ -45,9 +45,9 @@ func printIncremental(ctx context.Context, w io.Writer, c client.Client, id stri
 		return
 	}
 	fmt.Fprintln(w, "\nIncremental:")
-	fmt.Fprintf(w, "  task %s, from %s:%d", inc.Task, inc.Start.File, inc.Start.Pos)
+	fmt.Fprintf(w, "  task %s, from %s", inc.Task, posText(inc.Start))
 	if inc.SafeUntil != nil {
-		fmt.Fprintf(w, ", safe mode until %s:%d", inc.SafeUntil.File, inc.SafeUntil.Pos)
+		fmt.Fprintf(w, ", safe mode until %s", posText(*inc.SafeUntil))
 	}
 	fmt.Fprintln(w)
 	p := inc.Result
@@ -63,11 +63,7 @@ func printIncremental(ctx context.Context, w io.Writer, c client.Client, id stri
 	}
 	fmt.Fprintf(w, "  stage: %s\n", stage)
 	if p != nil {
-		fmt.Fprintf(w, "  applied: %s:%d", p.Position.File, p.Position.Pos)
-		if p.Position.GTID != "" {
-			fmt.Fprintf(w, " (gtid %s)", p.Position.GTID)
-		}
-		fmt.Fprintf(w, "; %d transaction(s), %d row change(s), %d DDL\n", p.Txns, p.Rows, p.DDL)
+		fmt.Fprintf(w, "  applied: %s; %d transaction(s), %d row change(s), %d DDL\n", posText(p.Position), p.Txns, p.Rows, p.DDL)
 		if running {
 			lag := fmt.Sprintf("%.1fs", p.LagSeconds)
 			if p.CaughtUp {
@@ -178,4 +174,15 @@ func stopIncremental(ctx context.Context, c client.Client, id string) (bool, err
 		return false, fmt.Errorf("stop %s: %w", id, err)
 	}
 	return true, nil
+}
+
+// posText shows a binlog position: file:pos, the GTID position, or both.
+func posText(p workflows.BinlogPosition) string {
+	switch {
+	case p.File == "":
+		return "gtid " + p.GTID
+	case p.GTID == "":
+		return fmt.Sprintf("%s:%d", p.File, p.Pos)
+	}
+	return fmt.Sprintf("%s:%d (gtid %s)", p.File, p.Pos, p.GTID)
 }
