@@ -7,12 +7,13 @@
 #   make mariadb   install mariadb-server with apt when it is missing (root only)
 #   make bench     go test benchmarks (copier write paths, ...); make bench-full runs the full-copy comparison
 #   make bench-full  full-copy benchmark: sluice vs mydumper+myloader vs mariadb-dump (minutes; bench/README.md)
-#   make bench-deps  install mydumper with apt when it is missing (root only)
+#   make bench-incremental  incremental benchmark: sluice's applier vs a native MariaDB replica, lag, RSS (minutes; bench/README.md)
+#   make bench-deps  install mydumper and sysbench with apt when missing (root only)
 #   make compose-check  validate docker-compose.yml with the installed Docker Compose
 #   make clean     remove bin/ and coverage files (keeps .sluice/, the dev server's history)
 #
 # Variables worth overriding: TEST_P, TEST_TIMEOUT, TESTFLAGS, PKGS, SKIP_MARIADB=1, DEMO_ARGS,
-# BENCH_FULL_ARGS (e.g. BENCH_FULL_ARGS='-rows 50000 -keep').
+# BENCH_FULL_ARGS (e.g. BENCH_FULL_ARGS='-rows 50000 -keep'), BENCH_INC_ARGS (e.g. BENCH_INC_ARGS='-table-size 10000').
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,6 +29,7 @@ TEST_TIMEOUT ?= 40m
 TESTFLAGS    ?=
 DEMO_ARGS    ?=
 BENCH_FULL_ARGS ?=
+BENCH_INC_ARGS ?=
 # Where Debian puts the server. testenv also finds mariadbd and mariadb-install-db on PATH.
 MARIADBD     ?= /usr/sbin/mariadbd
 # Tests pointed at existing servers (SLUICE_TEST_SOURCE/SLUICE_TEST_DESTINATION, see
@@ -43,7 +45,7 @@ TOOLS_BIN    := $(abspath $(BIN))/tools
 VERSION = $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X main.version=$(VERSION)
 
-.PHONY: all help build test demo lint bench bench-full bench-deps clean mariadb compose-check
+.PHONY: all help build test demo lint bench bench-full bench-incremental bench-deps clean mariadb compose-check
 
 all: build
 
@@ -72,20 +74,29 @@ bench-full: mariadb bench-deps build
 	$(GO) build -o $(BIN)/fullbench ./bench/fullbench
 	$(BIN)/fullbench -bin $(BIN) $(BENCH_FULL_ARGS)
 
-# mydumper/myloader are the baseline bench-full measures against (Debian's package).
-# Only root installs; anyone else is told what to run.
+# Not run by CI either: three MariaDB servers, sysbench writing for a minute, sluice's
+# applier in process (no bin/sluice needed). The program starts everything it uses (bench/README.md).
+bench-incremental: mariadb bench-deps
+	$(GO) build -o $(BIN)/incbench ./bench/incbench
+	$(BIN)/incbench $(BENCH_INC_ARGS)
+
+# mydumper/myloader are the baseline bench-full measures against, sysbench writes the
+# load of bench-incremental (Debian's packages). Only root installs; anyone else is told what to run.
 bench-deps:
-	@if command -v mydumper >/dev/null 2>&1 && command -v myloader >/dev/null 2>&1; then \
-		echo "bench-deps: $$(mydumper --version)"; \
+	@missing=""; \
+	 { command -v mydumper && command -v myloader; } >/dev/null 2>&1 || missing="$$missing mydumper"; \
+	 command -v sysbench >/dev/null 2>&1 || missing="$$missing sysbench"; \
+	 if [ -z "$$missing" ]; then \
+		echo "bench-deps: $$(mydumper --version); $$(sysbench --version)"; \
 	 elif [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "bench-deps: mydumper or myloader is missing; installing mydumper with apt-get"; \
+		echo "bench-deps: missing:$$missing; installing with apt-get"; \
 		apt-get update; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y mydumper; \
-		echo "bench-deps: $$(mydumper --version)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+		echo "bench-deps: $$(mydumper --version); $$(sysbench --version)"; \
 	 else \
-		echo "bench-deps: mydumper or myloader is missing (bench-full compares sluice with them)." >&2; \
-		echo "  Debian/Ubuntu: sudo apt-get install -y mydumper   (or: sudo make bench-deps)" >&2; \
-		echo "  Without it: make build && go run ./bench/fullbench -only sluice,mariadb-dump" >&2; \
+		echo "bench-deps: missing:$$missing (bench-full compares sluice with mydumper/myloader; bench-incremental writes with sysbench)." >&2; \
+		echo "  Debian/Ubuntu: sudo apt-get install -y$$missing   (or: sudo make bench-deps)" >&2; \
+		echo "  Without mydumper: make build && go run ./bench/fullbench -only sluice,mariadb-dump" >&2; \
 		exit 1; \
 	 fi
 

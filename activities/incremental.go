@@ -253,7 +253,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	}
 	cfg := applier.Config{
 		KeySource: func(db string) (*sql.DB, string) { return dst, hist.Shadow(db) },
-		Task: in.Task, Dest: dst, Source: src, Select: sel,
+		Task:      in.Task, Dest: dst, Source: src, Select: sel,
 		Slots:         s.Options.Incremental.Parallel,
 		Replace:       s.Options.Conflicts == "ignore",
 		HeartbeatTask: in.Task,
