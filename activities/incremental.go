@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -262,6 +263,13 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			if err != nil {
 				return nil, err
 			}
+			if rd.Kind == ddl.KindDML {
+				for _, t := range rd.Tables {
+					if sel.Selects(t.Database, t.Name) {
+						return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("a row change to %s was logged as a statement (a session with binlog_format other than ROW): its rows are not in the binlog, so it cannot be replicated exactly; set binlog_format=ROW for every session (SET GLOBAL and reconnect) and restart the migration", plan.Name{DB: t.Database, Table: t.Name}), ErrIncrementalFailed, nil)
+					}
+				}
+			}
 			if rd.Deferred != "" {
 				a.Log.Warn("a trigger created on the source during replication is not created on the destination; create it after the cutover",
 					zap.String("workflow", in.Task), zap.Any("tables", rd.Tables))
@@ -278,6 +286,20 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		},
 	}
 	ap, err := applier.New(ctx, cfg, safe)
+	if errors.Is(err, applier.ErrFenced) && in.Cutover != nil {
+		// A cutover attempt that fenced the task and died before reporting it:
+		// the cutover is done; report where it ended.
+		store, serr := applier.OpenStore(ctx, dst, in.Task)
+		if serr != nil {
+			return workflows.IncrementalProgress{}, classify(serr)
+		}
+		r, _, serr := store.Resume(ctx)
+		if serr != nil {
+			return workflows.IncrementalProgress{}, classify(serr)
+		}
+		return workflows.IncrementalProgress{Stage: workflows.StageCutOver, Position: workflows.BinlogPosition(r.End), Txns: r.Txns, Rows: r.Rows,
+			SourceTime: r.SourceTime, At: time.Now().UTC()}, nil
+	}
 	if err != nil {
 		return workflows.IncrementalProgress{}, classifyIncremental(err)
 	}
@@ -409,8 +431,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				reached := applied.Compare(binlog.Position(*now)) >= 0
 				if now.GTID != "" && applied.GTID != "" {
 					// Binlog checkpoint events move the file offset past the last
-					// commit: the GTID position is what says "all applied".
-					reached = applied.GTID == now.GTID
+					// commit: the GTID position is what says "all applied",
+					// compared as sets (domains in any order).
+					reached = gtidContains(stream.Flavor(), applied.GTID, now.GTID)
 				}
 				// The source is quiet once its position held for two seconds (the
 				// heartbeat writer is stopped; a client writing every second is not
@@ -511,9 +534,14 @@ func classifyIncremental(err error) error {
 	}
 	var mm *binlog.MismatchError
 	var me *mysql.MySQLError
+	var purged *gomysql.MyError
 	switch {
 	case errors.Is(err, applier.ErrFenced):
 		return temporal.NewNonRetryableApplicationError(err.Error(), "Fenced", nil)
+	case errors.Is(err, applier.ErrSuperseded):
+		return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", nil)
+	case errors.As(err, &purged) && purged.Code == 1236:
+		return temporal.NewNonRetryableApplicationError("the source no longer has the binlog replication needs (purged?): "+err.Error()+"; raise the source's binlog retention (expire_logs_days / binlog_expire_logs_seconds) and start the migration again", ErrIncrementalFailed, nil)
 	case errors.As(err, &mm), errors.Is(err, binlog.ErrNoMetadata):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncrementalFailed, nil)
 	case errors.As(err, &me) && me.Number != 1213 && me.Number != 1205 && !strings.Contains(err.Error(), "binlog:"):
@@ -522,4 +550,14 @@ func classifyIncremental(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncrementalFailed, nil)
 	}
 	return temporal.NewApplicationErrorWithCause(err.Error(), "Incremental", err)
+}
+
+// gtidContains reports that the GTID set have holds every transaction of want.
+func gtidContains(flavor, have, want string) bool {
+	h, err1 := gomysql.ParseGTIDSet(flavor, have)
+	w, err2 := gomysql.ParseGTIDSet(flavor, want)
+	if err1 != nil || err2 != nil {
+		return have == want
+	}
+	return h.Contain(w)
 }

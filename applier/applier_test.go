@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/inspect"
+	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/sqltok"
 	"github.com/sluice-dev/sluice/testenv"
@@ -231,6 +232,8 @@ func runUntil(t *testing.T, env *testenv.Env, cfg Config, start, end binlog.Posi
 		t.Fatal(err)
 	}
 	defer a.Close()
+	// Interruptions cut epochs mid-commit too, as a crash would.
+	a.abortable = true
 	from, ok := a.Checkpoint()
 	if !ok {
 		from = start
@@ -351,5 +354,83 @@ func TestApplyExactlyOnce(t *testing.T) {
 	}
 	if len(dstAudit) <= len(srcAudit) {
 		t.Errorf("audit: destination has %d rows, source %d: the deletes should not have been replicated", len(dstAudit), len(srcAudit))
+	}
+}
+
+// fakeEvents hands out a fixed sequence, then waits for ctx.
+type fakeEvents struct{ evs []binlog.Event }
+
+func (f *fakeEvents) Next(ctx context.Context) (*binlog.Event, error) {
+	if len(f.evs) == 0 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	e := f.evs[0]
+	f.evs = f.evs[1:]
+	return &e, nil
+}
+
+// oneInsert is a transaction inserting (k, n) into `audit`, ending at pos.
+func oneInsert(db string, cols []rowcodec.Column, k string, pos uint64) []binlog.Event {
+	p := binlog.Position{File: "binlog.000001", Pos: pos}
+	return []binlog.Event{
+		{Kind: binlog.Begin, Pos: p},
+		{Kind: binlog.Rows, Pos: p, Schema: db, Table: "audit", Op: binlog.Insert, Columns: cols, Changes: []binlog.Change{{After: rowcodec.Row{[]byte(k), int64(1)}}}},
+		{Kind: binlog.Commit, Pos: p, Time: time.Now()},
+	}
+}
+
+// A newer attempt takes the task over: the older one commits nothing more. A
+// finished task (stop, cutover) refuses every applier, running or new.
+func TestOwnershipAndFence(t *testing.T) {
+	_, src, dst, srcDB, dstDB := pair(t, "fence")
+	cols, err := rowcodec.Columns(context.Background(), src, srcDB, "audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Task: "test-fence", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 2}
+	resetTask(t, dst, cfg.Task)
+	ctx := context.Background()
+	start := binlog.Position{File: "binlog.000001", Pos: 4}
+	rowsOn := func() string {
+		return strings.Join(dump(t, dst, "SELECT `k` FROM "+sqltok.Quote(dstDB)+".`audit` ORDER BY `k`"), ",")
+	}
+	old, err := New(ctx, cfg, binlog.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	old.SetStart(start)
+	cur, err := New(ctx, cfg, binlog.Position{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	cur.SetStart(start)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = old.Run(rctx, &fakeEvents{oneInsert(srcDB, cols, "old", 100)})
+	cancel()
+	if !errors.Is(err, ErrSuperseded) || rowsOn() != "" {
+		t.Fatalf("the superseded attempt: %v, destination %q", err, rowsOn())
+	}
+	rctx, cancel = context.WithCancel(ctx)
+	cur.cfg.OnEpoch = func(p Progress) {
+		if p.Position.Pos >= 100 {
+			cancel()
+		}
+	}
+	if err := cur.Run(rctx, &fakeEvents{oneInsert(srcDB, cols, "cur", 100)}); !errors.Is(err, context.Canceled) || rowsOn() != `"cur"` {
+		t.Fatalf("the owner: %v, destination %q", err, rowsOn())
+	}
+	if err := (&Store{db: dst, task: cfg.Task}).Finish(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cur.Run(rctx, &fakeEvents{oneInsert(srcDB, cols, "late", 200)}); !errors.Is(err, ErrFenced) || rowsOn() != `"cur"` {
+		t.Fatalf("after the fence: %v, destination %q", err, rowsOn())
+	}
+	if _, err := New(ctx, cfg, binlog.Position{}); !errors.Is(err, ErrFenced) {
+		t.Fatalf("New on a finished task: %v", err)
 	}
 }

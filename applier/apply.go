@@ -97,6 +97,10 @@ type Applier struct {
 	carry *txn
 	cur   *txn
 	prog  Progress
+	// abortable lets ctx cut an epoch mid-commit (tests: a crash between slots).
+	abortable bool
+	// generation is this applier's ownership of the task (see Store.Own).
+	generation uint64
 }
 
 // New opens the task's state on the destination. It fails with ErrFenced for a
@@ -124,6 +128,11 @@ func New(ctx context.Context, cfg Config, safeUntil binlog.Position) (*Applier, 
 		return nil, err
 	}
 	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}}
+	// Take the task over before reading where it stands: a previous attempt still
+	// alive somewhere (a worker cut off from Temporal) commits nothing after this.
+	if a.generation, err = store.Own(ctx); err != nil {
+		return nil, err
+	}
 	r, ok, err := store.Resume(ctx)
 	if err != nil {
 		return nil, err
@@ -199,7 +208,15 @@ func (a *Applier) Run(ctx context.Context, ev Events) error {
 	for {
 		ep, err := a.collect(ctx, ev)
 		if err == nil && ep != nil {
-			err = a.apply(ctx, ep)
+			// An epoch read is applied whole even when ctx ends meanwhile (stop,
+			// cutover, worker stop): a stop then leaves the destination at a
+			// transaction boundary of the binlog, never with an epoch half
+			// committed across slots. Only a crash does that; resume repairs it.
+			actx := context.WithoutCancel(ctx)
+			if a.abortable {
+				actx = ctx
+			}
+			err = a.apply(actx, ep)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -276,7 +293,7 @@ func (a *Applier) collect(ctx context.Context, ev Events) (*epochBatch, error) {
 		case binlog.Rollback:
 			a.cur = nil
 		case binlog.Heartbeat:
-			if a.cur == nil {
+			if a.cur == nil && a.resume == nil {
 				if len(ep.txns) > 0 {
 					return ep, nil
 				}
@@ -483,7 +500,7 @@ func (a *Applier) report() {
 // apply commits one epoch.
 func (a *Applier) apply(ctx context.Context, ep *epochBatch) error {
 	if r := a.resume; r != nil {
-		if ep.end != r.End {
+		if ep.end.File != r.End.File || ep.end.Pos != r.End.Pos {
 			return fmt.Errorf("applier: resuming epoch %d: the binlog from %s ends a transaction at %s, not at the checkpoint's %s: the source's binlog differs from the one applied", r.Epoch, r.Start, ep.end, r.End)
 		}
 	}
@@ -558,8 +575,10 @@ func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
 			id := tableID(c.t)
 			t.keys = c.t.appendKeys(t.keys, id, c.before)
 			t.keys = c.t.appendKeys(t.keys, id, c.after)
-			if len(c.t.uniques) == 0 {
-				// No key: every change of the table conflicts with every other.
+			if c.t.key == nil {
+				// No NOT NULL key (none at all, or only nullable unique keys whose
+				// NULL rows have no key value): every change of the table conflicts
+				// with every other.
 				t.keys = append(t.keys, id)
 			}
 		}
@@ -746,7 +765,7 @@ func (a *Applier) commitSlot(ctx context.Context, s int, ep *epochBatch, txns []
 	if err := w.flush(ctx); err != nil {
 		return fmt.Errorf("applier: epoch ending at %s: %w", ep.end, err)
 	}
-	if err := a.store.fence(ctx, tx); err != nil {
+	if err := a.store.fence(ctx, tx, a.generation); err != nil {
 		return err
 	}
 	if err := a.store.save(ctx, tx, s, a.epoch, ep.start, ep.end, applied, len(txns), rows, last); err != nil {
@@ -771,6 +790,10 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 	}
 	mark := t.end.String()
 	retried := a.task.DDLPending == mark
+	// A DDL is not transactional: check before it that the task is still ours.
+	if err := a.store.check(ctx, a.generation); err != nil {
+		return err
+	}
 	if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark); err != nil {
 		return err
 	}
@@ -786,13 +809,14 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 		if err != nil {
 			return err
 		}
-		for _, q := range stmts {
+		for i, q := range stmts {
 			if _, err := c.ExecContext(ctx, q); err != nil {
 				if retried && dbconn.DDLAlreadyApplied(err) {
 					continue
 				}
 				a.dropConn(0)
-				return fmt.Errorf("applier: DDL at %s: %s: %w", t.end, q, err)
+				// Not the statement text: it lands in Temporal's history and logs.
+				return fmt.Errorf("applier: DDL at %s (statement %d of %d on the destination): %w", t.end, i+1, len(stmts), err)
 			}
 		}
 		a.prog.DDL++
@@ -810,7 +834,7 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 		return fmt.Errorf("applier: begin: %w", err)
 	}
 	applied := bitset(nil).with(t.ordinal)
-	if err := a.store.fence(ctx, tx); err != nil {
+	if err := a.store.fence(ctx, tx, a.generation); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -36,7 +36,8 @@ var metaDDL = []string{
 		"`safe_file` VARCHAR(512) NOT NULL DEFAULT ''," +
 		"`safe_pos` BIGINT UNSIGNED NOT NULL DEFAULT 0," +
 		"`safe_gtid` TEXT NOT NULL," +
-		"`ddl_pending` VARCHAR(1024) NOT NULL DEFAULT ''," +
+		"`ddl_pending` TEXT NOT NULL," +
+		"`generation` BIGINT UNSIGNED NOT NULL DEFAULT 0," +
 		"`created_at` DATETIME(6) NOT NULL," +
 		"`updated_at` DATETIME(6) NOT NULL," +
 		"`finished_at` DATETIME(6) NULL," +
@@ -104,7 +105,7 @@ func OpenStore(ctx context.Context, db *sql.DB, task string) (*Store, error) {
 // Start registers the task (the first time, with its safe-mode end) and returns
 // its row. A finished task is an ErrFenced.
 func (s *Store) Start(ctx context.Context, safeUntil binlog.Position) (Task, error) {
-	_, err := s.db.ExecContext(ctx, "INSERT IGNORE INTO `sluice`.`tasks` (`task`, `state`, `safe_file`, `safe_pos`, `safe_gtid`, `created_at`, `updated_at`) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+	_, err := s.db.ExecContext(ctx, "INSERT IGNORE INTO `sluice`.`tasks` (`task`, `state`, `safe_file`, `safe_pos`, `safe_gtid`, `ddl_pending`, `created_at`, `updated_at`) VALUES (?, ?, ?, ?, ?, '', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
 		s.task, StateRunning, safeUntil.File, safeUntil.Pos, safeUntil.GTID)
 	if err != nil {
 		return Task{}, fmt.Errorf("register task in `sluice`.`tasks`: %w", err)
@@ -195,15 +196,56 @@ func (s *Store) setDDLPending(ctx context.Context, ex execer, end string) error 
 	return nil
 }
 
+// ErrSuperseded: another applier took the task over (a newer attempt); this one
+// commits nothing more.
+var ErrSuperseded = errors.New("another attempt took the replication over: this one stops")
+
+// Own makes the caller the task's only applier: it bumps the task's generation
+// (waiting for in-flight commits of the previous owner, which hold share locks on
+// the row) and returns it. Every commit checks it (fence).
+func (s *Store) Own(ctx context.Context) (uint64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("take over the task: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE `sluice`.`tasks` SET `generation` = `generation` + 1, `updated_at` = UTC_TIMESTAMP(6) WHERE `task` = ?", s.task); err != nil {
+		return 0, fmt.Errorf("take over the task: %w", err)
+	}
+	var g uint64
+	if err := tx.QueryRowContext(ctx, "SELECT `generation` FROM `sluice`.`tasks` WHERE `task` = ?", s.task).Scan(&g); err != nil {
+		return 0, fmt.Errorf("take over the task: %w", err)
+	}
+	return g, tx.Commit()
+}
+
 // fence takes a share lock on the task row inside a slot's transaction and
-// checks that the task still runs.
-func (s *Store) fence(ctx context.Context, tx *sql.Tx) error {
+// checks that the task still runs and is still this applier's.
+func (s *Store) fence(ctx context.Context, tx *sql.Tx, generation uint64) error {
 	var state string
-	if err := tx.QueryRowContext(ctx, "SELECT `state` FROM `sluice`.`tasks` WHERE `task` = ? LOCK IN SHARE MODE", s.task).Scan(&state); err != nil {
+	var g uint64
+	if err := tx.QueryRowContext(ctx, "SELECT `state`, `generation` FROM `sluice`.`tasks` WHERE `task` = ? LOCK IN SHARE MODE", s.task).Scan(&state, &g); err != nil {
 		return fmt.Errorf("check the task state: %w", err)
 	}
-	if state != StateRunning {
+	return fenceErr(state, g, generation)
+}
+
+// check is fence outside a transaction (before a DDL).
+func (s *Store) check(ctx context.Context, generation uint64) error {
+	var state string
+	var g uint64
+	if err := s.db.QueryRowContext(ctx, "SELECT `state`, `generation` FROM `sluice`.`tasks` WHERE `task` = ?", s.task).Scan(&state, &g); err != nil {
+		return fmt.Errorf("check the task state: %w", err)
+	}
+	return fenceErr(state, g, generation)
+}
+
+func fenceErr(state string, g, mine uint64) error {
+	switch {
+	case state != StateRunning:
 		return ErrFenced
+	case g != mine:
+		return ErrSuperseded
 	}
 	return nil
 }

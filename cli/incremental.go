@@ -132,7 +132,13 @@ func cutoverCmd() *command {
 						if res.Position.GTID != "" {
 							fmt.Fprintf(e.Stdout, " (gtid %s)", res.Position.GTID)
 						}
-						fmt.Fprintf(e.Stdout, ": %d transaction(s), %d row change(s) replicated. The destination is fenced: sluice writes nothing more to it.\nSwitch your application to the destination.\n", res.Txns, res.Rows)
+						fmt.Fprintf(e.Stdout, ": %d transaction(s), %d row change(s) replicated. The destination is fenced: sluice writes nothing more to it.\n", res.Txns, res.Rows)
+						// Deferred triggers are created after the cutover, before the
+						// workflow completes: switch only then.
+						if err := c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+							return fmt.Errorf("%s: after the cutover: %w", id, err)
+						}
+						fmt.Fprintln(e.Stdout, "The migration is complete. Switch your application to the destination.")
 						return nil
 					case <-e.Interrupt:
 						fmt.Fprintf(e.Stdout, "\nStopped waiting; the cutover goes on. Check it with 'sluice status %s'.\n", id)

@@ -16,10 +16,10 @@ import (
 // ALTER, so a DDL replayed after a crash saves nothing twice; a cut-over marks
 // them with its own position, so a replayed cut-over finds them again.
 const ghostDDL = "CREATE TABLE IF NOT EXISTS `sluice`.`ghost_alters` (" +
-	"`task` VARBINARY(512) NOT NULL, `at` VARCHAR(1024) NOT NULL, `seq` INT NOT NULL," +
+	"`task` VARBINARY(512) NOT NULL, `at` VARCHAR(3000) NOT NULL, `seq` INT NOT NULL," +
 	"`source_db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
 	"`source_table` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
-	"`dest_sql` MEDIUMTEXT NOT NULL, `shadow_sql` MEDIUMTEXT NOT NULL, `cut_over_at` VARCHAR(1024) NULL," +
+	"`dest_sql` MEDIUMTEXT NOT NULL, `shadow_sql` MEDIUMTEXT NOT NULL, `cut_over_at` VARCHAR(3000) NULL," +
 	"`n` BIGINT NOT NULL AUTO_INCREMENT UNIQUE," +
 	"PRIMARY KEY (`task`, `at`(255), `seq`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 

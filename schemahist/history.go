@@ -59,7 +59,8 @@ func (h *History) Shadow(db string) string {
 // Initialized reports whether Init ran for this task.
 func (h *History) Initialized(ctx context.Context) (bool, error) {
 	var n int
-	if err := h.dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM `sluice`.`shadows` WHERE `task` = ?", h.task).Scan(&n); err != nil {
+	// The marker row (source_db '') is written when every table is shadowed.
+	if err := h.dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM `sluice`.`shadows` WHERE `task` = ? AND `source_db` = ''", h.task).Scan(&n); err != nil {
 		return false, fmt.Errorf("schema history: %w", err)
 	}
 	return n > 0, nil
@@ -98,6 +99,9 @@ func (h *History) Init(ctx context.Context, src *sql.DB, tables []Table) error {
 		if _, err := conn.ExecContext(ctx, q); err != nil && !dbconn.DDLAlreadyApplied(err) {
 			return fmt.Errorf("schema history: create the shadow of %s.%s: %w", t.DB, t.Name, err)
 		}
+	}
+	if _, err := h.dst.ExecContext(ctx, "INSERT IGNORE INTO `sluice`.`shadows` VALUES (?, '', '')", h.task); err != nil {
+		return fmt.Errorf("schema history: %w", err)
 	}
 	return nil
 }
@@ -160,6 +164,9 @@ func (h *History) Drop(ctx context.Context) error {
 	}
 	rows.Close()
 	for _, s := range dbs {
+		if s == "" {
+			continue // the Init marker
+		}
 		if _, err := h.dst.ExecContext(ctx, "DROP DATABASE IF EXISTS "+sqltok.Quote(s)); err != nil {
 			return fmt.Errorf("schema history: drop %s: %w", s, err)
 		}
