@@ -45,7 +45,7 @@ func writeLoad(t *testing.T, src *sql.DB, db string, seed uint64, stop <-chan st
 			var stmt string
 			switch r.IntN(9) {
 			case 0, 1:
-				stmt = fmt.Sprintf("INSERT INTO %s.`order` VALUES (%d, 'C%d', %d.%02d, 'n%d', 's%d') ON DUPLICATE KEY UPDATE `qty` = `qty` + 1, `note` = 'dup'", q, id, r.IntN(100000), r.IntN(1000), r.IntN(100), i, i)
+				stmt = fmt.Sprintf("INSERT INTO %s.`order` (`id`, `code`, `qty`, `note`, `secret`) VALUES (%d, 'C%d', %d.%02d, 'n%d', 's%d') ON DUPLICATE KEY UPDATE `qty` = `qty` + 1, `note` = 'dup'", q, id, r.IntN(100000), r.IntN(1000), r.IntN(100), i, i)
 			case 2:
 				stmt = fmt.Sprintf("UPDATE %s.`order` SET `id` = `id` + 100000 WHERE `id` = %d", q, id)
 			case 3:
@@ -227,6 +227,13 @@ options:
 		}
 		<-w.done
 		t.Logf("kill %d: worker SIGKILLed at %d transactions applied", k+1, before.Txns)
+		if k == 1 {
+			// DDL while the load goes on, on the table with a renamed and an
+			// excluded column: replicated through the rewrite and the history.
+			if _, err := src.Exec("ALTER TABLE " + srcDB + ".`order` ADD COLUMN `extra` INT NOT NULL DEFAULT 7, MODIFY `note` VARCHAR(80), ADD KEY `by_extra` (`extra`)"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		w = startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
 		// The next attempt starts once the heartbeat timeout notices the dead one.
 		waitInc("replication after the kill", func(p *workflows.IncrementalProgress) bool {
@@ -306,8 +313,11 @@ options:
 		t.Errorf("checkpoints count %d transactions between %s and %s, the source committed %d; task state %q", txns, res.Full.Position.GTID, end.GTID, want, state)
 	}
 
+	if r := testenv.Row(t, dst, "SELECT COLUMN_TYPE AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '"+dstDB+"' AND TABLE_NAME = 'order' AND COLUMN_NAME = 'remark'"); r["c"] != "varchar(80)" {
+		t.Errorf("the ALTER's MODIFY of the renamed column: remark is %q on the destination", r["c"])
+	}
 	// After the cutover nothing reaches the destination.
-	if _, err := src.Exec("INSERT INTO " + srcDB + ".`order` VALUES (-1, 'after cutover', 1, 'x', 'y')"); err != nil {
+	if _, err := src.Exec("INSERT INTO " + srcDB + ".`order` (`id`, `code`, `qty`, `note`, `secret`) VALUES (-1, 'after cutover', 1, 'x', 'y')"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second)
