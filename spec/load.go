@@ -328,6 +328,9 @@ func (d *decoder) walk(n ast.Node, t reflect.Type, path string, depth int) {
 		d.scalar(n, reflect.TypeFor[string](), path, isStr, "a table name or a mapping with name:")
 	case t == durationType:
 		d.duration(n, path)
+	case t.Kind() == reflect.Pointer:
+		// An optional value (*bool: unset means the default).
+		d.walk(n, t.Elem(), path, depth+1)
 	case t.Kind() == reflect.Struct:
 		d.walkStruct(n, t, path, depth)
 	case t.Kind() == reflect.Slice:

@@ -184,3 +184,27 @@ func TestGhOstPatterns(t *testing.T) {
 }
 
 func matches(expr, name string) bool { return regexp.MustCompile(expr).MatchString(name) }
+
+// Optional booleans (*bool): unset means the default, false is kept, a non-boolean
+// is an error at its line.
+func TestOptionalBooleans(t *testing.T) {
+	const head = "name: t\nsource: {host: a, user: u}\ndestination: {host: b, user: u}\ntypes: [schema, full, incremental]\nobjects: [{database: d, tables: [\"*\"]}]\n"
+	s, err := Parse("t.yaml", []byte(head))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Options.HeartbeatOn() || !s.Options.Full.Defer() {
+		t.Fatalf("defaults: heartbeat %v, defer_indexes %v", s.Options.HeartbeatOn(), s.Options.Full.Defer())
+	}
+	s, err = Parse("t.yaml", []byte(head+"options:\n  heartbeat: false\n  full: {defer_indexes: false}\n  incremental: {parallel: 8}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Options.HeartbeatOn() || s.Options.Full.Defer() || s.Options.Incremental.Parallel != 8 {
+		t.Fatalf("set: heartbeat %v, defer_indexes %v, parallel %d", s.Options.HeartbeatOn(), s.Options.Full.Defer(), s.Options.Incremental.Parallel)
+	}
+	_, err = Parse("t.yaml", []byte(head+"options:\n  heartbeat: 1\n"))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:7:14: options.heartbeat: expected true or false") {
+		t.Fatalf("a number for a boolean: %v", err)
+	}
+}

@@ -162,6 +162,10 @@ type Full struct {
 // Defer reports whether secondary indexes are added after the copy.
 func (f Full) Defer() bool { return f.DeferIndexes == nil || *f.DeferIndexes }
 
+// MaxIncrementalParallel bounds options.incremental.parallel (destination
+// connections of the applier).
+const MaxIncrementalParallel = 64
+
 // MaxFullParallel bounds options.full.parallel: each chunk holds a connection on both
 // servers.
 const MaxFullParallel = 256

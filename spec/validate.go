@@ -547,6 +547,9 @@ func (c *checker) options() {
 		c.errf("options.retry.other", "%s must be shorter than retry.connection (%s)", minutes(other), minutes(conn))
 	}
 
+	if o.Incremental.Parallel < 0 || o.Incremental.Parallel > MaxIncrementalParallel {
+		c.errf("options.incremental.parallel", "%d is outside 0-%d (0 = 4)", o.Incremental.Parallel, MaxIncrementalParallel)
+	}
 	if o.Full.Parallel < 0 || o.Full.Parallel > MaxFullParallel {
 		c.errf("options.full.parallel", "%d is outside 0-%d (0 = twice the worker's cores)", o.Full.Parallel, MaxFullParallel)
 	}

@@ -95,6 +95,8 @@ func TestValidateErrors(t *testing.T) {
 			[]want{{14, 35, "options.retry.other", "10m must be shorter than retry.connection (10m)"}}},
 		{"full parallel", base + "options:\n  full: {parallel: 999}\n",
 			[]want{{14, 20, "options.full.parallel", "999 is outside 0-256"}}},
+		{"incremental parallel", base + "options:\n  incremental: {parallel: 65}\n",
+			[]want{{14, 27, "options.incremental.parallel", "65 is outside 0-64"}}},
 		{"throttle", base + "options:\n  throttle: {full: {rps: -1}, incremental: {source_qps: 5, mbps: -0.5}}\n",
 			[]want{
 				{14, 26, "options.throttle.full.rps", "-1 is negative (0 means unlimited)"},
