@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/testenv"
+)
+
+// benchDB is sysbench's database; probeTable lives in it so it is copied and
+// replicated like the sysbench tables.
+const (
+	benchDB    = "sbtest"
+	probeTable = "probe"
+)
+
+// sourcePosition reads the source's current binlog position and GTID position.
+func sourcePosition(ctx context.Context, db *sql.DB) (binlog.Position, error) {
+	var p binlog.Position
+	rows, err := db.QueryContext(ctx, "SHOW MASTER STATUS")
+	if err != nil {
+		return p, fmt.Errorf("source: SHOW MASTER STATUS: %w", err)
+	}
+	m, err := scanMap(rows)
+	if err != nil {
+		return p, fmt.Errorf("source: SHOW MASTER STATUS: %w", err)
+	}
+	if m == nil || m["File"] == "" {
+		return p, fmt.Errorf("source: SHOW MASTER STATUS returned no row: is the binlog on?")
+	}
+	p.File = m["File"]
+	pos, err := strconv.ParseUint(m["Position"], 10, 64)
+	if err != nil {
+		return p, fmt.Errorf("source: SHOW MASTER STATUS position %q: %w", m["Position"], err)
+	}
+	p.Pos = pos
+	if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&p.GTID); err != nil {
+		return p, fmt.Errorf("source: gtid_binlog_pos: %w", err)
+	}
+	return p, nil
+}
+
+// scanMap reads the first row of rows as column name → text (nil: no row).
+func scanMap(rows *sql.Rows) (map[string]string, error) {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(cols))
+	for i, c := range cols {
+		m[c] = vals[i].String
+	}
+	return m, rows.Err()
+}
+
+// gtidDelta counts the transactions between two MariaDB GTID positions
+// ("domain-server-seq,..."): per domain, the difference of sequence numbers.
+func gtidDelta(from, to string) (uint64, error) {
+	parse := func(s string) (map[string]uint64, error) {
+		out := map[string]uint64{}
+		for _, part := range strings.Split(s, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			f := strings.Split(part, "-")
+			if len(f) != 3 {
+				return nil, fmt.Errorf("GTID %q: want domain-server-sequence", part)
+			}
+			n, err := strconv.ParseUint(f[2], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("GTID %q: %w", part, err)
+			}
+			out[f[0]] = n
+		}
+		return out, nil
+	}
+	a, err := parse(from)
+	if err != nil {
+		return 0, err
+	}
+	b, err := parse(to)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for d, seq := range b {
+		if seq < a[d] {
+			return 0, fmt.Errorf("GTID position went back in domain %s: %s then %s", d, from, to)
+		}
+		n += seq - a[d]
+	}
+	return n, nil
+}
+
+// binlogBytes is the size of the binlog between two positions, across files.
+func binlogBytes(ctx context.Context, db *sql.DB, from, to binlog.Position) (int64, error) {
+	if from.File == to.File {
+		return int64(to.Pos) - int64(from.Pos), nil
+	}
+	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		return 0, fmt.Errorf("source: SHOW BINARY LOGS: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var total int64
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, err
+		}
+		name := vals[0].String
+		size, _ := strconv.ParseInt(vals[1].String, 10, 64)
+		p := binlog.Position{File: name}
+		switch {
+		case name == from.File:
+			total += size - int64(from.Pos)
+		case name == to.File:
+			total += int64(to.Pos)
+		case p.Compare(from) > 0 && p.Compare(to) < 0:
+			total += size
+		}
+	}
+	return total, rows.Err()
+}
+
+// prepare creates the sysbench tables and the probe table on the source.
+func (b *bench) prepare(ctx context.Context) error {
+	if err := b.src.Exec(ctx, "CREATE DATABASE "+testenv.QuoteIdent(benchDB)); err != nil {
+		return err
+	}
+	if err := b.writeSysbenchConf(ctx); err != nil {
+		return err
+	}
+	threads := min(b.cfg.threads, b.cfg.tables)
+	res, err := b.runSysbench(ctx, "prepare", "sysbench-prepare.log", "--threads="+strconv.Itoa(threads))
+	if err != nil {
+		return err
+	}
+	_ = res
+	probe := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(probeTable)
+	return b.src.Exec(ctx, "CREATE TABLE "+probe+" (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `sent_us` BIGINT NOT NULL) ENGINE=InnoDB")
+}
+
+// copyToTargets dumps the quiet source once and loads the dump into the
+// destination and the replica at the same time (nothing is timed here).
+func (b *bench) copyToTargets(ctx context.Context) error {
+	srcConf, err := writeClientConf(filepath.Join(b.dir, "source.cnf"), b.src)
+	if err != nil {
+		return err
+	}
+	dump := filepath.Join(b.dir, "sbtest.sql")
+	out, err := os.Create(dump)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", dump, err)
+	}
+	logPath := filepath.Join(b.logDir, "mariadb-dump.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		out.Close()
+		return err
+	}
+	cmd := exec.CommandContext(ctx, b.mariadbDump, "--defaults-extra-file="+srcConf, "--single-transaction", "--skip-dump-date", "--databases", benchDB)
+	cmd.Stdout, cmd.Stderr = out, logFile
+	cmd.SysProcAttr = testenv.ChildProcAttr()
+	err = cmd.Run()
+	out.Close()
+	logFile.Close()
+	if err != nil {
+		return fmt.Errorf("mariadb-dump failed: %w; end of %s:\n%s", err, logPath, tail(logPath, 15))
+	}
+	targets := []*testenv.Server{b.dst}
+	if b.replica != nil {
+		targets = append(targets, b.replica)
+	}
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.load(ctx, t, dump)
+		}()
+	}
+	wg.Wait()
+	if !b.cfg.keep {
+		os.Remove(dump)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) load(ctx context.Context, s *testenv.Server, dump string) error {
+	conf, err := writeClientConf(filepath.Join(b.dir, s.Name+".cnf"), s)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(dump)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	logPath := filepath.Join(b.logDir, "load-"+s.Name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.CommandContext(ctx, b.mariadbClient, "--defaults-extra-file="+conf)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, logFile, logFile
+	cmd.SysProcAttr = testenv.ChildProcAttr()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("load the dump into the %s: %w; end of %s:\n%s", s.Name, err, logPath, tail(logPath, 15))
+	}
+	return nil
+}
+
+// writeClientConf writes a [client] option file so no password is on a command line.
+func writeClientConf(path string, s *testenv.Server) (string, error) {
+	conf := fmt.Sprintf("[client]\nhost=%s\nport=%d\nuser=%s\npassword=%s\nprotocol=TCP\n", s.Host, s.Port, s.RootUser, s.RootPassword)
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// tableState is what a correct copy must reproduce: the row count and the
+// server's own CHECKSUM TABLE.
+type tableState struct {
+	Table    string `json:"table"`
+	Rows     int64  `json:"rows"`
+	Checksum string `json:"checksum"`
+}
+
+// snapshot reads the state of every base table of the benchmark database.
+func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
+	db, err := s.Open("")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", benchDB)
+	if err != nil {
+		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
+	}
+	sort.Strings(tables)
+	var out []tableState
+	for _, t := range tables {
+		q := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(t)
+		st := tableState{Table: t}
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q).Scan(&st.Rows); err != nil {
+			return nil, fmt.Errorf("%s: count %s: %w", s.Name, q, err)
+		}
+		var name string
+		var sum sql.NullString
+		if err := db.QueryRowContext(ctx, "CHECKSUM TABLE "+q).Scan(&name, &sum); err != nil {
+			return nil, fmt.Errorf("%s: checksum %s: %w", s.Name, q, err)
+		}
+		if !sum.Valid {
+			return nil, fmt.Errorf("%s: CHECKSUM TABLE %s returned NULL", s.Name, q)
+		}
+		st.Checksum = sum.String
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// compareStates lists every difference between the source's and a copy's tables.
+func compareStates(src, dst []tableState) []string {
+	byName := map[string]tableState{}
+	for _, t := range dst {
+		byName[t.Table] = t
+	}
+	var diffs []string
+	for _, s := range src {
+		d, ok := byName[s.Table]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: missing", s.Table))
+			continue
+		}
+		delete(byName, s.Table)
+		if d.Rows != s.Rows {
+			diffs = append(diffs, fmt.Sprintf("%s: %d rows, %d on the source", s.Table, d.Rows, s.Rows))
+		}
+		if d.Checksum != s.Checksum {
+			diffs = append(diffs, fmt.Sprintf("%s: CHECKSUM TABLE %s, %s on the source", s.Table, d.Checksum, s.Checksum))
+		}
+	}
+	var extra []string
+	for name := range byName {
+		extra = append(extra, name)
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
+		diffs = append(diffs, fmt.Sprintf("%s: not on the source", name))
+	}
+	return diffs
+}
+
+// verify compares each copy with the source; the source must be quiet.
+func (b *bench) verify(ctx context.Context, copies ...*testenv.Server) (map[string][]string, error) {
+	src, err := snapshot(ctx, b.src)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, c := range copies {
+		st, err := snapshot(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out[c.Name] = compareStates(src, st)
+	}
+	return out, nil
+}
+
+// statusCounters are the SHOW GLOBAL STATUS counters a catch-up records.
+var statusCounters = []string{"Questions", "Com_insert", "Com_replace", "Com_delete", "Com_commit",
+	"Handler_commit", "Handler_rollback", "Handler_write", "Handler_update", "Handler_delete", "Handler_read_key", "Bytes_received",
+	"Innodb_row_lock_waits", "Innodb_deadlocks"}
+
+// readStatus reads statusCounters of a server.
+func readStatus(ctx context.Context, s *testenv.Server) (map[string]int64, error) {
+	db, err := s.Open("")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE `Variable_name` IN ('"+strings.Join(statusCounters, "','")+"')")
+	if err != nil {
+		return nil, fmt.Errorf("%s: SHOW GLOBAL STATUS: %w", s.Name, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name, v string
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, fmt.Errorf("%s: SHOW GLOBAL STATUS: %w", s.Name, err)
+		}
+		out[name], _ = strconv.ParseInt(v, 10, 64)
+	}
+	return out, rows.Err()
+}
+
+// statusDelta is after - before, per counter (nil when either is missing).
+func statusDelta(before, after map[string]int64) map[string]int64 {
+	if before == nil || after == nil {
+		return nil
+	}
+	out := map[string]int64{}
+	for k, v := range after {
+		out[k] = v - before[k]
+	}
+	return out
+}
+
+// settle waits until InnoDB on s has written its dirty pages back, so a run does
+// not pay for the background flushing of the load or of the backlog. For the
+// wait only, innodb_max_dirty_pages_pct goes to 0 and the I/O capacity up; both
+// are restored before the run.
+func settle(ctx context.Context, s *testenv.Server, timeout time.Duration) (int64, error) {
+	db, err := s.Open("")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	// One connection: the restore runs on a session that already exists.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	defer conn.Close()
+	var pct, capacity, capacityMax string
+	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.innodb_max_dirty_pages_pct, @@GLOBAL.innodb_io_capacity, @@GLOBAL.innodb_io_capacity_max").
+		Scan(&pct, &capacity, &capacityMax); err != nil {
+		return 0, fmt.Errorf("%s: read the flushing settings: %w", s.Name, err)
+	}
+	defer func() {
+		// innodb_io_capacity may not exceed innodb_io_capacity_max: lower it first.
+		for _, q := range []string{
+			"SET GLOBAL innodb_io_capacity = " + capacity,
+			"SET GLOBAL innodb_io_capacity_max = " + capacityMax,
+			"SET GLOBAL innodb_max_dirty_pages_pct = " + pct,
+		} {
+			if _, err := conn.ExecContext(context.Background(), q); err != nil {
+				fmt.Fprintf(os.Stderr, "incbench: %s: restore %s: %v\n", s.Name, q, err)
+			}
+		}
+	}()
+	for _, q := range []string{
+		"SET GLOBAL innodb_io_capacity_max = 20000",
+		"SET GLOBAL innodb_io_capacity = 20000",
+		"SET GLOBAL innodb_max_dirty_pages_pct = 0",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("%s: %s: %w", s.Name, q, err)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		var name string
+		var dirty int64
+		if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").Scan(&name, &dirty); err != nil {
+			return 0, fmt.Errorf("%s: dirty pages: %w", s.Name, err)
+		}
+		// A few pages stay dirty on an idle server (statistics, purge).
+		if dirty <= 64 || time.Now().After(deadline) {
+			return dirty, nil
+		}
+		select {
+		case <-ctx.Done():
+			return dirty, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// settleAll settles every server before a timed run.
+func (b *bench) settleAll(ctx context.Context) {
+	t0 := time.Now()
+	for _, s := range b.servers() {
+		dirty, err := settle(ctx, s, 2*time.Minute)
+		if err != nil {
+			b.logf("  settle %s: %v", s.Name, err)
+		} else if dirty > 64 {
+			b.logf("  %s still has %d dirty pages after 2 minutes; running anyway", s.Name, dirty)
+		}
+	}
+	if d := time.Since(t0); d > time.Second {
+		b.logf("  servers settled (dirty pages flushed) in %.1f s", d.Seconds())
+	}
+}
