@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluice-dev/sluice/applier"
 	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/ddl"
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
@@ -252,9 +253,17 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		}
 		sel.ghost = ghost
 	}
+	// The applier's own pool: multi-statement batches, one round trip per slot
+	// and epoch (measured: 3.9 statements per sysbench transaction otherwise).
+	applyDB, err := dbconn.Open(ctx, "destination", s.Destination, a.LookupEnv, dbconn.MultiStatements)
+	if err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	}
+	defer applyDB.Close()
 	cfg := applier.Config{
-		KeySource: func(db string) (*sql.DB, string) { return dst, hist.Shadow(db) },
-		Task:      in.Task, Dest: dst, Source: src, Select: sel,
+		KeySource:       func(db string) (*sql.DB, string) { return dst, hist.Shadow(db) },
+		MultiStatements: true,
+		Task:            in.Task, Dest: applyDB, Source: src, Select: sel,
 		Slots:         s.Options.Incremental.Parallel,
 		Replace:       s.Options.Conflicts == "ignore",
 		HeartbeatTask: in.Task,

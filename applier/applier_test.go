@@ -311,7 +311,9 @@ func TestApplyExactlyOnce(t *testing.T) {
 	start := position(t, src)
 	n := load(t, src, srcDB, 1, 1500)
 	end := position(t, src)
-	cfg := Config{Task: "test-once", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 4, EpochTxns: 64}
+	// Multi-statement batches here (the worker's way), one statement per Exec in
+	// TestOwnershipAndFence.
+	cfg := Config{Task: "test-once", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 4, EpochTxns: 64, MultiStatements: true}
 	resetTask(t, dst, cfg.Task)
 	r := rand.New(rand.NewPCG(2, 3))
 	var prog Progress

@@ -45,6 +45,9 @@ type Config struct {
 	Select    Selection
 	// Slots is the number of destination connections applying in parallel (4).
 	Slots int
+	// MultiStatements: Dest allows several statements per Exec
+	// (dbconn.MultiStatements); a slot then sends its epoch in few round trips.
+	MultiStatements bool
 	// Replace writes inserts as REPLACE outside safe mode too (conflicts: ignore).
 	Replace bool
 	// DDL rewrites replicated DDL; nil ignores DDL (the definitions are still read
@@ -742,7 +745,7 @@ func (a *Applier) commitSlot(ctx context.Context, s int, ep *epochBatch, txns []
 			a.dropConn(s)
 		}
 	}()
-	w := writer{tx: tx, replace: a.cfg.Replace}
+	w := writer{tx: tx, replace: a.cfg.Replace, multi: a.cfg.MultiStatements}
 	applied := base.or(nil)
 	var last time.Time
 	rows := 0
@@ -762,7 +765,7 @@ func (a *Applier) commitSlot(ctx context.Context, s int, ep *epochBatch, txns []
 			last = t.hb
 		}
 	}
-	if err := w.flush(ctx); err != nil {
+	if err := w.finish(ctx); err != nil {
 		return fmt.Errorf("applier: epoch ending at %s: %w", ep.end, err)
 	}
 	if err := a.store.fence(ctx, tx, a.generation); err != nil {

@@ -149,9 +149,17 @@ func verifyChain(pool *x509.CertPool) func([][]byte, [][]*x509.Certificate) erro
 	}
 }
 
+// Option adjusts a pool's driver settings.
+type Option func(*mysql.Config)
+
+// MultiStatements lets one Exec carry several statements separated by ';' (the
+// incremental applier sends a slot's statements in few round trips). Only for
+// pools whose SQL sluice builds itself, values as literals it encodes.
+func MultiStatements(c *mysql.Config) { c.MultiStatements = true }
+
 // Open resolves the secret, connects and pings. role ("source", "destination") names
 // the endpoint in errors. The error never contains the password.
-func Open(ctx context.Context, role string, ep spec.Endpoint, lookup LookupFunc) (*sql.DB, error) {
+func Open(ctx context.Context, role string, ep spec.Endpoint, lookup LookupFunc, opts ...Option) (*sql.DB, error) {
 	pw, err := Password(ep, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", role, err)
@@ -159,6 +167,9 @@ func Open(ctx context.Context, role string, ep spec.Endpoint, lookup LookupFunc)
 	cfg, err := Config(ep, pw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {

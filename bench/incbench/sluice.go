@@ -51,7 +51,7 @@ func (b *bench) openSluice(ctx context.Context) (*sluiceConns, error) {
 	if err != nil {
 		return nil, err
 	}
-	dst, err := dbconn.Open(ctx, "destination", endpoint(b.dst), passwordOf(b.dst))
+	dst, err := dbconn.Open(ctx, "destination", endpoint(b.dst), passwordOf(b.dst), dbconn.MultiStatements)
 	if err != nil {
 		src.Close()
 		return nil, err
@@ -82,7 +82,7 @@ func (b *bench) streamConfig(c *sluiceConns) binlog.Config {
 
 func (b *bench) applierConfig(c *sluiceConns, onEpoch func(applier.Progress)) applier.Config {
 	return applier.Config{
-		Task: task, Dest: c.dst, Source: c.src, Select: identity{},
+		Task: task, Dest: c.dst, Source: c.src, Select: identity{}, MultiStatements: true,
 		Slots:     b.cfg.slots,
 		EpochTxns: b.cfg.epochTxns, EpochBytes: b.cfg.epochBytes, EpochWait: b.cfg.epochWait,
 		OnEpoch: onEpoch,
