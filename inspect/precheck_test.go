@@ -249,8 +249,8 @@ func TestBinlogVariables(t *testing.T) {
 		h := &harness{t: t, env: h.env, secrets: h.secrets}
 		h.setGlobal(h.env.Source, "binlog_row_metadata", "'MINIMAL'")
 		r := h.run(s)
-		expect(t, r, precheck.IDBinlogRowMetadata, precheck.Warn, []string{"binlog_row_metadata is MINIMAL", "fall back to its own schema history", "lands with the incremental phase"},
-			"SET GLOBAL binlog_row_metadata = 'FULL'", "ignore_warnings")
+		expect(t, r, precheck.IDBinlogRowMetadata, precheck.Fail, []string{"binlog_row_metadata is MINIMAL", "schema history", "never shift silently"},
+			"SET GLOBAL binlog_row_metadata = 'FULL'", "reconnect")
 	})
 	t.Run("server_id", func(t *testing.T) {
 		// MariaDB's server_id starts at 1: SET GLOBAL server_id = 0 is clamped to 1,
