@@ -140,9 +140,115 @@ func fakeWorker(args []string) int {
 		fmt.Println("fake worker crashing")
 		return 7
 	}
-	sig := <-sigs
-	os.WriteFile(os.Getenv("FAKE_MARKER"), []byte("stopped by "+sig.String()), 0o644)
-	return 0
+	// A cutover request (from the fake `sluice cutover`) is served like the real
+	// worker would: the destination gets the source's data, then the workflow ends.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case sig := <-sigs:
+			os.WriteFile(os.Getenv("FAKE_MARKER"), []byte("stopped by "+sig.String()), 0o644)
+			return 0
+		case <-tick.C:
+			if _, err := os.Stat(os.Getenv("FAKE_CUTOVER_REQ")); err != nil {
+				continue
+			}
+			os.Remove(os.Getenv("FAKE_CUTOVER_REQ"))
+			if os.Getenv("FAKE_NO_COPY") == "" {
+				if err := copyShop(src, dst); err != nil {
+					fmt.Fprintln(os.Stderr, "fake worker: copy:", err)
+					return 3
+				}
+			}
+			os.WriteFile(os.Getenv("FAKE_CUTOVER_DONE"), nil, 0o644)
+		}
+	}
+}
+
+// copyShop copies every table of `shop` (definition and rows, generated columns
+// left to the server) from src to dst, the way the real migration ends up.
+func copyShop(src, dst *sql.DB) error {
+	ctx := context.Background()
+	conn, err := dst.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, q := range []string{"SET SESSION foreign_key_checks = 0", "CREATE DATABASE IF NOT EXISTS `shop`", "USE `shop`"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	tables, err := column(src, "SELECT `TABLE_NAME` FROM information_schema.`TABLES` WHERE `TABLE_SCHEMA` = 'shop' AND `TABLE_TYPE` = 'BASE TABLE'")
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		var name, create string
+		if err := src.QueryRow("SHOW CREATE TABLE `shop`."+testenv.QuoteIdent(t)).Scan(&name, &create); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, create); err != nil {
+			return err
+		}
+		cols, err := column(src, "SELECT `COLUMN_NAME` FROM information_schema.`COLUMNS` WHERE `TABLE_SCHEMA` = 'shop' AND `TABLE_NAME` = ? AND `EXTRA` NOT LIKE '%GENERATED%' ORDER BY `ORDINAL_POSITION`", t)
+		if err != nil {
+			return err
+		}
+		quoted := make([]string, len(cols))
+		for i, c := range cols {
+			quoted[i] = testenv.QuoteIdent(c)
+		}
+		list := strings.Join(quoted, ", ")
+		insert := "INSERT INTO " + testenv.QuoteIdent(t) + " (" + list + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")"
+		rows, err := src.Query("SELECT " + list + " FROM `shop`." + testenv.QuoteIdent(t))
+		if err != nil {
+			return err
+		}
+		raw := make([]sql.RawBytes, len(cols))
+		dest := make([]any, len(cols))
+		for i := range raw {
+			dest[i] = &raw[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return err
+			}
+			args := make([]any, len(cols))
+			for i, v := range raw {
+				if v != nil {
+					args[i] = []byte(string(v))
+				}
+			}
+			if _, err := conn.ExecContext(ctx, insert, args...); err != nil {
+				rows.Close()
+				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func column(db *sql.DB, q string, args ...any) ([]string, error) {
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 func openAs(addr, pw string) (*sql.DB, error) {
@@ -157,7 +263,7 @@ func openAs(addr, pw string) (*sql.DB, error) {
 }
 
 func fakeCLI(args []string) int {
-	if len(args) < 3 || args[1] != "-f" {
+	if len(args) < 2 {
 		fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
 		return 2
 	}
@@ -177,32 +283,77 @@ func fakeCLI(args []string) int {
 			return 6
 		}
 	}
-	text, err := os.ReadFile(args[2])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
 	if _, err := os.Stat(os.Getenv("FAKE_POLLING")); err != nil {
 		fmt.Fprintln(os.Stderr, "fake sluice: started before the worker polled its task queue")
 		return 5
 	}
 	switch args[0] {
-	case "precheck":
-		fmt.Printf("FAKE PRECHECK of %s:\n%s\n", args[2], text)
-		if c := os.Getenv("FAKE_PRECHECK_CODE"); c != "" {
-			n, _ := strconv.Atoi(c)
-			return n
+	case "precheck", "start":
+		if len(args) < 3 || args[1] != "-f" {
+			fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
+			return 2
 		}
-		return 0
-	case "start":
+		text, err := os.ReadFile(args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		if args[0] == "precheck" {
+			fmt.Printf("FAKE PRECHECK of %s:\n%s\n", args[2], text)
+			if c := os.Getenv("FAKE_PRECHECK_CODE"); c != "" {
+				n, _ := strconv.Atoi(c)
+				return n
+			}
+			return 0
+		}
 		if len(args) != 4 || args[3] != "--follow" {
 			fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
 			return 2
 		}
+		// Like the real one: follows until the workflow ends, i.e. after a cutover.
+		fmt.Println("FAKE FOLLOW STARTED")
+		if !waitFile(os.Getenv("FAKE_CUTOVER_DONE"), 2*time.Minute) {
+			fmt.Fprintln(os.Stderr, "fake sluice: no cutover")
+			return 4
+		}
 		fmt.Println("FAKE FOLLOW DONE")
+		return 0
+	case "status":
+		if len(args) != 3 || args[1] != "sluice-shop-demo" || args[2] != "--json" {
+			fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
+			return 2
+		}
+		// The first answer is the full copy, later ones replication: the demo must wait.
+		phase := "incremental"
+		if _, err := os.Stat(os.Getenv("FAKE_STATUS_SEEN")); err != nil {
+			phase = "full"
+			os.WriteFile(os.Getenv("FAKE_STATUS_SEEN"), nil, 0o644)
+		}
+		fmt.Printf(`{"id": "sluice-shop-demo", "state": "running", "status": {"phase": %q}}`+"\n", phase)
+		return 0
+	case "cutover":
+		if strings.Join(args[1:], " ") != "sluice-shop-demo --max-lag 1s --timeout 5m" {
+			fmt.Fprintf(os.Stderr, "fake sluice: unexpected args %q\n", args)
+			return 2
+		}
+		os.WriteFile(os.Getenv("FAKE_CUTOVER_REQ"), nil, 0o644)
+		if !waitFile(os.Getenv("FAKE_CUTOVER_DONE"), time.Minute) {
+			fmt.Fprintln(os.Stderr, "fake sluice: the worker did not cut over")
+			return 4
+		}
+		fmt.Println("FAKE CUTOVER DONE")
 		return 0
 	}
 	return 2
+}
+
+func waitFile(path string, timeout time.Duration) bool {
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func freePort(t *testing.T) int {
@@ -233,8 +384,9 @@ func setup(t *testing.T) config {
 		}
 	}
 	workflow := filepath.Join(root, "shop.yaml")
-	yaml := "name: shop-demo\nsource: {host: 127.0.0.1, port: 33061, user: sluice, password: ${SRC_PASSWORD}}\n" +
-		"destination:\n  host: 127.0.0.1\n  port: 33062\n  user: sluice\n  password: ${DST_PASSWORD}\n"
+	yaml := "name: shop-demo\nsource: {host: 127.0.0.1, port: 33061, user: sluice, password: \"${SRC_PASSWORD}\"}\n" +
+		"destination:\n  host: 127.0.0.1\n  port: 33062\n  user: sluice\n  password: ${DST_PASSWORD}\n" +
+		"types: [schema, full, incremental]\nobjects:\n  - database: shop\n    tables: [\"*\"]\n"
 	if err := os.WriteFile(workflow, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +412,9 @@ func setup(t *testing.T) config {
 	t.Setenv("FAKE_ENV_LOG", filepath.Join(root, "child-env.log"))
 	t.Setenv("FAKE_POLLING", filepath.Join(root, "worker-polling"))
 	t.Setenv("FAKE_MARKER", filepath.Join(root, "worker-stopped"))
+	t.Setenv("FAKE_CUTOVER_REQ", filepath.Join(root, "cutover-requested"))
+	t.Setenv("FAKE_CUTOVER_DONE", filepath.Join(root, "cutover-done"))
+	t.Setenv("FAKE_STATUS_SEEN", filepath.Join(root, "status-seen"))
 	return cfg
 }
 
@@ -312,7 +467,10 @@ func TestOnceRunsEverythingAndStops(t *testing.T) {
 		"FAKE PRECHECK of " + filepath.Join(cfg.Dir, "shop.yaml"),
 		"port: " + strconv.Itoa(cfg.SourcePort),
 		"port: " + strconv.Itoa(cfg.DestinationPort),
+		"replication is running; writing to the source",
+		"FAKE CUTOVER DONE",
 		"FAKE FOLLOW DONE",
+		"source and destination hold the same data: 6 tables",
 		"stopped sluice-worker",
 		"stopped the source MariaDB",
 		"stopped the destination MariaDB",
@@ -349,6 +507,21 @@ func TestOnceRunsEverythingAndStops(t *testing.T) {
 		if strings.Contains(out, v) || strings.Contains(errOut, v) {
 			t.Errorf("the value of %s appears in the demo's output", k)
 		}
+	}
+}
+
+// The demo checks the outcome itself: a destination that does not match fails it.
+func TestOnceFailsWhenDataDiffers(t *testing.T) {
+	testenv.Require(t)
+	cfg := setup(t)
+	cfg.Once = true
+	t.Setenv("FAKE_NO_COPY", "1")
+	code, _, errOut := runDemo(t, context.Background(), cfg)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if !strings.Contains(errOut, "source and destination differ") || !strings.Contains(errOut, "customers: Error 1146") {
+		t.Errorf("stderr does not name the differing tables")
 	}
 }
 
@@ -402,7 +575,7 @@ func TestInterruptStopsEverything(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, cfg, &out, &errOut) }()
 	deadline := time.After(2 * time.Minute)
-	for !strings.Contains(out.String(), "press Ctrl-C") {
+	for !strings.Contains(out.String(), "to finish: "+filepath.Join(cfg.BinDir, "sluice")+" cutover sluice-shop-demo") {
 		select {
 		case code := <-done:
 			t.Fatalf("demo ended (exit %d) before waiting for Ctrl-C:\n%s\n%s", code, out.String(), errOut.String())
@@ -498,11 +671,14 @@ func TestPasswordsReachOnlyTheWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Split(strings.TrimSpace(string(log)), "\n")
+	// status runs several times, concurrently with start: compare the set.
+	got := slices.Compact(slices.Sorted(slices.Values(strings.Split(strings.TrimSpace(string(log)), "\n"))))
 	want := []string{
-		"sluice-worker SRC_PASSWORD=set DST_PASSWORD=set PATH=set",
+		"sluice cutover SRC_PASSWORD=unset DST_PASSWORD=unset PATH=set",
 		"sluice precheck SRC_PASSWORD=unset DST_PASSWORD=unset PATH=set",
 		"sluice start SRC_PASSWORD=unset DST_PASSWORD=unset PATH=set",
+		"sluice status SRC_PASSWORD=unset DST_PASSWORD=unset PATH=set",
+		"sluice-worker SRC_PASSWORD=set DST_PASSWORD=set PATH=set",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("children saw:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -116,7 +117,13 @@ func incrementalOptions() workflow.ActivityOptions {
 }
 
 // incrementalPhase replicates until `sluice stop` or `sluice cutover` completes.
-func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *BinlogPosition) error {
+func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *BinlogPosition, cs *cutovers) error {
+	defer func() {
+		// A cutover still waiting gets an answer whatever ended the phase.
+		if cs.pending && cs.result == nil && cs.err == nil {
+			cs.err = errors.New("replication ended before the cutover completed; see sluice status")
+		}
+	}()
 	info := workflow.GetInfo(ctx)
 	task := info.WorkflowExecution.ID + "/" + info.FirstRunID
 	sctx := workflow.WithActivityOptions(ctx, schemaOptions())
@@ -128,45 +135,6 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 	inc := st.Incremental
 
 	stopCh := workflow.GetSignalChannel(ctx, StopSignal)
-	cutCh := workflow.NewChannel(ctx)
-	var cutResult *IncrementalProgress
-	var cutErr error
-	cutPending := false
-	err := workflow.SetUpdateHandlerWithOptions(ctx, CutoverUpdate,
-		func(ctx workflow.Context, req CutoverRequest) (IncrementalProgress, error) {
-			cutPending = true
-			cutResult, cutErr = nil, nil
-			cutCh.Send(ctx, req)
-			if err := workflow.Await(ctx, func() bool { return cutResult != nil || cutErr != nil }); err != nil {
-				return IncrementalProgress{}, err
-			}
-			cutPending = false
-			if cutErr != nil {
-				return IncrementalProgress{}, cutErr
-			}
-			return *cutResult, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(req CutoverRequest) error {
-			switch {
-			case st.Phase != PhaseIncremental:
-				return fmt.Errorf("the migration is in phase %s: cutover needs the incremental phase", st.Phase)
-			case cutPending:
-				return errors.New("a cutover is already in progress")
-			case req.MaxLag < 0 || req.Timeout <= 0:
-				return errors.New("cutover needs max lag ≥ 0 and a positive timeout")
-			}
-			return nil
-		}})
-	if err != nil {
-		return err
-	}
-
-	defer func() {
-		// A cutover still waiting gets an answer whatever ended the phase.
-		if cutPending && cutResult == nil && cutErr == nil {
-			cutErr = errors.New("replication ended before the cutover completed; see sluice status")
-		}
-	}()
 	var cut *CutoverRequest
 	for {
 		actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, incrementalOptions()))
@@ -179,7 +147,7 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(fut, func(f workflow.Future) { done = true; actErr = f.Get(ctx, &res) })
 		sel.AddReceive(stopCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); stop = true })
-		sel.AddReceive(cutCh, func(c workflow.ReceiveChannel, _ bool) {
+		sel.AddReceive(cs.ch, func(c workflow.ReceiveChannel, _ bool) {
 			var r CutoverRequest
 			c.Receive(ctx, &r)
 			newCut = &r
@@ -201,8 +169,8 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 				return err
 			}
 			inc.Stage = StageStopped
-			if cutPending {
-				cutErr = errors.New("replication was stopped (sluice stop) during the cutover")
+			if cs.pending {
+				cs.err = errors.New("replication was stopped (sluice stop) during the cutover")
 			}
 			return nil
 		case newCut != nil:
@@ -215,17 +183,61 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 		switch {
 		case actErr == nil:
 			inc.Stage, inc.Result = StageCutOver, &res
-			cutResult = &res
+			cs.result = &res
 			return nil
 		case errors.As(actErr, &ae) && ae.Type() == ErrCutoverTimeout:
 			inc.CutoverError = ae.Message()
-			cutErr = temporal.NewApplicationError(ae.Message(), ErrCutoverTimeout)
+			cs.err = temporal.NewApplicationError(ae.Message(), ErrCutoverTimeout)
 			cut, inc.Cutover = nil, nil
 			continue
 		default:
 			return fmt.Errorf("incremental: %w", actErr)
 		}
 	}
+}
+
+// cutovers is the cutover update's state, shared between its handler and the
+// incremental phase that serves it.
+type cutovers struct {
+	ch      workflow.Channel // requests, received by incrementalPhase's loop
+	pending bool
+	result  *IncrementalProgress
+	err     error
+}
+
+// registerCutover sets the cutover update handler at the workflow's start, so a
+// cutover sent in another phase gets a clear refusal rather than "unknown update",
+// and one sent while replication starts waits for it.
+func registerCutover(ctx workflow.Context, s spec.Spec, st *Status) (*cutovers, error) {
+	cs := &cutovers{ch: workflow.NewChannel(ctx)}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, CutoverUpdate,
+		func(ctx workflow.Context, req CutoverRequest) (IncrementalProgress, error) {
+			cs.pending = true
+			cs.result, cs.err = nil, nil
+			cs.ch.Send(ctx, req)
+			if err := workflow.Await(ctx, func() bool { return cs.result != nil || cs.err != nil }); err != nil {
+				return IncrementalProgress{}, err
+			}
+			cs.pending = false
+			if cs.err != nil {
+				return IncrementalProgress{}, cs.err
+			}
+			return *cs.result, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req CutoverRequest) error {
+			switch {
+			case !s.Has(spec.TypeIncremental):
+				return errors.New("this migration has no incremental phase (types: " + strings.Join(st.Types, ", ") + "): there is nothing to cut over")
+			case st.Phase != PhaseIncremental:
+				return fmt.Errorf("the migration is in phase %s: cutover needs the incremental phase (sluice status shows the phase)", st.Phase)
+			case cs.pending:
+				return errors.New("a cutover is already in progress")
+			case req.MaxLag < 0 || req.Timeout <= 0:
+				return errors.New("cutover needs max lag ≥ 0 and a positive timeout")
+			}
+			return nil
+		}})
+	return cs, err
 }
 
 // finishIncremental fences the task on the destination: nothing more is written.

@@ -22,6 +22,8 @@ type fakeIncremental struct {
 	log       *[]string
 	cutAtOnce bool // the first attempt ends by itself, as if cut over
 	timeout   bool // cutovers time out
+	// slowPrecheck, slowStart: how long the precheck and StartIncremental take.
+	slowPrecheck, slowStart time.Duration
 	inputs    []IncrementalInput
 	finished  []string
 }
@@ -36,6 +38,7 @@ func (f *fakeIncremental) note(s string) {
 
 func (f *fakeIncremental) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, task string, start *BinlogPosition) (IncrementalStart, error) {
+		time.Sleep(f.slowStart)
 		out := IncrementalStart{Task: task, Start: BinlogPosition{File: "b.000001", Pos: 4}}
 		if start != nil {
 			out.Start = *start
@@ -74,6 +77,7 @@ func incrementalEnv(f *fakeIncremental) *testsuite.TestWorkflowEnvironment {
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(30 * time.Second)
 	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (precheck.Report, error) {
+		time.Sleep(f.slowPrecheck)
 		return precheck.Report{}, nil
 	}, activity.RegisterOptions{Name: precheckActivity})
 	f.register(env)
@@ -175,5 +179,39 @@ func TestCutoverRefusedOutsideIncremental(t *testing.T) {
 	env.ExecuteWorkflow(Migration, incrementalOnly)
 	if rejected == nil || !strings.Contains(rejected.Error(), "max lag") {
 		t.Fatalf("a negative max lag must be rejected: %v", rejected)
+	}
+}
+
+// A cutover before replication runs is refused with the phase named (not Temporal's
+// "unknown update"); one sent while replication starts waits for it and completes.
+func TestCutoverEarly(t *testing.T) {
+	cutover := func(f *fakeIncremental) (rejected, completed error, accepted bool) {
+		env := incrementalEnv(f)
+		env.RegisterDelayedCallback(func() {
+			env.UpdateWorkflow(CutoverUpdate, "u1", &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { rejected = err }, OnAccept: func() { accepted = true },
+				OnComplete: func(_ any, err error) { completed = err },
+			}, CutoverRequest{MaxLag: time.Second, Timeout: time.Minute})
+		}, 50*time.Millisecond)
+		if rejected == nil {
+			env.RegisterDelayedCallback(func() { env.SignalWorkflow(StopSignal, nil) }, 2*time.Second)
+		}
+		env.ExecuteWorkflow(Migration, incrementalOnly)
+		if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+			t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+		}
+		return rejected, completed, accepted
+	}
+	rejected, _, accepted := cutover(&fakeIncremental{slowPrecheck: 500 * time.Millisecond})
+	if accepted || rejected == nil || !strings.Contains(rejected.Error(), "the migration is in phase precheck: cutover needs the incremental phase") {
+		t.Errorf("a cutover during the precheck: accepted %v, rejected with %v", accepted, rejected)
+	}
+	f := &fakeIncremental{slowStart: 500 * time.Millisecond}
+	rejected, completed, accepted := cutover(f)
+	if !accepted || rejected != nil || completed != nil {
+		t.Errorf("a cutover while replication starts: accepted %v, rejected %v, completed with %v", accepted, rejected, completed)
+	}
+	if len(f.inputs) == 0 || f.inputs[len(f.inputs)-1].Cutover == nil {
+		t.Errorf("the last attempt must run in cutover mode: %+v", f.inputs)
 	}
 }

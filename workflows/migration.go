@@ -110,6 +110,10 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return *st, nil }); err != nil {
 		return Result{}, err
 	}
+	cuts, err := registerCutover(ctx, s, st)
+	if err != nil {
+		return Result{}, err
+	}
 	r, err := runPrecheck(ctx, s)
 	if err != nil {
 		st.Phase, st.Message = PhaseFailed, err.Error()
@@ -148,7 +152,7 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 				return Result{*st}, err
 			}
 		}
-		err := incrementalPhase(ctx, s, st, start)
+		err := incrementalPhase(ctx, s, st, start, cuts)
 		// An update still waiting (a cutover during stop) gets its answer first.
 		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		if err != nil {
