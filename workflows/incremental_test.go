@@ -24,8 +24,8 @@ type fakeIncremental struct {
 	timeout   bool // cutovers time out
 	// slowPrecheck, slowStart: how long the precheck and StartIncremental take.
 	slowPrecheck, slowStart time.Duration
-	inputs    []IncrementalInput
-	finished  []string
+	inputs                  []IncrementalInput
+	finished                []string
 }
 
 func (f *fakeIncremental) note(s string) {
