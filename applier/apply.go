@@ -92,6 +92,7 @@ type Applier struct {
 
 	targets map[string]*target
 	keys    map[string][]sourceKey
+	fks     map[string][]foreignKey
 
 	epoch  uint64
 	pos    binlog.Position
@@ -130,7 +131,7 @@ func New(ctx context.Context, cfg Config, safeUntil binlog.Position) (*Applier, 
 	if err != nil {
 		return nil, err
 	}
-	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}}
+	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}, fks: map[string][]foreignKey{}}
 	// Take the task over before reading where it stands: a previous attempt still
 	// alive somewhere (a worker cut off from Temporal) commits nothing after this.
 	if a.generation, err = store.Own(ctx); err != nil {
@@ -476,6 +477,20 @@ func (a *Applier) target(ctx context.Context, e *binlog.Event) (*target, error) 
 	if err != nil {
 		return nil, fmt.Errorf("applier: %w", err)
 	}
+	if t.descendants, err = a.descendants(ctx, e.Schema, e.Table); err != nil {
+		return nil, fmt.Errorf("applier: %w", err)
+	}
+	// Foreign keys come from the source's current catalog (the schema history
+	// keeps no foreign keys): a cascade added or dropped by a DDL counts from
+	// that DDL on, which is when the cache is emptied.
+	fks, ok := a.fks[k]
+	if !ok && a.cfg.Source != nil {
+		if fks, err = loadForeignKeys(ctx, a.cfg.Source, e.Schema, e.Table); err != nil {
+			return nil, fmt.Errorf("applier: %w", err)
+		}
+		a.fks[k] = fks
+	}
+	t.addForeignKeys(a.cfg.Select, fks)
 	a.targets[k] = t
 	return t, nil
 }
@@ -569,15 +584,40 @@ func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
 		return i
 	}
 	owner := map[uint64]int{}
+	// Tables a cascade of this epoch reaches: its rows are changed by statements
+	// whose keys are unknown (the source did not log them), so every change of
+	// such a table in this epoch is ordered with the cascade (cascade.go).
+	reached := map[uint64]bool{}
+	for _, t := range ep.txns {
+		for _, c := range t.changes {
+			if c.t.cascades != nil && c.cascades() {
+				for _, d := range c.t.descendants {
+					reached[d] = true
+				}
+			}
+		}
+	}
 	for i, t := range ep.txns {
 		if t.skip || len(t.changes) == 0 {
 			continue
 		}
 		t.keys = t.keys[:0]
 		for _, c := range t.changes {
+			if len(reached) > 0 {
+				if id := tableID(c.t); reached[id] {
+					t.keys = append(t.keys, id^cascadeSalt)
+				}
+				if c.t.cascades != nil && c.cascades() {
+					for _, d := range c.t.descendants {
+						t.keys = append(t.keys, d^cascadeSalt)
+					}
+				}
+			}
 			id := tableID(c.t)
 			t.keys = c.t.appendKeys(t.keys, id, c.before)
 			t.keys = c.t.appendKeys(t.keys, id, c.after)
+			t.keys = c.t.appendFKKeys(t.keys, c.before)
+			t.keys = c.t.appendFKKeys(t.keys, c.after)
 			if c.t.key == nil {
 				// No NOT NULL key (none at all, or only nullable unique keys whose
 				// NULL rows have no key value): every change of the table conflicts
@@ -683,9 +723,11 @@ func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
 	return errors.Join(errs...)
 }
 
-func tableID(t *target) uint64 {
+func tableID(t *target) uint64 { return tableIDOf(t.srcDB, t.srcTable) }
+
+func tableIDOf(db, table string) uint64 {
 	var h uint64 = 1469598103934665603
-	for _, s := range []string{t.srcDB, t.srcTable} {
+	for _, s := range []string{db, table} {
 		for i := 0; i < len(s); i++ {
 			h ^= uint64(s[i])
 			h *= 1099511628211
@@ -827,6 +869,7 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 	// Definitions changed: targets and keys are read again.
 	a.targets = map[string]*target{}
 	a.keys = map[string][]sourceKey{}
+	a.fks = map[string][]foreignKey{}
 	c, err := a.conn(ctx, 0)
 	if err != nil {
 		return err

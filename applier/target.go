@@ -41,6 +41,12 @@ type target struct {
 	// folds case or accents.
 	uniques []uniqueKey
 	ops     opSet
+	// cascades are cascading foreign keys of replicated children to this table;
+	// refs this table's own cascading foreign keys (cascade.go).
+	cascades []cascade
+	refs     []fkRef
+	// descendants are the ids of the tables a cascade from this one reaches.
+	descendants []uint64
 	// insertCols is "(`a`,`b`)" of the written columns, quoted destination names.
 	insertCols string
 }

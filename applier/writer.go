@@ -60,6 +60,15 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		}
 		return w.row(ctx, c.t, k, c.after)
 	case binlog.Update:
+		if len(c.t.cascades) > 0 {
+			stmts, err := c.t.cascadeStatements(c.before, c.after)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.t, err)
+			}
+			if err := w.raw(ctx, stmts...); err != nil {
+				return err
+			}
+		}
 		if c.t.key == nil {
 			if err := w.row(ctx, c.t, kindDelete, c.before); err != nil {
 				return err
@@ -73,6 +82,15 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		}
 		return w.row(ctx, c.t, kindReplace, c.after)
 	case binlog.Delete:
+		if len(c.t.cascades) > 0 {
+			stmts, err := c.t.cascadeStatements(c.before, nil)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.t, err)
+			}
+			if err := w.raw(ctx, stmts...); err != nil {
+				return err
+			}
+		}
 		return w.row(ctx, c.t, kindDelete, c.before)
 	}
 	return fmt.Errorf("unknown operation %v", c.op)
@@ -162,6 +180,33 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 	if _, err := w.tx.ExecContext(ctx, string(w.buf)); err != nil {
 		return fmt.Errorf("%s %d row(s) into %s: %w", verb(w.kind), n, t.dst, err)
+	}
+	return nil
+}
+
+// raw writes statements of its own (cascades), in order after what is pending.
+func (w *writer) raw(ctx context.Context, stmts ...string) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	for _, q := range stmts {
+		if w.multi {
+			if len(w.batch) > 0 {
+				w.batch = append(w.batch, ';')
+			}
+			w.batch = append(w.batch, q...)
+			w.nb++
+			continue
+		}
+		if _, err := w.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("foreign key action: %w", err)
+		}
+	}
+	if len(w.batch) >= maxBatch {
+		return w.send(ctx)
 	}
 	return nil
 }

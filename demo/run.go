@@ -276,6 +276,9 @@ var appWrites = []string{
 	"UPDATE `shop`.`orders` SET `status` = 'paid' WHERE `status` = 'pending' ORDER BY `id` LIMIT 25",
 	"UPDATE `shop`.`products` SET `price` = `price` * 1.10 WHERE `id` <= 10",
 	"DELETE FROM `shop`.`order-events` ORDER BY `id` LIMIT 5",
+	// Cascades to its order_items on the source, without logging them: the
+	// applier deletes them on the destination.
+	"DELETE FROM `shop`.`orders` WHERE `id` = 7",
 }
 
 // replicate waits until the workflow replicates, writes on the source, then cuts

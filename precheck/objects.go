@@ -80,7 +80,7 @@ func checkForeignKeyCascades(f *Facts) Item {
 		return warn("cannot read the source's foreign keys: "+f.Source.CatalogError, "")
 	}
 	sel := selectedSet(f.Plan)
-	var found []string
+	var handled, broken []string
 	for _, fk := range f.Source.Catalog.ForeignKeys {
 		if _, ok := sel[plan.Name{DB: fk.DB, Table: fk.Table}]; !ok {
 			continue
@@ -92,17 +92,27 @@ func checkForeignKeyCascades(f *Facts) Item {
 		if cascades(fk.OnUpdate) {
 			acts = append(acts, "ON UPDATE "+strings.ToUpper(fk.OnUpdate))
 		}
-		if len(acts) > 0 {
-			found = append(found, fmt.Sprintf("%s %s -> %s %s", plan.Name{DB: fk.DB, Table: fk.Table}, plan.QuoteIdent(fk.Name),
-				plan.Name{DB: fk.RefDB, Table: fk.RefTable}, strings.Join(acts, " ")))
+		if len(acts) == 0 {
+			continue
+		}
+		desc := fmt.Sprintf("%s %s -> %s %s", plan.Name{DB: fk.DB, Table: fk.Table}, plan.QuoteIdent(fk.Name),
+			plan.Name{DB: fk.RefDB, Table: fk.RefTable}, strings.Join(acts, " "))
+		if _, ok := sel[plan.Name{DB: fk.RefDB, Table: fk.RefTable}]; ok {
+			handled = append(handled, desc)
+		} else {
+			broken = append(broken, desc)
 		}
 	}
-	if len(found) == 0 {
+	if len(broken) > 0 {
+		return warn(fmt.Sprintf("%s of selected tables cascade from a parent table that is not migrated: %s; the source changes these child rows without logging them, and without the parent sluice cannot apply the same change on the destination",
+			plural(len(broken), "foreign key", "foreign keys"), capList(broken)),
+			"migrate the parent tables too, or accept by adding "+IDForeignKeyCascades+" to options.ignore_warnings")
+	}
+	if len(handled) == 0 {
 		return pass("no selected table has a foreign key with a cascading action")
 	}
-	return warn(fmt.Sprintf("%s with cascading actions: %s; rows changed by a cascade are not written to the binlog, so the destination must apply the same cascade itself (keep the foreign keys identical there, and select the parent and child tables together)",
-		plural(len(found), "foreign key", "foreign keys"), capList(found)),
-		"keep these foreign keys on the destination and migrate both tables of each, or accept by adding "+IDForeignKeyCascades+" to options.ignore_warnings")
+	return pass(fmt.Sprintf("%s with cascading actions between migrated tables: %s; the source does not log the rows its cascades change, so sluice applies the same actions on the destination",
+		plural(len(handled), "foreign key", "foreign keys"), capList(handled)))
 }
 
 // checkConflicts looks at the destination tables the migration writes:

@@ -479,10 +479,14 @@ func TestTableItems(t *testing.T) {
 		t.Errorf("a NOT NULL unique key or a view reported: %s", it.Message)
 	}
 	check(t, f, IDEngines, Warn, "12 tables are not on InnoDB", "`shop`.`nokey00` (MyISAM)", "and 2 more", "ENGINE=InnoDB")
-	it = check(t, f, IDForeignKeyCascades, Warn, "1 foreign key with cascading actions: `shop`.`order` `fk_o` -> `shop`.`orders` ON DELETE CASCADE")
+	it = check(t, f, IDForeignKeyCascades, Pass, "1 foreign key with cascading actions between migrated tables: `shop`.`order` `fk_o` -> `shop`.`orders` ON DELETE CASCADE", "sluice applies the same actions")
 	if strings.Contains(it.Message, "fk_plain") || strings.Contains(it.Message, "fk_other") {
 		t.Errorf("unselected or plain foreign key reported: %s", it.Message)
 	}
+	// A parent left out: its cascades cannot be applied.
+	f.Spec.Objects = []spec.Object{{Database: "shop", Tables: []spec.Table{{Name: "order"}}}}
+	f.replan()
+	check(t, f, IDForeignKeyCascades, Warn, "1 foreign key of selected tables cascade from a parent table that is not migrated: `shop`.`order` `fk_o` -> `shop`.`orders` ON DELETE CASCADE", "migrate the parent tables too")
 }
 
 func TestConflictsItem(t *testing.T) {

@@ -1,0 +1,105 @@
+package applier
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/sqltok"
+)
+
+// The cascade tables: c and n reference p (CASCADE both ways; SET NULL), g
+// references c (CASCADE: a grandchild, reached through InnoDB's own cascade).
+const cascadeTables = "CREATE TABLE %[1]s.`p` (`id` INT NOT NULL PRIMARY KEY, `code` VARCHAR(10) COLLATE utf8mb4_unicode_ci NOT NULL, UNIQUE KEY `uc` (`code`)) ENGINE=InnoDB;" +
+	"CREATE TABLE %[1]s.`c` (`id` INT NOT NULL PRIMARY KEY, `pid` INT, `pcode` VARCHAR(10) COLLATE utf8mb4_unicode_ci, `v` INT NOT NULL DEFAULT 0," +
+	" CONSTRAINT `fk_c_p` FOREIGN KEY (`pid`) REFERENCES %[1]s.`p` (`id`) ON DELETE CASCADE ON UPDATE CASCADE," +
+	" CONSTRAINT `fk_c_code` FOREIGN KEY (`pcode`) REFERENCES %[1]s.`p` (`code`) ON DELETE SET NULL ON UPDATE CASCADE) ENGINE=InnoDB;" +
+	"CREATE TABLE %[1]s.`n` (`id` INT NOT NULL PRIMARY KEY, `pid` INT, CONSTRAINT `fk_n_p` FOREIGN KEY (`pid`) REFERENCES %[1]s.`p` (`id`) ON DELETE SET NULL ON UPDATE SET NULL) ENGINE=InnoDB;" +
+	"CREATE TABLE %[1]s.`g` (`id` INT NOT NULL PRIMARY KEY, `cid` INT NOT NULL, CONSTRAINT `fk_g_c` FOREIGN KEY (`cid`) REFERENCES %[1]s.`c` (`id`) ON DELETE CASCADE) ENGINE=InnoDB"
+
+// TestForeignKeyCascades: the source's cascades (unlogged) happen on the
+// destination too, under a random load applied with four slots and
+// interruptions; also for a child row the destination holds without its parent
+// (the full copy read the child, the parent was deleted before its copy).
+func TestForeignKeyCascades(t *testing.T) {
+	env, src, dst, srcDB, dstDB := pair(t, "cascade")
+	for _, s := range strings.Split(fmt.Sprintf(cascadeTables, sqltok.Quote(srcDB)), ";") {
+		mustExec(t, src, s)
+	}
+	for _, s := range strings.Split(fmt.Sprintf(cascadeTables, sqltok.Quote(dstDB)), ";") {
+		mustExec(t, dst, s)
+	}
+	sq, dq := sqltok.Quote(srcDB), sqltok.Quote(dstDB)
+	// The state the full copy left: parents 1..20 with children; on the
+	// destination also an orphan child (and grandchild) of parent 99, which the
+	// source deletes after the start position.
+	for _, q := range []struct{ db, name string }{{sq, "src"}, {dq, "dst"}} {
+		db := src
+		if q.name == "dst" {
+			db = dst
+		}
+		for i := 1; i <= 20; i++ {
+			mustExec(t, db, fmt.Sprintf("INSERT INTO %s.`p` VALUES (%d, 'p%d')", q.db, i, i),
+				fmt.Sprintf("INSERT INTO %s.`c` VALUES (%d, %d, 'p%d', 0)", q.db, 100+i, i, i),
+				fmt.Sprintf("INSERT INTO %s.`n` VALUES (%d, %d)", q.db, 200+i, i),
+				fmt.Sprintf("INSERT INTO %s.`g` VALUES (%d, %d)", q.db, 300+i, 100+i))
+		}
+	}
+	mustExec(t, src, "INSERT INTO "+sq+".`p` VALUES (99, 'p99')", "INSERT INTO "+sq+".`c` VALUES (199, 99, 'p99', 0)",
+		"INSERT INTO "+sq+".`g` VALUES (399, 199)")
+	mustExec(t, dst, "SET SESSION foreign_key_checks = 0", "INSERT INTO "+dq+".`c` VALUES (199, 99, 'p99', 0)",
+		"INSERT INTO "+dq+".`g` VALUES (399, 199)")
+	start := position(t, src)
+	mustExec(t, src, "DELETE FROM "+sq+".`p` WHERE `id` = 99")
+	r := rand.New(rand.NewPCG(5, 9))
+	for i := 0; i < 400; i++ {
+		id := 1 + r.IntN(40)
+		var q string
+		switch r.IntN(8) {
+		case 0, 1:
+			q = fmt.Sprintf("INSERT IGNORE INTO %s.`p` VALUES (%d, 'p%d')", sq, id, r.IntN(60))
+		case 2:
+			q = fmt.Sprintf("INSERT IGNORE INTO %s.`c` SELECT %d, `id`, `code`, %d FROM %s.`p` WHERE `id` = %d", sq, 100+r.IntN(60), i, sq, id)
+		case 3:
+			q = fmt.Sprintf("INSERT IGNORE INTO %s.`g` SELECT %d, `id` FROM %s.`c` ORDER BY RAND(%d) LIMIT 1", sq, 300+r.IntN(80), sq, i)
+		case 4:
+			q = fmt.Sprintf("DELETE FROM %s.`p` WHERE `id` = %d", sq, id)
+		case 5:
+			// A referenced key changes: ON UPDATE CASCADE / SET NULL.
+			q = fmt.Sprintf("UPDATE IGNORE %s.`p` SET `id` = %d WHERE `id` = %d", sq, 41+r.IntN(40), id)
+		case 6:
+			q = fmt.Sprintf("UPDATE IGNORE %s.`p` SET `code` = 'x%d' WHERE `id` = %d", sq, r.IntN(60), id)
+		case 7:
+			q = fmt.Sprintf("UPDATE %s.`c` SET `v` = `v` + 1 WHERE `pid` = %d", sq, id)
+		}
+		if _, err := src.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	end := position(t, src)
+	cfg := Config{Task: "test-cascade", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 4, EpochTxns: 32, MultiStatements: true}
+	resetTask(t, dst, cfg.Task)
+	done := false
+	for i := 0; i < 10 && !done; i++ {
+		_, done = runUntil(t, env, cfg, start, end, time.Duration(20+r.IntN(100))*time.Millisecond)
+	}
+	if !done {
+		if _, done = runUntil(t, env, cfg, start, end, time.Minute); !done {
+			t.Fatal("not caught up")
+		}
+	}
+	for _, tb := range []string{"p", "c", "n", "g"} {
+		q := "SELECT * FROM %s.`" + tb + "` ORDER BY `id`"
+		want, got := dump(t, src, fmt.Sprintf(q, sq)), dump(t, dst, fmt.Sprintf(q, dq))
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("%s differs\nsource (%d rows):\n%s\ndestination (%d rows):\n%s", tb, len(want), strings.Join(want, "\n"), len(got), strings.Join(got, "\n"))
+		}
+	}
+	// The check has teeth: the source's cascades did remove and null rows.
+	var nulls int
+	if err := src.QueryRow("SELECT COUNT(*) FROM " + sq + ".`n` WHERE `pid` IS NULL").Scan(&nulls); err != nil || nulls == 0 {
+		t.Errorf("the load set no child to NULL (%d, %v)", nulls, err)
+	}
+}
