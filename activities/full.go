@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/schema"
+	"github.com/sluice-dev/sluice/schemahist"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -43,21 +45,36 @@ type rangeJob struct {
 }
 
 // StartFull records the source's binlog position before any row is read and counts
-// the tables to copy.
-func (a *Activities) StartFull(ctx context.Context, s spec.Spec) (workflows.FullStart, error) {
+// the tables to copy. With incremental replication to follow (task set), it also
+// seeds the task's schema history with the definitions as of that position, so a
+// DDL run during the copy is replayed onto the definitions it changed.
+func (a *Activities) StartFull(ctx context.Context, s spec.Spec, task string) (workflows.FullStart, error) {
 	src, dst, err := a.open(ctx, s)
 	if err != nil {
 		return workflows.FullStart{}, err
 	}
 	defer src.Close()
 	defer dst.Close()
-	pos, err := inspect.BinlogPosition(ctx, src)
-	if err != nil {
-		return workflows.FullStart{}, classify(fmt.Errorf("full: read the source binlog position: %w", err))
-	}
 	r, err := a.resolveSchema(ctx, s, src, dst)
 	if err != nil {
 		return workflows.FullStart{}, err
+	}
+	var tables []schemahist.Table
+	for _, t := range r.resolved.Plan.Tables {
+		tables = append(tables, schemahist.Table{DB: t.Source.DB, Name: t.Source.Table})
+	}
+	pos, defs, err := positionWithDefinitions(ctx, src, tables, task != "")
+	if err != nil {
+		return workflows.FullStart{}, err
+	}
+	if task != "" && pos != nil {
+		hist, err := schemahist.Open(ctx, dst, task, newSelection(s, r))
+		if err != nil {
+			return workflows.FullStart{}, classify(err)
+		}
+		if err := hist.InitFrom(ctx, defs); err != nil {
+			return workflows.FullStart{}, classify(fmt.Errorf("full: %w", err))
+		}
 	}
 	out := workflows.FullStart{Tables: len(r.objects.Tables), Parallel: s.Options.Full.Parallel}
 	if out.Parallel == 0 {
@@ -69,6 +86,38 @@ func (a *Activities) StartFull(ctx context.Context, s spec.Spec) (workflows.Full
 	a.Log.Info("full copy starts", zap.String("workflow", activity.GetInfo(ctx).WorkflowExecution.ID),
 		zap.Int("tables", out.Tables), zap.Int("parallel", out.Parallel), zap.Any("position", out.Position))
 	return out, nil
+}
+
+// positionWithDefinitions reads the source's binlog position and, when asked,
+// the tables' definitions as of it: read before and after the position, they
+// must agree (a DDL in between makes it try again).
+func positionWithDefinitions(ctx context.Context, src *sql.DB, tables []schemahist.Table, withDefs bool) (*inspect.Position, schemahist.Definitions, error) {
+	for attempt := 1; ; attempt++ {
+		var before schemahist.Definitions
+		var err error
+		if withDefs {
+			if before, err = schemahist.ReadDefinitions(ctx, src, tables); err != nil {
+				return nil, nil, classify(fmt.Errorf("full: %w", err))
+			}
+		}
+		pos, err := inspect.BinlogPosition(ctx, src)
+		if err != nil {
+			return nil, nil, classify(fmt.Errorf("full: read the source binlog position: %w", err))
+		}
+		if !withDefs {
+			return pos, nil, nil
+		}
+		after, err := schemahist.ReadDefinitions(ctx, src, tables)
+		if err != nil {
+			return nil, nil, classify(fmt.Errorf("full: %w", err))
+		}
+		if after.Equal(before) {
+			return pos, after, nil
+		}
+		if attempt == 10 {
+			return nil, nil, classify(errors.New("full: the selected tables' definitions kept changing while the start position was read (DDL running on the source?)"))
+		}
+	}
 }
 
 // FullTables lists tables [offset, offset+limit) to copy, in the schema phase's

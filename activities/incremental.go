@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,8 +121,10 @@ func (a *Activities) openDest(ctx context.Context, s spec.Spec) (*sql.DB, error)
 
 // selection adapts the resolved workflow file to applier.Selection and
 // ddl.Selector: tables known at the start through the resolved names, tables
-// created or renamed later through the workflow file's rules (plan.Resolve on
-// that one name).
+// created later through the workflow file's rules (plan.Resolve on that one
+// name: its entry's renames, exclusions, operations and the case policy), and
+// tables renamed during replication through the entry they were migrated under
+// (origins, kept by the schema history).
 type selection struct {
 	names ddl.Names
 	ops   map[plan.Name][]string
@@ -129,9 +132,88 @@ type selection struct {
 	lct   int
 	opts  plan.Options
 	mu    sync.Mutex
-	later map[plan.Name]bool
+	later map[plan.Name]*plan.Plan // nil: not selected
+	// origins maps a renamed table to the name whose entry applies.
+	origins map[plan.Name]plan.Name
 	// ghost: with online_ddl gh-ost, its tables are never replicated.
 	ghost *ddl.GhostNames
+}
+
+func newSelection(s spec.Spec, r *resolvedSchema) *selection {
+	sel := &selection{names: r.names, ops: map[plan.Name][]string{}, spec: s, opts: r.resolved.Options,
+		later: map[plan.Name]*plan.Plan{}, origins: map[plan.Name]plan.Name{}}
+	if r.resolved.Plan.SourceFoldsCase {
+		sel.lct = 1
+	}
+	for _, t := range r.resolved.Plan.Tables {
+		sel.ops[t.Source] = t.Entry.Operations
+	}
+	return sel
+}
+
+// loadOrigins reads the renames recorded by earlier attempts.
+func (s *selection) loadOrigins(ctx context.Context, h *schemahist.History) error {
+	o, err := h.Origins(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, from := range o {
+		s.origins[plan.Name{DB: t.DB, Table: t.Name}] = plan.Name{DB: from.DB, Table: from.Name}
+	}
+	return nil
+}
+
+// track follows a replicated DDL's renames, drops and creations: a renamed
+// table keeps its entry, a dropped or created name loses any inherited one.
+func (s *selection) track(ctx context.Context, h *schemahist.History, rd ddl.ReplicatedDDL) error {
+	set := func(t, origin plan.Name) error {
+		s.mu.Lock()
+		if t == origin {
+			delete(s.origins, t)
+		} else {
+			s.origins[t] = origin
+		}
+		s.mu.Unlock()
+		return h.SetOrigin(ctx, schemahist.Table{DB: t.DB, Name: t.Table}, schemahist.Table{DB: origin.DB, Name: origin.Table})
+	}
+	switch rd.Kind {
+	case ddl.KindRenameTable:
+		// Pairs in statement order (a later pair may move a name an earlier one
+		// set). The old name keeps its mapping: a replay after a crash then
+		// computes the same, and a table created under that name later clears it.
+		for i := 0; i+1 < len(rd.Tables); i += 2 {
+			from := plan.Name{DB: rd.Tables[i].Database, Table: rd.Tables[i].Name}
+			to := plan.Name{DB: rd.Tables[i+1].Database, Table: rd.Tables[i+1].Name}
+			if err := set(to, s.originOf(from)); err != nil {
+				return err
+			}
+		}
+	case ddl.KindCreateTable, ddl.KindDropTable:
+		for _, t := range rd.Tables {
+			n := plan.Name{DB: t.Database, Table: t.Name}
+			s.mu.Lock()
+			_, had := s.origins[n]
+			s.mu.Unlock()
+			if had {
+				if err := set(n, n); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// originOf is the name whose entry applies to db.table.
+func (s *selection) originOf(n plan.Name) plan.Name {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.origins[n]; ok {
+		return o
+	}
+	return n
 }
 
 func (s *selection) Table(db, table string) (string, string, bool) {
@@ -141,20 +223,50 @@ func (s *selection) Table(db, table string) (string, string, bool) {
 	if d, t, ok := s.names.Table(db, table); ok {
 		return d, t, true
 	}
-	if s.Selects(db, table) {
-		return s.names.Database(db), table, true
+	if p := s.resolve(db, table); p != nil {
+		return p.Tables[0].Dest.DB, p.Tables[0].Dest.Table, true
 	}
 	return "", "", false
 }
 
 func (s *selection) Column(db, table, column string) (string, bool) {
-	return s.names.Column(db, table, column)
+	o := s.originOf(plan.Name{DB: db, Table: table})
+	if _, _, ok := s.names.Table(o.DB, o.Table); ok {
+		return s.names.Column(o.DB, o.Table, column)
+	}
+	if p := s.resolve(o.DB, o.Table); p != nil {
+		return p.Names().Column(o.DB, o.Table, column)
+	}
+	return column, false
 }
 
 func (s *selection) Database(db string) string { return s.names.Database(db) }
 
 func (s *selection) Operations(db, table string) []string {
-	return s.ops[plan.Name{DB: db, Table: table}]
+	o := s.originOf(plan.Name{DB: db, Table: table})
+	if ops, ok := s.ops[o]; ok {
+		return ops
+	}
+	if p := s.resolve(o.DB, o.Table); p != nil {
+		return p.Tables[0].Entry.Operations
+	}
+	return nil
+}
+
+// replicatesDDL: the table's entry lists ddl among its operations (or lists none).
+func (s *selection) replicatesDDL(db, table string) bool {
+	ops := s.Operations(db, table)
+	return ops == nil || slices.Contains(ops, spec.OpDDL)
+}
+
+// tableKind: DDL on tables, which a table's operations (ddl) can leave out.
+func tableKind(k ddl.DDLKind) bool {
+	switch k {
+	case ddl.KindAlterTable, ddl.KindCreateTable, ddl.KindDropTable, ddl.KindRenameTable,
+		ddl.KindTruncateTable, ddl.KindCreateIndex, ddl.KindDropIndex:
+		return true
+	}
+	return false
 }
 
 // Selects applies the workflow file's selection to a name it may not have seen.
@@ -165,16 +277,28 @@ func (s *selection) Selects(db, table string) bool {
 	if _, _, ok := s.names.Table(db, table); ok {
 		return true
 	}
+	return s.resolve(db, table) != nil
+}
+
+// resolve is the one-table plan of a name not known at the start (nil: not
+// selected).
+func (s *selection) resolve(db, table string) *plan.Plan {
+	if db == applier.MetaSchema || s.ghost.Ignored(table) {
+		return nil
+	}
 	k := plan.Name{DB: db, Table: table}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.later[k]; ok {
-		return v
+	if p, ok := s.later[k]; ok {
+		return p
 	}
 	p := plan.Resolve(s.spec, plan.Catalog{Tables: map[string][]string{db: {table}}, LowerCaseTableNames: s.lct}, s.opts)
-	v := len(p.Tables) > 0
-	s.later[k] = v
-	return v
+	if len(p.Tables) == 0 {
+		s.later[k] = nil
+		return nil
+	}
+	s.later[k] = &p
+	return &p
 }
 
 // SelectsDatabase: an object names db; all its tables when it lists none or "*".
@@ -205,13 +329,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		return workflows.IncrementalProgress{}, err
 	}
 	defer done()
-	sel := &selection{names: r.names, ops: map[plan.Name][]string{}, spec: s, opts: r.resolved.Options, later: map[plan.Name]bool{}}
-	if r.resolved.Plan.SourceFoldsCase {
-		sel.lct = 1
-	}
-	for _, t := range r.resolved.Plan.Tables {
-		sel.ops[t.Source] = t.Entry.Operations
-	}
+	sel := newSelection(s, r)
 	var safe binlog.Position
 	if in.SafeUntil != nil {
 		safe = binlog.Position(*in.SafeUntil)
@@ -246,6 +364,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	if err != nil {
 		return workflows.IncrementalProgress{}, classify(err)
 	}
+	if err := sel.loadOrigins(ctx, hist); err != nil {
+		return workflows.IncrementalProgress{}, classify(err)
+	}
 	var ghost *ddl.GhostNames
 	if s.Options.OnlineDDL == "gh-ost" {
 		if ghost, err = ddl.CompileGhostNames(s.Options.GhOst.ShadowTable, s.Options.GhOst.TrashTable); err != nil {
@@ -268,6 +389,14 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		Replace:       s.Options.Conflicts == "ignore",
 		HeartbeatTask: in.Task,
 		DDL: func(ctx context.Context, schema, statement, at string, retried bool) ([]string, error) {
+			if retried {
+				// Running it again would succeed with another result (a swap swaps
+				// back, in the history too), and whether it ran before the crash
+				// cannot be told: stop rather than guess.
+				if pre, err := ddl.ReplicateDDL(schema, statement, sel, ghost); err == nil && pre.NotIdempotent != "" {
+					return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("a %s at %s was interrupted between the destination DDL and its checkpoint, and running it again would not be safe (%s): compare the tables it names on the destination with the source, then start the migration again", pre.Kind, at, pre.NotIdempotent), ErrIncrementalFailed, nil)
+				}
+			}
 			rd, err := hist.Replicate(ctx, sel, ghost, schema, statement, at, retried)
 			if err != nil {
 				return nil, err
@@ -276,6 +405,18 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				for _, t := range rd.Tables {
 					if sel.Selects(t.Database, t.Name) {
 						return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("a row change to %s was logged as a statement (a session with binlog_format other than ROW): its rows are not in the binlog, so it cannot be replicated exactly; set binlog_format=ROW for every session (SET GLOBAL and reconnect) and restart the migration", plan.Name{DB: t.Database, Table: t.Name}), ErrIncrementalFailed, nil)
+					}
+				}
+			}
+			if err := sel.track(ctx, hist, rd); err != nil {
+				return nil, err
+			}
+			if len(rd.Statements) > 0 && tableKind(rd.Kind) {
+				for _, t := range rd.Tables {
+					if sel.Selects(t.Database, t.Name) && !sel.replicatesDDL(t.Database, t.Name) {
+						a.Log.Warn("replicated DDL skipped: the table's operations exclude ddl (the destination keeps its definition)",
+							zap.String("workflow", in.Task), zap.String("kind", string(rd.Kind)), zap.String("table", plan.Name{DB: t.Database, Table: t.Name}.String()))
+						return nil, nil
 					}
 				}
 			}

@@ -842,30 +842,16 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 	if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark); err != nil {
 		return err
 	}
-	var stmts []string
-	if a.cfg.DDL != nil {
-		var err error
-		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql, mark, retried); err != nil {
-			return fmt.Errorf("applier: DDL at %s: %w", t.end, err)
-		}
+	release, err := a.store.hold(ctx, a.generation)
+	if err != nil {
+		return err
 	}
-	if len(stmts) > 0 {
-		c, err := a.conn(ctx, 0)
-		if err != nil {
-			return err
-		}
-		for i, q := range stmts {
-			if _, err := c.ExecContext(ctx, q); err != nil {
-				if retried && dbconn.DDLAlreadyApplied(err) {
-					continue
-				}
-				a.dropConn(0)
-				// Not the statement text: it lands in Temporal's history and logs.
-				return fmt.Errorf("applier: DDL at %s (statement %d of %d on the destination): %w", t.end, i+1, len(stmts), err)
-			}
-		}
-		a.prog.DDL++
+	if err := a.runDDL(ctx, t, mark, retried); err != nil {
+		release()
+		return err
 	}
+	// Released before the checkpoint, whose transaction updates the same row.
+	release()
 	// Definitions changed: targets and keys are read again.
 	a.targets = map[string]*target{}
 	a.keys = map[string][]sourceKey{}
@@ -897,6 +883,35 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 		return fmt.Errorf("applier: commit DDL checkpoint at %s: %w", t.end, err)
 	}
 	a.task.DDLPending = ""
+	return nil
+}
+
+// runDDL updates the history and runs the destination's statements of a DDL.
+func (a *Applier) runDDL(ctx context.Context, t *txn, mark string, retried bool) error {
+	var stmts []string
+	if a.cfg.DDL != nil {
+		var err error
+		if stmts, err = a.cfg.DDL(ctx, t.ddl.schema, t.ddl.sql, mark, retried); err != nil {
+			return fmt.Errorf("applier: DDL at %s: %w", t.end, err)
+		}
+	}
+	if len(stmts) > 0 {
+		c, err := a.conn(ctx, 0)
+		if err != nil {
+			return err
+		}
+		for i, q := range stmts {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				if retried && dbconn.DDLAlreadyApplied(err) {
+					continue
+				}
+				a.dropConn(0)
+				// Not the statement text: it lands in Temporal's history and logs.
+				return fmt.Errorf("applier: DDL at %s (statement %d of %d on the destination): %w", t.end, i+1, len(stmts), err)
+			}
+		}
+		a.prog.DDL++
+	}
 	return nil
 }
 

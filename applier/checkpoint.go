@@ -230,6 +230,21 @@ func (s *Store) fence(ctx context.Context, tx *sql.Tx, generation uint64) error 
 	return fenceErr(state, g, generation)
 }
 
+// hold checks the fence and keeps a shared lock on the task's row until release:
+// Finish and Own (which update it) wait for a DDL run meanwhile, so a superseded
+// or finished task cannot run one after its check.
+func (s *Store) hold(ctx context.Context, generation uint64) (release func(), err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("check the task state: %w", err)
+	}
+	if err := s.fence(ctx, tx, generation); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return func() { tx.Rollback() }, nil
+}
+
 // check is fence outside a transaction (before a DDL).
 func (s *Store) check(ctx context.Context, generation uint64) error {
 	var state string

@@ -73,6 +73,12 @@ func (h *History) Replicate(ctx context.Context, sel ddl.Selector, ghost *ddl.Gh
 		rd.Statements = nil
 		return rd, nil
 	}
+	if !shapesTables(rd.Kind) {
+		// Views, routines, triggers: the decoder never looks them up, and the
+		// shadow holds tables only (a view over a view from before replication
+		// would not even be created there).
+		return rd, nil
+	}
 	for _, t := range shadow.Tables {
 		if h.sel.Selects(t.Database, t.Name) {
 			if err := h.ensureDB(ctx, t.Database); err != nil {
@@ -81,6 +87,16 @@ func (h *History) Replicate(ctx context.Context, sel ddl.Selector, ghost *ddl.Gh
 		}
 	}
 	return rd, h.exec(ctx, shadow.Statements, retried)
+}
+
+// shapesTables: DDL kinds that change a table definition (or which tables exist).
+func shapesTables(k ddl.DDLKind) bool {
+	switch k {
+	case ddl.KindAlterTable, ddl.KindCreateTable, ddl.KindDropTable, ddl.KindRenameTable,
+		ddl.KindTruncateTable, ddl.KindCreateIndex, ddl.KindDropIndex, ddl.KindCreateDatabase, ddl.KindDropDatabase:
+		return true
+	}
+	return false
 }
 
 func (h *History) saveGhost(ctx context.Context, t ddl.TableRef, at string, dest, shadow []string) error {

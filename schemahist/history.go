@@ -8,11 +8,13 @@
 package schemahist
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/dbconn"
@@ -41,6 +43,7 @@ func Open(ctx context.Context, dst *sql.DB, task string, sel Selector) (*History
 		"CREATE DATABASE IF NOT EXISTS `sluice`",
 		"CREATE TABLE IF NOT EXISTS `sluice`.`shadows` (`task` VARBINARY(512) NOT NULL, `source_db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `shadow_db` VARCHAR(64) NOT NULL, PRIMARY KEY (`task`, `source_db`)) ENGINE=InnoDB",
 		ghostDDL,
+		originsDDL,
 	} {
 		if _, err := dst.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("schema history: %w", err)
@@ -69,10 +72,59 @@ func (h *History) Initialized(ctx context.Context) (bool, error) {
 // Table is a source table to shadow.
 type Table struct{ DB, Name string }
 
+// Definitions are tables' SHOW CREATE TABLE texts.
+type Definitions map[Table]string
+
+// ReadDefinitions reads the source's current definitions of tables.
+func ReadDefinitions(ctx context.Context, src *sql.DB, tables []Table) (Definitions, error) {
+	out := Definitions{}
+	for _, t := range tables {
+		var name, create string
+		if err := src.QueryRowContext(ctx, "SHOW CREATE TABLE "+sqltok.Quote(t.DB)+"."+sqltok.Quote(t.Name)).Scan(&name, &create); err != nil {
+			return nil, fmt.Errorf("schema history: read %s.%s: %w", t.DB, t.Name, err)
+		}
+		out[t] = create
+	}
+	return out, nil
+}
+
+// Equal reports that both hold the same tables with the same definitions.
+func (d Definitions) Equal(o Definitions) bool {
+	if len(d) != len(o) {
+		return false
+	}
+	for t, c := range d {
+		if o[t] != c {
+			return false
+		}
+	}
+	return true
+}
+
 // Init copies the definitions of tables from the source (its SHOW CREATE TABLE,
 // the schema as of the start position when nothing changed it since) into the
 // shadow databases. It is idempotent.
 func (h *History) Init(ctx context.Context, src *sql.DB, tables []Table) error {
+	defs, err := ReadDefinitions(ctx, src, tables)
+	if err != nil {
+		return err
+	}
+	return h.InitFrom(ctx, defs)
+}
+
+// InitFrom creates the shadows from definitions read before (ReadDefinitions):
+// the full copy reads them with its start position, so a DDL during the copy is
+// replayed onto the definitions it changed. It is idempotent; the first call
+// that completes wins (a retried attempt keeps what an earlier one made).
+func (h *History) InitFrom(ctx context.Context, defs Definitions) error {
+	if done, err := h.Initialized(ctx); err != nil || done {
+		return err
+	}
+	tables := make([]Table, 0, len(defs))
+	for t := range defs {
+		tables = append(tables, t)
+	}
+	slices.SortFunc(tables, func(a, b Table) int { return cmp.Or(cmp.Compare(a.DB, b.DB), cmp.Compare(a.Name, b.Name)) })
 	dbs := map[string]bool{}
 	for _, t := range tables {
 		dbs[t.DB] = true
@@ -88,11 +140,12 @@ func (h *History) Init(ctx context.Context, src *sql.DB, tables []Table) error {
 	}
 	defer conn.Close()
 	for _, t := range tables {
-		var name, create string
-		if err := src.QueryRowContext(ctx, "SHOW CREATE TABLE "+sqltok.Quote(t.DB)+"."+sqltok.Quote(t.Name)).Scan(&name, &create); err != nil {
-			return fmt.Errorf("schema history: read %s.%s: %w", t.DB, t.Name, err)
+		// Not initialized yet: a shadow left by an interrupted earlier attempt may
+		// hold other definitions.
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqltok.Quote(h.Shadow(t.DB))+"."+sqltok.Quote(t.Name)); err != nil {
+			return fmt.Errorf("schema history: %w", err)
 		}
-		q, err := ddl.RewriteTable(t.DB, t.Name, create, shadowNames{h})
+		q, err := ddl.RewriteTable(t.DB, t.Name, defs[t], shadowNames{h})
 		if err != nil {
 			return fmt.Errorf("schema history: %s.%s: %w", t.DB, t.Name, err)
 		}
@@ -171,10 +224,55 @@ func (h *History) Drop(ctx context.Context) error {
 			return fmt.Errorf("schema history: drop %s: %w", s, err)
 		}
 	}
-	for _, q := range []string{"DELETE FROM `sluice`.`shadows` WHERE `task` = ?", "DELETE FROM `sluice`.`ghost_alters` WHERE `task` = ?"} {
+	for _, q := range []string{"DELETE FROM `sluice`.`shadows` WHERE `task` = ?", "DELETE FROM `sluice`.`ghost_alters` WHERE `task` = ?", "DELETE FROM `sluice`.`origins` WHERE `task` = ?"} {
 		if _, err := h.dst.ExecContext(ctx, q, h.task); err != nil {
 			return fmt.Errorf("schema history: %w", err)
 		}
+	}
+	return nil
+}
+
+// Tables renamed during replication keep the workflow-file entry they were
+// migrated under: their destination table has that entry's column renames and
+// exclusions, whatever entry the new name would match. `sluice`.`origins` maps a
+// table's current name to the name whose entry applies (kept on the destination
+// so every attempt of the task sees the same; written before the DDL's
+// checkpoint, idempotently).
+const originsDDL = "CREATE TABLE IF NOT EXISTS `sluice`.`origins` (`task` VARBINARY(512) NOT NULL," +
+	"`db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `tbl` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
+	"`origin_db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `origin_tbl` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
+	"PRIMARY KEY (`task`, `db`, `tbl`)) ENGINE=InnoDB"
+
+// Origins returns the task's renamed tables: current name → the name whose
+// workflow-file entry applies.
+func (h *History) Origins(ctx context.Context) (map[Table]Table, error) {
+	rows, err := h.dst.QueryContext(ctx, "SELECT `db`, `tbl`, `origin_db`, `origin_tbl` FROM `sluice`.`origins` WHERE `task` = ?", h.task)
+	if err != nil {
+		return nil, fmt.Errorf("schema history: %w", err)
+	}
+	defer rows.Close()
+	out := map[Table]Table{}
+	for rows.Next() {
+		var t, o Table
+		if err := rows.Scan(&t.DB, &t.Name, &o.DB, &o.Name); err != nil {
+			return nil, fmt.Errorf("schema history: %w", err)
+		}
+		out[t] = o
+	}
+	return out, rows.Err()
+}
+
+// SetOrigin records that table now answers to origin's entry; origin equal to
+// table (a dropped or newly created name) forgets any.
+func (h *History) SetOrigin(ctx context.Context, table, origin Table) error {
+	var err error
+	if table == origin {
+		_, err = h.dst.ExecContext(ctx, "DELETE FROM `sluice`.`origins` WHERE `task` = ? AND `db` = ? AND `tbl` = ?", h.task, table.DB, table.Name)
+	} else {
+		_, err = h.dst.ExecContext(ctx, "REPLACE INTO `sluice`.`origins` VALUES (?, ?, ?, ?, ?)", h.task, table.DB, table.Name, origin.DB, origin.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("schema history: record the origin of %s.%s: %w", table.DB, table.Name, err)
 	}
 	return nil
 }

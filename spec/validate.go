@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sluice-dev/sluice/etl"
+	"github.com/sluice-dev/sluice/etl/syntax"
 	"github.com/sluice-dev/sluice/flavor"
 )
 
@@ -513,7 +513,7 @@ func (c *checker) cel(p, expr string) {
 		c.errf(p, "the CEL expression is empty")
 		return
 	}
-	if err := etl.CheckSyntax(expr); err != nil {
+	if err := syntax.CheckSyntax(expr); err != nil {
 		c.errf(p, "invalid CEL expression: %v", err)
 	}
 }

@@ -236,7 +236,13 @@ type FullSummary struct {
 func fullPhase(ctx workflow.Context, s spec.Spec, st *Status) error {
 	actx := workflow.WithActivityOptions(ctx, schemaOptions())
 	var fs FullStart
-	if err := workflow.ExecuteActivity(actx, startFullActivity, s).Get(ctx, &fs); err != nil {
+	// With replication to follow, StartFull also seeds the task's schema history
+	// at the start position (a DDL during the copy is replayed onto it).
+	task := ""
+	if s.Has(spec.TypeIncremental) {
+		task = taskID(ctx)
+	}
+	if err := workflow.ExecuteActivity(actx, startFullActivity, s, task).Get(ctx, &fs); err != nil {
 		return fmt.Errorf("full: start: %w", err)
 	}
 	childID := workflow.GetInfo(ctx).WorkflowExecution.ID + "-full"

@@ -39,7 +39,7 @@ type fakeFull struct {
 func (f *fakeFull) registerAll(env *testsuite.TestWorkflowEnvironment) {
 	f.register(env)
 	env.RegisterWorkflowWithOptions(FullCopy, workflow.RegisterOptions{Name: FullCopyName})
-	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (FullStart, error) {
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, task string) (FullStart, error) {
 		return FullStart{Tables: f.tables, Parallel: 2, Position: &BinlogPosition{File: "bin.000001", Pos: 4, GTID: "0-1-5"}}, nil
 	}, activity.RegisterOptions{Name: startFullActivity})
 }

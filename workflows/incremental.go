@@ -124,8 +124,7 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 			cs.err = errors.New("replication ended before the cutover completed; see sluice status")
 		}
 	}()
-	info := workflow.GetInfo(ctx)
-	task := info.WorkflowExecution.ID + "/" + info.FirstRunID
+	task := taskID(ctx)
 	sctx := workflow.WithActivityOptions(ctx, schemaOptions())
 	var is IncrementalStart
 	if err := workflow.ExecuteActivity(sctx, startIncrementalActivity, s, task, start).Get(ctx, &is); err != nil {
@@ -194,6 +193,13 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 			return fmt.Errorf("incremental: %w", actErr)
 		}
 	}
+}
+
+// taskID names the replication task on the destination (sluice.tasks, the schema
+// history): one per workflow, stable across its runs.
+func taskID(ctx workflow.Context) string {
+	info := workflow.GetInfo(ctx)
+	return info.WorkflowExecution.ID + "/" + info.FirstRunID
 }
 
 // cutovers is the cutover update's state, shared between its handler and the

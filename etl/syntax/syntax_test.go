@@ -1,4 +1,4 @@
-package etl
+package syntax
 
 import (
 	"strings"

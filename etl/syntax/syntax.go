@@ -1,4 +1,7 @@
-package etl
+// Package syntax checks the syntax of workflow files' CEL expressions without
+// type information (validate time: no server). It is apart from etl so spec, and
+// through it the workflow code, does not import the row codec and its driver.
+package syntax
 
 import (
 	"errors"
