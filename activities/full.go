@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,8 +206,22 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 	if err != nil {
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s: columns: %w", in.Table, err))
 	}
+	// The destination table as the schema phase made it: a column the source got
+	// since (a DDL during the copy) is not there yet. Its values arrive with the
+	// replication, which replays the DDL and, in safe mode, every row change
+	// after the copy's start position; a row nobody changed holds the column's
+	// default on both sides.
+	dcols, err := rowcodec.Columns(ctx, dst, in.Table.DestDatabase, in.Table.DestName)
+	if err != nil {
+		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s: destination columns: %w", in.Table, err))
+	}
+	onDest := map[string]bool{}
+	for _, c := range dcols {
+		onDest[strings.ToLower(c.Name)] = true
+	}
 	// Excluded columns stay behind; renamed ones are written under their new names.
 	var cols []rowcodec.Column
+	var later []string
 	for _, c := range all {
 		to, excluded := r.names.Column(in.Table.Database, in.Table.Name, c.Name)
 		if excluded {
@@ -215,7 +230,15 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		if to != c.Name {
 			c.Dest = to
 		}
+		if !onDest[strings.ToLower(c.DestName())] {
+			later = append(later, c.Name)
+			continue
+		}
 		cols = append(cols, c)
+	}
+	if len(later) > 0 {
+		a.Log.Warn("full: source columns the destination table does not have (added on the source during the copy?): not copied; incremental replication brings them",
+			zap.String("table", in.Table.String()), zap.Strings("columns", later), zap.Bool("incremental", s.Has(spec.TypeIncremental)))
 	}
 	conflicts := rowcodec.Precheck
 	switch {

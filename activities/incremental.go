@@ -411,7 +411,8 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			if err := sel.track(ctx, hist, rd); err != nil {
 				return nil, err
 			}
-			if len(rd.Statements) > 0 && tableKind(rd.Kind) {
+			// Creating a table is not changing one: its rows need it.
+			if len(rd.Statements) > 0 && tableKind(rd.Kind) && rd.Kind != ddl.KindCreateTable {
 				for _, t := range rd.Tables {
 					if sel.Selects(t.Database, t.Name) && !sel.replicatesDDL(t.Database, t.Name) {
 						a.Log.Warn("replicated DDL skipped: the table's operations exclude ddl (the destination keeps its definition)",
@@ -426,6 +427,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			}
 			if len(rd.Statements) == 0 {
 				a.Log.Info("replicated DDL: nothing to run on the destination", zap.String("kind", string(rd.Kind)), zap.String("why", rd.Skip))
+			} else {
+				a.Log.Info("replicated DDL", zap.String("workflow", in.Task), zap.String("kind", string(rd.Kind)), zap.Any("objects", rd.Tables),
+					zap.Int("statements", len(rd.Statements)), zap.String("at", at))
 			}
 			return rd.Statements, nil
 		},
@@ -533,10 +537,6 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		defer tk.Stop()
 		check = tk.C
 	}
-	var quiet struct {
-		pos   *inspect.Position
-		since time.Time
-	}
 	for {
 		select {
 		case err := <-runErr:
@@ -569,14 +569,10 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				if err != nil || now == nil {
 					continue
 				}
-				if quiet.pos == nil || *quiet.pos != *now {
-					quiet.pos, quiet.since = now, time.Now()
-					mu.Lock()
-					prog.SourcePosition = &workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
-					prog.Stage = workflows.StageStopWrites
-					mu.Unlock()
-					continue
-				}
+				mu.Lock()
+				prog.SourcePosition = &workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
+				lastChange := last.LastChange
+				mu.Unlock()
 				applied := binlog.Position(p.Position)
 				reached := applied.Compare(binlog.Position(*now)) >= 0
 				if now.GTID != "" && applied.GTID != "" {
@@ -585,15 +581,21 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 					// compared as sets (domains in any order).
 					reached = gtidContains(stream.Flavor(), applied.GTID, now.GTID)
 				}
-				// The source is quiet once its position held for two seconds (the
-				// heartbeat writer is stopped; a client writing every second is not
-				// mistaken for a quiet source).
-				if time.Since(quiet.since) < 2*time.Second {
-					continue
-				}
 				if !reached {
+					// Everything the source committed before now is not applied
+					// yet (other databases' writes count too: the applier reads
+					// past them).
 					mu.Lock()
 					prog.Stage = workflows.StageDraining
+					mu.Unlock()
+					continue
+				}
+				// Applied up to the source's position of a moment ago, and no change
+				// of a replicated table for two seconds: the application has
+				// stopped writing (writes elsewhere on the source do not matter).
+				if time.Since(lastChange) < quietFor {
+					mu.Lock()
+					prog.Stage = workflows.StageStopWrites
 					mu.Unlock()
 					continue
 				}
@@ -619,6 +621,10 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		}
 	}
 }
+
+// quietFor is how long no replicated table may change before a cutover fences
+// the task.
+const quietFor = 2 * time.Second
 
 // HeartbeatTable on the source: one row per task, its time written every second.
 const heartbeatDDL = "CREATE TABLE IF NOT EXISTS `sluice`.`heartbeat` (`task` VARBINARY(512) NOT NULL PRIMARY KEY, `ts` DATETIME(6) NOT NULL) ENGINE=InnoDB"

@@ -81,6 +81,10 @@ type Progress struct {
 	Rows     uint64 `json:"rows"`
 	DDL      uint64 `json:"ddl"`
 	SafeMode bool   `json:"safe_mode"`
+	// LastChange is when this applier last applied a change of a replicated
+	// table or a DDL (zero: none yet): the cutover waits until it is a few
+	// seconds old, however busy the rest of the source is.
+	LastChange time.Time `json:"last_change,omitzero"`
 }
 
 // Applier applies one task's transactions.
@@ -547,6 +551,9 @@ func (a *Applier) apply(ctx context.Context, ep *epochBatch) error {
 		}
 		a.prog.Txns++
 		a.prog.Rows += uint64(len(t.changes))
+		if len(t.changes) > 0 || t.ddl != nil {
+			a.prog.LastChange = time.Now()
+		}
 		st := t.time
 		if t.hb.After(st) {
 			st = t.hb
