@@ -107,6 +107,9 @@ type Applier struct {
 	prog  Progress
 	// abortable lets ctx cut an epoch mid-commit (tests: a crash between slots).
 	abortable bool
+	// afterDDL, a test hook, runs between a DDL and its checkpoint; an error
+	// ends Run there (a crash).
+	afterDDL func() error
 	// generation is this applier's ownership of the task (see Store.Own).
 	generation uint64
 }
@@ -859,6 +862,11 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 	}
 	// Released before the checkpoint, whose transaction updates the same row.
 	release()
+	if a.afterDDL != nil {
+		if err := a.afterDDL(); err != nil {
+			return err
+		}
+	}
 	// Definitions changed: targets and keys are read again.
 	a.targets = map[string]*target{}
 	a.keys = map[string][]sourceKey{}

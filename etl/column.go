@@ -207,7 +207,7 @@ func typeArgs(ct string) ([]string, bool) {
 	return parts, true
 }
 
-// enumMembers parses "enum('a','b''c')" (COLUMN_TYPE doubles quotes).
+// enumMembers parses "enum('a','b”c')" (COLUMN_TYPE doubles quotes).
 func enumMembers(ct string) []string {
 	i := strings.IndexByte(ct, '(')
 	if i < 0 {

@@ -183,7 +183,9 @@ func (d Decimal) Mod(o Decimal) (Decimal, error) {
 }
 
 // Neg is -d.
-func (d Decimal) Neg() Decimal { return Decimal{unscaled: new(big.Int).Neg(d.unscaled), scale: d.scale} }
+func (d Decimal) Neg() Decimal {
+	return Decimal{unscaled: new(big.Int).Neg(d.unscaled), scale: d.scale}
+}
 
 // roundLastDigit drops q's last digit, rounding half away from zero.
 func roundLastDigit(q *big.Int) *big.Int {
