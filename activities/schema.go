@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/schema"
+	"github.com/sluice-dev/sluice/schemahist"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -112,6 +113,63 @@ func (a *Activities) resolveSchema(ctx context.Context, s spec.Spec, src, dst *s
 	r := &resolvedSchema{resolved: res, objects: objs, names: objs.Names(res.Plan.Names()), at: time.Now()}
 	a.schemaCache.put(key, r)
 	return r, nil
+}
+
+// CreateTriggers creates, after the data phases, the triggers of the migrated
+// tables as the source has them now (read fresh, not from the cached plan),
+// in firing order. With a replication task, names follow the tables it renamed
+// and the entries they were migrated under.
+func (a *Activities) CreateTriggers(ctx context.Context, s spec.Spec, task string) ([]plan.ApplyResult, error) {
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	defer dst.Close()
+	res, err := inspect.Resolve(ctx, s, src, dst)
+	if err != nil {
+		return nil, classify(err)
+	}
+	objs, err := schema.ReadObjects(ctx, src, s, res.Plan, res.Options)
+	if err != nil {
+		return nil, classify(fmt.Errorf("schema: read source triggers: %w", err))
+	}
+	r := &resolvedSchema{resolved: res, objects: objs, names: objs.Names(res.Plan.Names()), at: time.Now()}
+	var names ddl.Names = r.names
+	var hist *schemahist.History
+	if task != "" {
+		sel := newSelection(s, r)
+		if hist, err = schemahist.Open(ctx, dst, task, sel); err != nil {
+			return nil, classify(err)
+		}
+		if err := sel.loadOrigins(ctx, hist); err != nil {
+			return nil, classify(err)
+		}
+		names = sel
+	}
+	log := a.Log.With(zap.String("workflow", activity.GetInfo(ctx).WorkflowExecution.ID))
+	var out []plan.ApplyResult
+	for _, tr := range objs.Triggers {
+		db, tbl, ok := names.Table(tr.DB, tr.Table)
+		if !ok {
+			continue
+		}
+		tr.Dest = plan.Name{DB: db, Table: tbl}
+		activity.RecordHeartbeat(ctx, tr.Name)
+		r, err := schema.ApplyTrigger(ctx, src, dst, tr, names)
+		if err != nil {
+			return out, classify(err)
+		}
+		log.Info("trigger created", zap.String("object", r.Object), zap.String("action", r.Action))
+		out = append(out, plan.ApplyResult{Object: plan.Object{Kind: plan.KindTrigger, Database: tr.DB, Name: tr.Name, DestDatabase: tr.Dest.DB},
+			Action: r.Action, Warning: strings.Join(r.Warnings, "; ")})
+	}
+	if hist != nil {
+		if err := hist.DropOrigins(ctx); err != nil {
+			log.Warn("the replication's table origins were not removed", zap.Error(err))
+		}
+	}
+	return out, nil
 }
 
 // openResolved opens both servers and resolves the selection (cached per run);

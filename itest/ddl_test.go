@@ -73,6 +73,10 @@ func TestReplicatedDDLWhileWriting(t *testing.T) {
 		"CREATE TABLE "+srcDB+".trunc_me (id INT PRIMARY KEY)", "INSERT INTO "+srcDB+".trunc_me VALUES (1), (2), (3)",
 		"CREATE TABLE "+srcDB+".drop_me (id INT PRIMARY KEY)", "INSERT INTO "+srcDB+".drop_me VALUES (1)",
 		"CREATE TABLE "+srcDB+".frozen (id INT PRIMARY KEY, v INT)", "INSERT INTO "+srcDB+".frozen VALUES (1, 1)",
+		// Triggers wait for the cutover: one naming the renamed column, one the
+		// source drops meanwhile.
+		"CREATE TRIGGER "+srcDB+".trg_note BEFORE UPDATE ON "+srcDB+".`order` FOR EACH ROW SET NEW.`note` = NEW.`note`",
+		"CREATE TRIGGER "+srcDB+".trg_gone BEFORE INSERT ON "+srcDB+".trunc_me FOR EACH ROW SET NEW.id = NEW.id",
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +178,8 @@ options:
 		"CREATE PROCEDURE " + srcDB + ".p1() SELECT 1",
 		"ALTER TABLE " + srcDB + ".frozen ADD INDEX ix_v (v)", // not replicated: operations without ddl
 		"INSERT INTO " + srcDB + ".frozen VALUES (2, 2)",
+		"DROP TRIGGER " + srcDB + ".trg_gone",
+		"CREATE TRIGGER " + srcDB + ".trg_new AFTER INSERT ON " + srcDB + ".frozen FOR EACH ROW SET @x = NEW.v",
 	} {
 		if err := env.Source.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -257,6 +263,10 @@ options:
 		{"SELECT COUNT(*) AS v FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '" + dstDB + "' AND TABLE_NAME = 'frozen' AND INDEX_NAME = 'ix_v'", "0"},
 		{"SELECT GROUP_CONCAT(id ORDER BY id) AS v FROM " + q(dstDB) + ".frozen", "1,2"},
 		{"SELECT COUNT(*) AS v FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sluice' AND TABLE_NAME = 'heartbeat'", "0"},
+		// Triggers as the source has them at the cutover, on the renamed table,
+		// with the renamed column.
+		{"SELECT GROUP_CONCAT(CONCAT(TRIGGER_NAME, '@', EVENT_OBJECT_TABLE) ORDER BY TRIGGER_NAME) AS v FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '" + dstDB + "'", "trg_new@frozen,trg_note@order-renamed"},
+		{"SELECT COUNT(*) AS v FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '" + dstDB + "' AND TRIGGER_NAME = 'trg_note' AND ACTION_STATEMENT LIKE '%NEW.`remark` = NEW.`remark`%'", "1"},
 		{"SELECT COUNT(*) AS v FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + otherDB + "'", "0"},
 	} {
 		if r := testenv.Row(t, dst, c.query); r["v"] != c.want {

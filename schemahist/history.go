@@ -224,7 +224,8 @@ func (h *History) Drop(ctx context.Context) error {
 			return fmt.Errorf("schema history: drop %s: %w", s, err)
 		}
 	}
-	for _, q := range []string{"DELETE FROM `sluice`.`shadows` WHERE `task` = ?", "DELETE FROM `sluice`.`ghost_alters` WHERE `task` = ?", "DELETE FROM `sluice`.`origins` WHERE `task` = ?"} {
+	// Origins stay: triggers are created after this, under the same names.
+	for _, q := range []string{"DELETE FROM `sluice`.`shadows` WHERE `task` = ?", "DELETE FROM `sluice`.`ghost_alters` WHERE `task` = ?"} {
 		if _, err := h.dst.ExecContext(ctx, q, h.task); err != nil {
 			return fmt.Errorf("schema history: %w", err)
 		}
@@ -260,6 +261,14 @@ func (h *History) Origins(ctx context.Context) (map[Table]Table, error) {
 		out[t] = o
 	}
 	return out, rows.Err()
+}
+
+// DropOrigins forgets the task's renames (once nothing names tables any more).
+func (h *History) DropOrigins(ctx context.Context) error {
+	if _, err := h.dst.ExecContext(ctx, "DELETE FROM `sluice`.`origins` WHERE `task` = ?", h.task); err != nil {
+		return fmt.Errorf("schema history: %w", err)
+	}
+	return nil
 }
 
 // SetOrigin records that table now answers to origin's entry; origin equal to

@@ -158,12 +158,36 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// createTriggers creates the triggers kept back by schemaPhase, one after the other:
-// triggers of one table, timing and event fire in the order they were created.
+// createTriggersActivity is activities.Activities.CreateTriggers.
+const createTriggersActivity = "CreateTriggers"
+
+// createTriggers creates the triggers kept back by schemaPhase. They are read
+// from the source now, not from the schema plan: replication may have renamed
+// their tables, and the source may have dropped, changed or added triggers
+// since (logged, not replicated, while sluice wrote the tables).
 func createTriggers(ctx workflow.Context, s spec.Spec, sp plan.SchemaPlan, st *Status) error {
 	ctx = workflow.WithActivityOptions(ctx, schemaOptions())
-	if err := applyObjects(ctx, s, sp.Triggers, 1, st.Schema); err != nil {
-		return err
+	if workflow.GetVersion(ctx, "triggers-from-source", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err := applyObjects(ctx, s, sp.Triggers, 1, st.Schema); err != nil {
+			return err
+		}
+		st.Schema.TriggersPending = false
+		return nil
+	}
+	task := ""
+	if s.Has(spec.TypeIncremental) {
+		task = taskID(ctx)
+	}
+	var res []plan.ApplyResult
+	if err := workflow.ExecuteActivity(ctx, createTriggersActivity, s, task).Get(ctx, &res); err != nil {
+		return temporal.NewNonRetryableApplicationError("schema: triggers: "+errorText(err), ErrSchemaApplyFailed, nil)
+	}
+	for _, r := range res {
+		st.Schema.Applied[r.Object.Kind]++
+		st.Schema.Actions[r.Action]++
+		if r.Warning != "" {
+			st.Schema.Warnings = append(st.Schema.Warnings, r.Warning)
+		}
 	}
 	st.Schema.TriggersPending = false
 	return nil
