@@ -544,12 +544,8 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 		}
 		return b, nil
 	case kSet:
-		l, ok := v.(interface {
-			ref.Val
-			Size() ref.Val
-			Get(ref.Val) ref.Val
-		})
-		if !ok || v.Type() != types.ListType {
+		l, ok := v.(traits.Lister)
+		if !ok {
 			return nil, typeErr(ci, v)
 		}
 		n := int(l.Size().(types.Int))
@@ -600,7 +596,7 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: not a JSON value: %w", ci.Name, err)
 		}
-		b, err := json.Marshal(nat)
+		b, err := marshalJSON(nat)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ci.Name, err)
 		}
@@ -778,4 +774,15 @@ func celToJSON(v ref.Val) (any, error) {
 		return nil, fmt.Errorf("%v", v)
 	}
 	return nil, fmt.Errorf("a %s value has no JSON form", v.Type().TypeName())
+}
+
+// marshalJSON is encoding/json without HTML escaping (MySQL's JSON text has none).
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

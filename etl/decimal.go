@@ -11,6 +11,7 @@ import (
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 )
 
 // DecimalType is the CEL type of DECIMAL columns: exact, never a float.
@@ -139,29 +140,29 @@ func (d Decimal) Cmp(o Decimal) int {
 	return x.Cmp(y)
 }
 
-// Add is exact.
-func (d Decimal) Add(o Decimal) (Decimal, error) {
+// Plus is exact.
+func (d Decimal) Plus(o Decimal) (Decimal, error) {
 	x, y, s := align(d, o)
 	r := Decimal{unscaled: new(big.Int).Add(x, y), scale: s}
 	return r, r.check()
 }
 
-// Sub is exact.
-func (d Decimal) Sub(o Decimal) (Decimal, error) {
+// Minus is exact.
+func (d Decimal) Minus(o Decimal) (Decimal, error) {
 	x, y, s := align(d, o)
 	r := Decimal{unscaled: new(big.Int).Sub(x, y), scale: s}
 	return r, r.check()
 }
 
-// Mul is exact (the scales add, as in SQL).
-func (d Decimal) Mul(o Decimal) (Decimal, error) {
+// Times is exact (the scales add, as in SQL).
+func (d Decimal) Times(o Decimal) (Decimal, error) {
 	r := Decimal{unscaled: new(big.Int).Mul(d.unscaled, o.unscaled), scale: d.scale + o.scale}
 	return r, r.check()
 }
 
-// Div has the dividend's scale plus divScale digits, rounded half away from
+// Quo has the dividend's scale plus divScale digits, rounded half away from
 // zero (MySQL's rule).
-func (d Decimal) Div(o Decimal) (Decimal, error) {
+func (d Decimal) Quo(o Decimal) (Decimal, error) {
 	if o.unscaled.Sign() == 0 {
 		return Decimal{}, errors.New("decimal division by zero")
 	}
@@ -173,8 +174,8 @@ func (d Decimal) Div(o Decimal) (Decimal, error) {
 	return r, r.check()
 }
 
-// Mod is the remainder with the sign of the dividend (SQL's MOD).
-func (d Decimal) Mod(o Decimal) (Decimal, error) {
+// Rem is the remainder with the sign of the dividend (SQL's MOD).
+func (d Decimal) Rem(o Decimal) (Decimal, error) {
 	if o.unscaled.Sign() == 0 {
 		return Decimal{}, errors.New("decimal modulus by zero")
 	}
@@ -286,8 +287,72 @@ func (d Decimal) Equal(other ref.Val) ref.Val {
 	return types.Bool(d.Cmp(o) == 0)
 }
 
-// Type is DecimalType.
-func (d Decimal) Type() ref.Type { return DecimalType }
+// decimalRuntimeType is a decimal value's runtime type: DecimalType's name, with
+// the operator traits the standard operators dispatch on.
+type decimalRuntimeType struct{}
+
+func (decimalRuntimeType) HasTrait(t int) bool {
+	return t&(traits.AdderType|traits.SubtractorType|traits.MultiplierType|traits.DividerType|
+		traits.ModderType|traits.NegatorType|traits.ComparerType) == t
+}
+
+func (decimalRuntimeType) TypeName() string { return DecimalType.TypeName() }
+
+// Type is the decimal runtime type (named like DecimalType).
+func (d Decimal) Type() ref.Type { return decimalRuntimeType{} }
 
 // Value is the Decimal itself.
 func (d Decimal) Value() any { return d }
+
+// --- operator traits (the standard operators dispatch to them) ---
+
+func (d Decimal) other(o ref.Val) (Decimal, bool) {
+	switch x := o.(type) {
+	case Decimal:
+		return x, true
+	case types.Int:
+		return DecimalFromInt(int64(x)), true
+	case types.Uint:
+		return DecimalFromUint(uint64(x)), true
+	}
+	return Decimal{}, false
+}
+
+func (d Decimal) arith(o ref.Val, f func(a, b Decimal) (Decimal, error)) ref.Val {
+	x, ok := d.other(o)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	r, err := f(d, x)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	return r
+}
+
+// Add implements traits.Adder.
+func (d Decimal) Add(o ref.Val) ref.Val { return d.arith(o, Decimal.Plus) }
+
+// Subtract implements traits.Subtractor.
+func (d Decimal) Subtract(o ref.Val) ref.Val { return d.arith(o, Decimal.Minus) }
+
+// Multiply implements traits.Multiplier.
+func (d Decimal) Multiply(o ref.Val) ref.Val { return d.arith(o, Decimal.Times) }
+
+// Divide implements traits.Divider.
+func (d Decimal) Divide(o ref.Val) ref.Val { return d.arith(o, Decimal.Quo) }
+
+// Modulo implements traits.Modder.
+func (d Decimal) Modulo(o ref.Val) ref.Val { return d.arith(o, Decimal.Rem) }
+
+// Negate implements traits.Negater.
+func (d Decimal) Negate() ref.Val { return d.Neg() }
+
+// Compare implements traits.Comparer.
+func (d Decimal) Compare(o ref.Val) ref.Val {
+	x, ok := d.other(o)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	return types.Int(d.Cmp(x))
+}

@@ -45,6 +45,10 @@ var celParser = func() *parser.Parser {
 	p, err := parser.NewParser(
 		parser.Macros(parser.AllMacros...),
 		parser.ExpressionSizeCodePointLimit(MaxExpressionLength),
+		// As the type-checking environment (etl): optional values (NULL-able
+		// columns) and backtick-quoted field names (row.`my-column`).
+		parser.EnableOptionalSyntax(true),
+		parser.EnableIdentEscapeSyntax(true),
 	)
 	if err != nil {
 		// Only reachable if the options above are invalid: a programming error.
