@@ -2,10 +2,13 @@ package etl
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -786,3 +789,97 @@ func marshalJSON(v any) ([]byte, error) {
 	}
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
+
+// LoadTable reads a source table's copied columns (rowcodec.Columns) with what
+// expressions need besides: string lengths, JSON columns (MariaDB's JSON is a
+// LONGTEXT with a json_valid() check) and the key columns.
+func LoadTable(ctx context.Context, db *sql.DB, schema, table string) (Table, error) {
+	cols, err := rowcodec.Columns(ctx, db, schema, table)
+	if err != nil {
+		return Table{}, err
+	}
+	t := Table{Schema: schema, Name: table}
+	for _, c := range cols {
+		t.Columns = append(t.Columns, Column{Column: c})
+	}
+	index := func(name string) int {
+		for i, c := range t.Columns {
+			if strings.EqualFold(c.Name, name) {
+				return i
+			}
+		}
+		return -1
+	}
+	rows, err := db.QueryContext(ctx, "SELECT COLUMN_NAME, COALESCE(CHARACTER_MAXIMUM_LENGTH, 0) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, table)
+	if err != nil {
+		return Table{}, fmt.Errorf("etl: columns of %s: %w", t, err)
+	}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			rows.Close()
+			return Table{}, fmt.Errorf("etl: columns of %s: %w", t, err)
+		}
+		if i := index(name); i >= 0 {
+			t.Columns[i].MaxLength = n
+		}
+	}
+	rows.Close()
+	// MariaDB: JSON columns carry CHECK (json_valid(`c`)). MySQL has no such
+	// table before 8.0.16 and a real JSON type: a failing query is ignored.
+	if rows, err := db.QueryContext(ctx, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?", schema, table); err == nil {
+		for rows.Next() {
+			var clause string
+			if rows.Scan(&clause) != nil {
+				continue
+			}
+			if m := jsonValid.FindStringSubmatch(clause); m != nil {
+				if i := index(strings.ReplaceAll(m[1], "``", "`")); i >= 0 {
+					t.Columns[i].JSON = true
+				}
+			}
+		}
+		rows.Close()
+	}
+	// The key: the primary key, else every NOT NULL unique key (the copy pages
+	// by one of them, replication matches rows by the first).
+	rows, err = db.QueryContext(ctx, `SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s
+JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX`, schema, table)
+	if err != nil {
+		return Table{}, fmt.Errorf("etl: keys of %s: %w", t, err)
+	}
+	keys := map[string][]string{}
+	nullable := map[string]bool{}
+	var order []string
+	for rows.Next() {
+		var idx, name, null string
+		if err := rows.Scan(&idx, &name, &null); err != nil {
+			rows.Close()
+			return Table{}, fmt.Errorf("etl: keys of %s: %w", t, err)
+		}
+		if _, ok := keys[idx]; !ok {
+			order = append(order, idx)
+		}
+		keys[idx] = append(keys[idx], name)
+		nullable[idx] = nullable[idx] || null == "YES"
+	}
+	rows.Close()
+	for _, idx := range order {
+		if nullable[idx] {
+			continue
+		}
+		for _, name := range keys[idx] {
+			if i := index(name); i >= 0 {
+				t.Columns[i].Key = true
+			}
+		}
+		if idx == "PRIMARY" {
+			break
+		}
+	}
+	return t, nil
+}
+
+var jsonValid = regexp.MustCompile("^json_valid\\(`((?:[^`]|``)+)`\\)$")

@@ -43,6 +43,9 @@ func (s *Spec) ApplyDefaults() {
 	if o.OnlineDDL == "" {
 		o.OnlineDDL = DefaultOnlineDDL
 	}
+	if o.ETL.OnError == "" {
+		o.ETL.OnError = ETLFail
+	}
 	if o.GhOst.ShadowTable == "" {
 		o.GhOst.ShadowTable = DefaultGhOstShadowTable
 	}

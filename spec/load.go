@@ -96,7 +96,78 @@ func decode(file string, data []byte) (*Spec, error) {
 	s.File = file
 	s.pos = d.pos
 	s.normalize()
+	s.locateExpressions(data)
 	return &s, nil
+}
+
+// locateExpressions fills Table.ExprLines: each line of an expression is looked
+// for in the file from where its YAML value starts (plain, quoted or block
+// scalars alike; an escape inside a quoted string makes a later column an
+// estimate).
+func (s *Spec) locateExpressions(data []byte) {
+	lines := strings.Split(string(data), "\n")
+	for i := range s.Objects {
+		for j := range s.Objects[i].Tables {
+			t := &s.Objects[i].Tables[j]
+			base := indexPath(childPath(indexPath("objects", i), "tables"), j)
+			exprs := map[string]string{}
+			if t.Filter != "" {
+				exprs["filter"] = t.Filter
+			}
+			for col, e := range t.Transform {
+				exprs["transform."+col] = e
+			}
+			for key, e := range exprs {
+				path := childPath(base, "filter")
+				if col, ok := strings.CutPrefix(key, "transform."); ok {
+					path = childPath(childPath(base, "transform"), col)
+				}
+				at, ok := s.pos.of(path)
+				if !ok {
+					continue
+				}
+				if t.ExprLines == nil {
+					t.ExprLines = map[string][]Pos{}
+				}
+				t.ExprLines[key] = locate(lines, at, e)
+			}
+		}
+	}
+}
+
+// locate finds where each line of expr starts in the file, from the value's
+// position on.
+func locate(lines []string, at Pos, expr string) []Pos {
+	var out []Pos
+	ln := at.Line - 1
+	for k, el := range strings.Split(expr, "\n") {
+		want := strings.TrimLeft(el, " \t")
+		lead := len([]rune(el)) - len([]rune(want))
+		found := false
+		for l := ln; l < len(lines) && l < ln+3 && want != ""; l++ {
+			from := 0
+			if l == at.Line-1 {
+				from = min(max(at.Column-1, 0), len(lines[l]))
+			}
+			if i := strings.Index(lines[l][from:], want); i >= 0 {
+				col := len([]rune(lines[l][:from+i])) + 1 - lead
+				out = append(out, Pos{Line: l + 1, Column: max(col, 1)})
+				ln = l + 1
+				found = true
+				break
+			}
+		}
+		if !found {
+			// An empty line, or text the YAML scalar rewrote (escapes, folding).
+			if k == 0 {
+				out = append(out, at)
+			} else {
+				out = append(out, Pos{Line: out[len(out)-1].Line + 1, Column: 1})
+			}
+			ln = out[len(out)-1].Line
+		}
+	}
+	return out
 }
 
 // aliasLike reports a line with an unquoted '*' starting a value ([*], - *x, : *x),

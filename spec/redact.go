@@ -113,6 +113,7 @@ func optionsYAML(o Options) yaml.MapSlice {
 			{Key: "trash_table", Value: o.GhOst.TrashTable},
 		}},
 		{Key: "accounts", Value: o.Accounts},
+		{Key: "etl", Value: yaml.MapSlice{{Key: "on_error", Value: o.ETL.OnError}}},
 	}
 	if st := o.Incremental.Start; !st.IsZero() {
 		var pos yaml.MapSlice

@@ -13,6 +13,15 @@ func comparable(s *Spec) Spec {
 	c := *s
 	c.File = ""
 	c.pos = nil
+	// Where expressions sit in the file differs between the file and the plan.
+	c.Objects = nil
+	for _, o := range s.Objects {
+		o.Tables = append([]Table(nil), o.Tables...)
+		for i := range o.Tables {
+			o.Tables[i].ExprLines = nil
+		}
+		c.Objects = append(c.Objects, o)
+	}
 	return c
 }
 
@@ -114,9 +123,11 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &s2); err != nil {
 		t.Fatal(err)
 	}
-	a := comparable(s1)
+	// Everything survives, expression positions included.
+	a := *s1
+	a.File, a.pos = "", nil
 	s2.File = ""
-	if !reflect.DeepEqual(a, s2) {
+	if len(a.Objects[0].Tables[1].ExprLines) != 2 || !reflect.DeepEqual(a, s2) {
 		t.Errorf("JSON round trip differs:\n%+v\n%+v\n%s", a, s2, b)
 	}
 	if strings.Contains(string(b), "pos") {

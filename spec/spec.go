@@ -81,6 +81,23 @@ type Table struct {
 	Filter         string            `yaml:"filter" json:"filter,omitempty"`
 	Transform      map[string]string `yaml:"transform" json:"transform,omitempty"`
 	Operations     []string          `yaml:"operations" json:"operations,omitempty"` // insert|update|delete|ddl
+
+	// ExprLines places the filter and transform expressions in the workflow file
+	// ("filter", "transform.<column>" → where each line of the expression
+	// starts), so the worker's precheck can point at a column inside one. Not a
+	// YAML key; it travels in the workflow input with the expressions.
+	ExprLines map[string][]Pos `yaml:"-" json:"expr_lines,omitempty"`
+}
+
+// ExprPos maps a 1-based line and column inside one of the entry's expressions
+// (key "filter" or "transform.<column>") to the file; ok=false when unknown.
+func (t Table) ExprPos(key string, line, col int) (Pos, bool) {
+	starts := t.ExprLines[key]
+	if line < 1 || line > len(starts) {
+		return Pos{}, false
+	}
+	p := starts[line-1]
+	return Pos{Line: p.Line, Column: p.Column + col - 1}, true
 }
 
 // Options are the task-wide settings.
@@ -99,7 +116,21 @@ type Options struct {
 	// Heartbeat (default true) writes `sluice`.`heartbeat` on the source every
 	// second during incremental replication, so lag is exact on an idle source.
 	Heartbeat *bool `yaml:"heartbeat" json:"heartbeat,omitempty"`
+	ETL       ETL   `yaml:"etl" json:"etl"`
 }
+
+// ETL settles what a filter or transform that fails on a row does.
+type ETL struct {
+	// OnError: fail (default) stops the task naming the table, key and
+	// expression; skip leaves the row out and counts it.
+	OnError string `yaml:"on_error" json:"on_error,omitempty"`
+}
+
+// ETL on_error values.
+const (
+	ETLFail = "fail"
+	ETLSkip = "skip"
+)
 
 // HeartbeatOn reports whether the source heartbeat table is written.
 func (o Options) HeartbeatOn() bool { return o.Heartbeat == nil || *o.Heartbeat }

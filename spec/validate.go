@@ -468,12 +468,12 @@ func (c *checker) table(op string, j int, o Object, t Table, seen, targets map[s
 		}
 	}
 	if t.Filter != "" {
-		c.cel(tp+".filter", t.Filter)
+		c.cel(tp+".filter", t.Filter, t, "filter")
 	}
 	for _, col := range sortedKeys(t.Transform) {
 		xp := childPath(tp+".transform", col)
 		c.identKey(xp, col)
-		c.cel(xp, t.Transform[col])
+		c.cel(xp, t.Transform[col], t, "transform."+col)
 	}
 	if t.Operations != nil {
 		op := tp + ".operations"
@@ -507,15 +507,55 @@ func (c *checker) table(op string, j int, o Object, t Table, seen, targets map[s
 	}
 }
 
-// cel checks an expression's syntax and places a problem at the YAML value.
-func (c *checker) cel(p, expr string) {
+// cel checks an expression's syntax and places a problem at the character it
+// is about (with the line and a caret under it), else at the YAML value.
+func (c *checker) cel(p, expr string, t Table, key string) {
 	if strings.TrimSpace(expr) == "" {
 		c.errf(p, "the CEL expression is empty")
 		return
 	}
-	if err := syntax.CheckSyntax(expr); err != nil {
-		c.errf(p, "invalid CEL expression: %v", err)
+	err := syntax.CheckSyntax(expr)
+	if err == nil {
+		return
 	}
+	se, ok := syntax.AsSyntaxError(err)
+	if !ok {
+		c.errf(p, "invalid CEL expression: %v", err)
+		return
+	}
+	msg := fmt.Sprintf("invalid CEL expression: %s%s", se.Msg, more(se.More))
+	if at, ok := t.ExprPos(key, se.Line, se.Column); ok {
+		c.errs = append(c.errs, c.at(at, p, "%s\n%s", msg, Caret(expr, se.Line, se.Column)))
+		return
+	}
+	c.errf(p, "invalid CEL expression: %v", err)
+}
+
+func more(n int) string {
+	if n > 0 {
+		return fmt.Sprintf(" (and %d more)", n)
+	}
+	return ""
+}
+
+// Caret renders line `line` of expr with a caret under column `col` (1-based),
+// indented for a message.
+func Caret(expr string, line, col int) string {
+	lines := strings.Split(expr, "\n")
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	l := []rune(lines[line-1])
+	col = min(max(col, 1), len(l)+1)
+	var pad strings.Builder
+	for _, r := range l[:col-1] {
+		if r == '\t' {
+			pad.WriteRune('\t')
+		} else {
+			pad.WriteByte(' ')
+		}
+	}
+	return "    " + string(l) + "\n    " + pad.String() + "^"
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -533,6 +573,7 @@ func (c *checker) options() {
 	c.enum("options.case", o.Case, CaseModes)
 	c.enum("options.triggers", o.Triggers, TriggerModes)
 	c.enum("options.online_ddl", o.OnlineDDL, OnlineDDLs)
+	c.enum("options.etl.on_error", o.ETL.OnError, []string{ETLFail, ETLSkip})
 	c.tableRegexp("options.gh_ost.shadow_table", o.GhOst.ShadowTable, DefaultGhOstShadowTable, true)
 	c.tableRegexp("options.gh_ost.trash_table", o.GhOst.TrashTable, DefaultGhOstTrashTable, false)
 	c.start("options.incremental.start", o.Incremental.Start)
