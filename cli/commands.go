@@ -594,6 +594,13 @@ func PrintReport(w io.Writer, r precheck.Report, ignore []string) int {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", st, it.ID, it.Message)
+		if len(it.Details) > 0 {
+			tw.Flush()
+		}
+		for _, d := range it.Details {
+			// Outside the table: a caret line must keep its spaces.
+			fmt.Fprintf(w, "      %s\n", d)
+		}
 		if it.Status != precheck.Pass && it.Remedy != "" {
 			fmt.Fprintf(tw, "\t\t-> %s\n", it.Remedy)
 		}

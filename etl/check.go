@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -75,6 +76,21 @@ func issueError(expr string, iss *cel.Issues, env *cel.Env) *ExprError {
 	}
 	if len(errs) > 1 {
 		e.Msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+	}
+	// Point at the name itself: cel-go places a field error at the '.' and a
+	// call error at the '('.
+	if lines := strings.Split(expr, "\n"); e.Line <= len(lines) {
+		l := []rune(lines[e.Line-1])
+		i := e.Column - 1
+		switch {
+		case i >= 0 && i < len(l) && l[i] == '.' && undefinedField.MatchString(first.Message):
+			e.Column++
+		case i >= 0 && i < len(l) && l[i] == '(':
+			for i > 0 && (unicode.IsLetter(l[i-1]) || unicode.IsDigit(l[i-1]) || l[i-1] == '_') {
+				i--
+			}
+			e.Column = i + 1
+		}
 	}
 	switch {
 	case undefinedField.MatchString(first.Message):

@@ -143,10 +143,10 @@ func TestCheckErrors(t *testing.T) {
 		msg, hint  string
 		line, colm int
 	}{
-		{Spec{Filter: `row.emial == "x"`}, "undefined field 'emial'", `did you mean "email"?`, 1, 4},
+		{Spec{Filter: `row.emial == "x"`}, "undefined field 'emial'", `did you mean "email"?`, 1, 5},
 		{Spec{Filter: `row.qty + 1`}, "must be a bool expression", "", 1, 1},
-		{Spec{Filter: `sha265(row.email) == ""`}, "undeclared reference to 'sha265'", `did you mean "sha256"?`, 1, 7},
-		{Spec{Filter: `row.phone.startsWith("+")`}, "found no matching overload", "NULL-able column", 1, 21},
+		{Spec{Filter: `sha265(row.email) == ""`}, "undeclared reference to 'sha265'", `did you mean "sha256"?`, 1, 1},
+		{Spec{Filter: `row.phone.startsWith("+")`}, "found no matching overload", "NULL-able column", 1, 11},
 		{Spec{Filter: "row.qty > 1 &&\n  row.price > 1.5"}, "found no matching overload for '_>_'", "decimals are exact", 2, 13},
 		{Spec{Transform: map[string]string{"price": `"12"`}}, "yields string, and column price is decimal(10,2)", "decimal(", 1, 1},
 		{Spec{Transform: map[string]string{"qty": `row.phone`}}, "yields optional_type(string)", "NOT NULL", 1, 1},

@@ -109,6 +109,10 @@ func Gather(ctx context.Context, s spec.Spec, lookup dbconn.LookupFunc, progress
 			f.Schema.DependenciesError = red(f.Schema.DependenciesError)
 		}
 	}
+	if srcDB != nil && f.Plan != nil && (s.Has(spec.TypeFull) || s.Has(spec.TypeIncremental)) {
+		step(progress, "type-check filters and transforms")
+		f.ETL = checkExpressions(ctx, srcDB, s, *f.Plan, red)
+	}
 	if dstDB != nil && s.Has(spec.TypeFull) {
 		step(progress, "estimate destination free space")
 		dst.Datadir, _ = dst.Variables.Get("datadir")

@@ -40,5 +40,6 @@ func AllIDs() []string {
 		IDDestinationFreeSpace,
 		IDOnlineDDLLeftovers,
 		IDPTOSCTriggers,
+		IDETLExpressions,
 	}
 }

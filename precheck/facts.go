@@ -22,6 +22,26 @@ type Facts struct {
 	// read; SchemaError says why not otherwise.
 	Schema      *SchemaFacts
 	SchemaError string
+	// ETL is the type-check of the filters and transforms against the source
+	// tables; nil when no selected table has any.
+	ETL *ETLFacts
+}
+
+// ETLFacts is what checking the expressions found.
+type ETLFacts struct {
+	// Expressions counts the expressions checked, Tables the tables.
+	Expressions, Tables int
+	Problems            []ETLProblem
+}
+
+// ETLProblem is one expression that does not check.
+type ETLProblem struct {
+	// Place is "file:line:col" in the workflow file (or the field path when the
+	// file position is unknown); Path the field ("objects[0].tables[1].filter").
+	Place, Path string
+	Table       string // quoted source table
+	Msg, Hint   string
+	Snippet     string // the expression's line and a caret under the column
 }
 
 // Server is what was learned about one server.

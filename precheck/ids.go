@@ -31,4 +31,5 @@ const (
 	IDDestinationFreeSpace  = "destination.free_space"
 	IDOnlineDDLLeftovers    = "source.online_ddl_leftovers"
 	IDPTOSCTriggers         = "source.pt_osc_triggers"
+	IDETLExpressions        = "etl.expressions"
 )

@@ -357,3 +357,29 @@ func checkPTOSCTriggers(f *Facts) Item {
 		plural(len(found), "trigger is", "triggers are"), capList(found)),
 		"let pt-online-schema-change finish; if it died, drop its triggers and its _<table>_new table on the source (DROP TRIGGER `db`.`pt_osc_...`)")
 }
+
+// checkExpressions reports the filters and transforms that do not type-check
+// against the source tables: nothing is copied until they do.
+func checkExpressions(f *Facts) Item {
+	e := f.ETL
+	if len(e.Problems) == 0 {
+		return pass(fmt.Sprintf("%s on %s type-check against the source's columns",
+			plural(e.Expressions, "filter or transform expression", "filter and transform expressions"), plural(e.Tables, "table", "tables")))
+	}
+	var details []string
+	for _, p := range e.Problems {
+		line := fmt.Sprintf("%s: %s (%s): %s", p.Place, p.Path, p.Table, p.Msg)
+		if p.Hint != "" {
+			line += " (" + p.Hint + ")"
+		}
+		details = append(details, line)
+		if p.Snippet != "" {
+			details = append(details, strings.Split(p.Snippet, "\n")...)
+		}
+	}
+	it := fail(fmt.Sprintf("%s of %d do not type-check against the source's columns",
+		plural(len(e.Problems), "expression", "expressions"), e.Expressions),
+		"fix the expressions at the places shown (docs/etl.md lists the types and functions), then run the precheck again")
+	it.Details = details
+	return it
+}

@@ -19,6 +19,9 @@ type Item struct {
 	Status  Status `json:"status"`
 	Message string `json:"message"`
 	Remedy  string `json:"remedy,omitempty"`
+	// Details are lines shown under the item (one problem each, with the place
+	// in the workflow file and a caret under the column).
+	Details []string `json:"details,omitempty"`
 }
 
 // Report is what the precheck phase returns.

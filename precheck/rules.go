@@ -60,9 +60,11 @@ var rules = []rule{
 	{IDDestinationFreeSpace, needDestination | needPlan, full, checkFreeSpace},
 	{IDOnlineDDLLeftovers, needSource | needPlan, always, checkOnlineDDLLeftovers},
 	{IDPTOSCTriggers, needSource | needPlan, always, checkPTOSCTriggers},
+	{IDETLExpressions, needSource | needPlan, hasExpressions, checkExpressions},
 }
 
 func always(*Facts) bool        { return true }
+func hasExpressions(f *Facts) bool { return copiesRows(f) && f.ETL != nil }
 func incremental(f *Facts) bool { return f.Spec.Has(spec.TypeIncremental) }
 func full(f *Facts) bool        { return f.Spec.Has(spec.TypeFull) }
 func copiesRows(f *Facts) bool  { return f.Spec.Has(spec.TypeFull) || f.Spec.Has(spec.TypeIncremental) }

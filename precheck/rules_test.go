@@ -151,6 +151,7 @@ func TestAllPassBothFlavors(t *testing.T) {
 			f.Destination = server(t, "destination", "8.0.36", mysql80Vars, rootGrantsMySQL)
 			f.Destination.Catalog = &Catalog{}
 		}
+		f.ETL = &ETLFacts{Expressions: 2, Tables: 1}
 		r := Evaluate(*f)
 		// Every item but source.binlog_start, which needs types: [incremental] with
 		// a start position (TestBinlogStartApplicability).
@@ -698,5 +699,29 @@ func TestConflictsOtherKind(t *testing.T) {
 	f.Destination.Catalog.Tables = []Table{{DB: "shop", Name: "orders", Type: "BASE TABLE"}, {DB: "shop", Name: "v", Type: "VIEW"}}
 	if it, _ := findItem(Evaluate(*f), IDDestinationConflicts); it.Status != Pass {
 		t.Errorf("same kinds with ignore: %+v", it)
+	}
+}
+
+func TestExpressionsItem(t *testing.T) {
+	has := func(f *Facts) bool {
+		return slices.ContainsFunc(Evaluate(*f).Items, func(it Item) bool { return it.ID == IDETLExpressions })
+	}
+	f := facts(t, mariaSrc(t), mariaDst(t), allTypes...)
+	if has(f) {
+		t.Error("no expressions, yet an item")
+	}
+	f.ETL = &ETLFacts{Expressions: 3, Tables: 2}
+	check(t, f, IDETLExpressions, Pass, "3 filter and transform expressions on 2 tables type-check")
+	f.ETL.Problems = []ETLProblem{{Place: "shop.yaml:12:15", Path: "objects[0].tables[1].filter", Table: "`shop`.`orders`",
+		Msg: "undefined field 'stauts'", Hint: `did you mean "status"?`, Snippet: "row.stauts == 1\n    ^"}}
+	it := check(t, f, IDETLExpressions, Fail, "1 expression of 3 do not type-check", "fix the expressions")
+	if len(it.Details) != 3 || it.Details[0] != "shop.yaml:12:15: objects[0].tables[1].filter (`shop`.`orders`): undefined field 'stauts' (did you mean \"status\"?)" || it.Details[2] != "    ^" {
+		t.Errorf("details %q", it.Details)
+	}
+	// Schema-only migrations copy no rows: nothing to check.
+	f = facts(t, mariaSrc(t), mariaDst(t), spec.TypeSchema)
+	f.ETL = &ETLFacts{Expressions: 1}
+	if has(f) {
+		t.Error("a schema-only migration checks expressions")
 	}
 }
