@@ -63,11 +63,11 @@ var rules = []rule{
 	{IDETLExpressions, needSource | needPlan, hasExpressions, checkExpressions},
 }
 
-func always(*Facts) bool        { return true }
+func always(*Facts) bool           { return true }
 func hasExpressions(f *Facts) bool { return copiesRows(f) && f.ETL != nil }
-func incremental(f *Facts) bool { return f.Spec.Has(spec.TypeIncremental) }
-func full(f *Facts) bool        { return f.Spec.Has(spec.TypeFull) }
-func copiesRows(f *Facts) bool  { return f.Spec.Has(spec.TypeFull) || f.Spec.Has(spec.TypeIncremental) }
+func incremental(f *Facts) bool    { return f.Spec.Has(spec.TypeIncremental) }
+func full(f *Facts) bool           { return f.Spec.Has(spec.TypeFull) }
+func copiesRows(f *Facts) bool     { return f.Spec.Has(spec.TypeFull) || f.Spec.Has(spec.TypeIncremental) }
 func startGiven(f *Facts) bool {
 	return f.Spec.Has(spec.TypeIncremental) && !f.Spec.Options.Incremental.Start.IsZero()
 }
