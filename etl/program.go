@@ -46,6 +46,7 @@ type Program struct {
 	cols       []colInfo
 	filter     cel.Program
 	filterSrc  string
+	filterAST  *cel.Ast
 	transforms []transform
 	actPool    sync.Pool
 }
@@ -83,7 +84,7 @@ func Compile(t Table, s Spec) (*Program, error) {
 			e.Where = "filter"
 			errs = append(errs, e)
 		} else {
-			p.filter, p.filterSrc = prog, s.Filter
+			p.filter, p.filterSrc, p.filterAST = prog, s.Filter, prog.ast
 		}
 	}
 	names := make([]string, 0, len(s.Transform))
@@ -238,6 +239,7 @@ func (p *Program) env() (*cel.Env, error) {
 type compiled struct {
 	cel.Program
 	outType *cel.Type
+	ast     *cel.Ast
 }
 
 // compileExpr parses, checks and plans one expression; want (if set) is the
@@ -255,7 +257,7 @@ func compileExpr(env *cel.Env, expr string, want *cel.Type, what string) (*compi
 	if err != nil {
 		return nil, &ExprError{Expr: expr, Line: 1, Column: 1, Msg: err.Error()}
 	}
-	return &compiled{Program: prog, outType: ast.OutputType()}, nil
+	return &compiled{Program: prog, outType: ast.OutputType(), ast: ast}, nil
 }
 
 // --- evaluation ---
