@@ -258,6 +258,22 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		Sizer:     chunk.SizerOptions{AvgRowLength: rj.AvgRow},
 		Limiter:   a.limiter(activity.GetInfo(ctx).WorkflowExecution.RunID, s.Options.Throttle.Full),
 	}
+	// Filters and transforms: the exact part of the filter in the SELECT, the
+	// rest and the transforms on each page.
+	if e, ok := entryOf(r, in.Table.Database, in.Table.Name); ok {
+		prog, err := compileETL(ctx, src, e, in.Table.Database, in.Table.Name)
+		if err != nil {
+			return workflows.CopyRangeResult{}, err
+		}
+		if prog != nil {
+			where, complete := prog.PushDown()
+			job.Where = where
+			job.Read = etlColumns(prog)
+			if job.Rows, err = a.copyRows(prog, job.Read, cols, prog.HasFilter() && !complete, s.Options.ETL.OnError == spec.ETLSkip); err != nil {
+				return workflows.CopyRangeResult{}, classify(err)
+			}
+		}
+	}
 	// The heartbeat carries the cursor and this range's totals over all attempts
 	// (a retry's own counts start after the cursor). A heartbeat that cannot be
 	// decoded is an error, not a silent restart from the range's start.
@@ -278,6 +294,7 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		p.Bytes += base.Bytes
 		p.Skipped += base.Skipped
 		p.Found += base.Found
+		p.Dropped += base.Dropped
 		p.Pages += base.Pages
 		if p.Cursor == nil {
 			p.Cursor = base.Cursor
@@ -301,7 +318,7 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: %w", in.Table, in.Index+1, err))
 	}
 	res = total(res)
-	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped}, nil
+	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped, Filtered: res.Dropped}, nil
 }
 
 // heartbeatTicker records detail() as a heartbeat every heartbeatEvery until the

@@ -20,8 +20,10 @@ import (
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/ddl"
+	"github.com/sluice-dev/sluice/etl"
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/schemahist"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/workflows"
@@ -126,8 +128,9 @@ func (a *Activities) openDest(ctx context.Context, s spec.Spec) (*sql.DB, error)
 // tables renamed during replication through the entry they were migrated under
 // (origins, kept by the schema history).
 type selection struct {
-	names ddl.Names
-	ops   map[plan.Name][]string
+	names   ddl.Names
+	ops     map[plan.Name][]string
+	entries map[plan.Name]spec.Table
 	spec  spec.Spec
 	lct   int
 	opts  plan.Options
@@ -140,15 +143,29 @@ type selection struct {
 }
 
 func newSelection(s spec.Spec, r *resolvedSchema) *selection {
-	sel := &selection{names: r.names, ops: map[plan.Name][]string{}, spec: s, opts: r.resolved.Options,
+	sel := &selection{names: r.names, ops: map[plan.Name][]string{}, entries: map[plan.Name]spec.Table{}, spec: s, opts: r.resolved.Options,
 		later: map[plan.Name]*plan.Plan{}, origins: map[plan.Name]plan.Name{}}
 	if r.resolved.Plan.SourceFoldsCase {
 		sel.lct = 1
 	}
 	for _, t := range r.resolved.Plan.Tables {
 		sel.ops[t.Source] = t.Entry.Operations
+		sel.entries[t.Source] = t.Entry
 	}
 	return sel
+}
+
+// Entry is the workflow-file entry a replicated table answers to (its filter
+// and transforms).
+func (s *selection) Entry(db, table string) (spec.Table, bool) {
+	o := s.originOf(plan.Name{DB: db, Table: table})
+	if e, ok := s.entries[o]; ok {
+		return e, true
+	}
+	if p := s.resolve(o.DB, o.Table); p != nil {
+		return p.Tables[0].Entry, true
+	}
+	return spec.Table{}, false
 }
 
 // loadOrigins reads the renames recorded by earlier attempts.
@@ -438,6 +455,31 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			last = p
 			mu.Unlock()
 		},
+		// Filters and transforms, compiled for the definition being read: the
+		// history's shadow of the table (columns, keys) as of the event.
+		ETL: func(ctx context.Context, db, table string, cols []rowcodec.Column) (*etl.Program, error) {
+			e, ok := sel.Entry(db, table)
+			if !ok || (e.Filter == "" && len(e.Transform) == 0) {
+				return nil, nil
+			}
+			t, err := etl.LoadTable(ctx, dst, hist.Shadow(db), table)
+			if err != nil {
+				return nil, fmt.Errorf("etl: %s: %w", plan.Name{DB: db, Table: table}, err)
+			}
+			t.Schema = db
+			if len(t.Columns) != len(cols) {
+				return nil, fmt.Errorf("etl: %s: the history has %d columns, the binlog %d", plan.Name{DB: db, Table: table}, len(t.Columns), len(cols))
+			}
+			p, err := etl.Compile(t, etl.Spec{Filter: e.Filter, Transform: e.Transform})
+			if err != nil {
+				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("etl: %s: the expressions do not type-check against the table as of this event (a DDL changed it): %v", plan.Name{DB: db, Table: table}, err), ErrETL, nil)
+			}
+			return p, nil
+		},
+		SkipETLErrors: s.Options.ETL.OnError == spec.ETLSkip,
+		OnETLSkip: func(err error) {
+			a.Log.Warn("etl: change skipped (options.etl.on_error: skip)", zap.String("workflow", in.Task), zap.Error(err))
+		},
 	}
 	ap, err := applier.New(ctx, cfg, safe)
 	if errors.Is(err, applier.ErrFenced) && in.Cutover != nil {
@@ -690,8 +732,11 @@ func classifyIncremental(err error) error {
 	}
 	var mm *binlog.MismatchError
 	var me *mysql.MySQLError
+	var ee *etl.EvalError
 	var purged *gomysql.MyError
 	switch {
+	case errors.As(err, &ee):
+		return temporal.NewNonRetryableApplicationError(err.Error()+"; fix the expression, or set options.etl.on_error: skip to leave such changes out", ErrETL, nil)
 	case errors.Is(err, applier.ErrFenced):
 		return temporal.NewNonRetryableApplicationError(err.Error(), "Fenced", nil)
 	case errors.Is(err, applier.ErrSuperseded):

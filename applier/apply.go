@@ -17,6 +17,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluice-dev/sluice/binlog"
+	"github.com/sluice-dev/sluice/etl"
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/rowcodec"
 )
@@ -63,6 +64,13 @@ type Config struct {
 	EpochWait  time.Duration
 	// OnEpoch is told the progress after every epoch and when the source is idle.
 	OnEpoch func(Progress)
+	// ETL returns a table's filter and transforms (nil: none), compiled for the
+	// definition of the images being read; called again after each DDL.
+	ETL func(ctx context.Context, db, table string, cols []rowcodec.Column) (*etl.Program, error)
+	// SkipETLErrors leaves out a change whose filter or transform fails
+	// (options.etl.on_error: skip) instead of stopping; OnETLSkip is told.
+	SkipETLErrors bool
+	OnETLSkip     func(error)
 }
 
 // HeartbeatTable is the table on the source the heartbeat writer updates.
@@ -201,6 +209,10 @@ type change struct {
 	t             *target
 	op            binlog.Op
 	before, after rowcodec.Row
+	// upsert: an update that brought a row into the filter, written as an insert
+	// that replaces; left: one that took it out, written as a delete (the
+	// source deleted nothing: no foreign key action runs).
+	upsert, left bool
 }
 
 type epochBatch struct {
@@ -422,10 +434,79 @@ func (a *Applier) addRows(ctx context.Context, t *txn, e *binlog.Event) error {
 		return nil
 	}
 	for _, c := range e.Changes {
-		t.changes = append(t.changes, change{t: tg, op: e.Op, before: c.Before, after: c.After})
-		t.bytes += rowSize(c.Before) + rowSize(c.After)
+		ch := change{t: tg, op: e.Op, before: c.Before, after: c.After}
+		if tg.prog != nil {
+			keep, err := filterChange(tg.prog, &ch)
+			if err != nil {
+				if a.cfg.SkipETLErrors {
+					if a.cfg.OnETLSkip != nil {
+						a.cfg.OnETLSkip(err)
+					}
+					continue
+				}
+				return err
+			}
+			if !keep {
+				continue
+			}
+		}
+		t.changes = append(t.changes, ch)
+		t.bytes += rowSize(ch.before) + rowSize(ch.after)
 	}
 	return nil
+}
+
+// filterChange applies a table's filter and transforms to one change, with the
+// semantics of docs/etl.md: an insert is kept if its row passes; a delete if
+// the deleted row passed; an update whose images both pass is an update, one
+// whose new image alone passes an insert (upsert), one whose old image alone
+// passes a delete, and neither is dropped. Kept images are transformed.
+func filterChange(p *etl.Program, c *change) (bool, error) {
+	var err error
+	switch c.op {
+	case binlog.Insert:
+		keep, err := p.Keep(c.after, nil, etl.OpInsert)
+		if err != nil || !keep {
+			return false, err
+		}
+		c.after, err = p.Transform(c.after, nil, etl.OpInsert)
+		return err == nil, err
+	case binlog.Delete:
+		keep, err := p.Keep(c.before, nil, etl.OpDelete)
+		if err != nil || !keep {
+			return false, err
+		}
+		c.before, err = p.Transform(c.before, nil, etl.OpDelete)
+		return err == nil, err
+	case binlog.Update:
+		was, err := p.Keep(c.before, c.before, etl.OpUpdate)
+		if err != nil {
+			return false, err
+		}
+		is, err := p.Keep(c.after, c.before, etl.OpUpdate)
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case was && is:
+			if c.before, err = p.Transform(c.before, c.before, etl.OpUpdate); err != nil {
+				return false, err
+			}
+			c.after, err = p.Transform(c.after, c.before, etl.OpUpdate)
+		case is:
+			c.op, c.upsert = binlog.Insert, true
+			c.after, err = p.Transform(c.after, c.before, etl.OpUpdate)
+			c.before = nil
+		case was:
+			c.op, c.left = binlog.Delete, true
+			c.before, err = p.Transform(c.before, c.before, etl.OpUpdate)
+			c.after = nil
+		default:
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return true, err
 }
 
 func rowSize(r rowcodec.Row) int {
@@ -486,6 +567,11 @@ func (a *Applier) target(ctx context.Context, e *binlog.Event) (*target, error) 
 	}
 	if t.descendants, err = a.descendants(ctx, e.Schema, e.Table); err != nil {
 		return nil, fmt.Errorf("applier: %w", err)
+	}
+	if a.cfg.ETL != nil {
+		if t.prog, err = a.cfg.ETL(ctx, e.Schema, e.Table, e.Columns); err != nil {
+			return nil, err
+		}
 	}
 	// Foreign keys come from the source's current catalog (the schema history
 	// keeps no foreign keys): a cascade added or dropped by a DDL counts from
@@ -600,7 +686,7 @@ func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
 	reached := map[uint64]bool{}
 	for _, t := range ep.txns {
 		for _, c := range t.changes {
-			if c.t.cascades != nil && c.cascades() {
+			if c.t.cascades != nil && !c.left && c.cascades() {
 				for _, d := range c.t.descendants {
 					reached[d] = true
 				}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-dev/sluice/etl"
 	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/spec"
 )
@@ -47,6 +48,8 @@ type target struct {
 	refs     []fkRef
 	// descendants are the ids of the tables a cascade from this one reaches.
 	descendants []uint64
+	// prog is the table's filter and transforms (nil: none).
+	prog *etl.Program
 	// insertCols is "(`a`,`b`)" of the written columns, quoted destination names.
 	insertCols string
 }

@@ -52,7 +52,7 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		k := kindInsert
 		// Without replicated deletes the destination keeps rows the source
 		// deleted, and the source may insert the key again.
-		if safe || w.replace || c.t.ops&opDelete == 0 {
+		if safe || w.replace || c.t.ops&opDelete == 0 || c.upsert {
 			k = kindReplace
 		}
 		if c.t.key == nil {
@@ -82,7 +82,7 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		}
 		return w.row(ctx, c.t, kindReplace, c.after)
 	case binlog.Delete:
-		if len(c.t.cascades) > 0 {
+		if len(c.t.cascades) > 0 && !c.left {
 			stmts, err := c.t.cascadeStatements(c.before, nil)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.t, err)

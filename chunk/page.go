@@ -37,6 +37,12 @@ type Query struct {
 // ORDER BY key LIMIT n. LIMIT is always a placeholder so that, without
 // interpolateParams, the driver uses the binary protocol (exact FLOAT values).
 func PageQuery(tbl Table, key Key, cols []string, rng Range, cur Cursor, limit int) (Query, error) {
+	return PageQueryWhere(tbl, key, cols, rng, cur, limit, "")
+}
+
+// PageQueryWhere is PageQuery with a further condition on the rows (SQL,
+// parenthesised by the caller): the page holds the next limit rows meeting it.
+func PageQueryWhere(tbl Table, key Key, cols []string, rng Range, cur Cursor, limit int, extra string) (Query, error) {
 	if key.None() {
 		return Query{}, fmt.Errorf("chunk: %s has no key to page by (use Stream)", tbl)
 	}
@@ -56,9 +62,13 @@ func PageQuery(tbl Table, key Key, cols []string, rng Range, cur Cursor, limit i
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(tbl.Quoted())
-	if cond != "" {
-		b.WriteString(" WHERE ")
-		b.WriteString(cond)
+	switch {
+	case cond != "" && extra != "":
+		b.WriteString(" WHERE " + cond + " AND " + extra)
+	case cond != "":
+		b.WriteString(" WHERE " + cond)
+	case extra != "":
+		b.WriteString(" WHERE " + extra)
 	}
 	b.WriteString(" ORDER BY ")
 	b.WriteString(orderBy(key))

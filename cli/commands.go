@@ -527,6 +527,9 @@ func printFull(ctx context.Context, w io.Writer, c client.Client, f *workflows.F
 		}
 	}
 	fmt.Fprintf(w, "  %d of %d table(s) done, %d row(s), %s", t.Tables, f.Tables, t.Rows, humanBytes(t.Bytes))
+	if t.Filtered > 0 {
+		fmt.Fprintf(w, ", %d row(s) left out by filters", t.Filtered)
+	}
 	if t.Skipped > 0 {
 		fmt.Fprintf(w, ", %d row(s) kept as the destination had them", t.Skipped)
 	}

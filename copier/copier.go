@@ -58,10 +58,22 @@ type Job struct {
 	// Limiter paces the source reads; nil = unlimited.
 	Limiter Limiter `json:"-"`
 
+	// Where is a condition on the source rows (a filter's exact SQL part), added
+	// to every SELECT. Read, when set, are the columns to read (a superset of
+	// Columns that filters and transforms may need) and Rows turns a page of
+	// them into the rows to write (Columns' values) and the count it dropped.
+	Where string            `json:"where,omitempty"`
+	Read  []rowcodec.Column `json:"read,omitempty"`
+	Rows  RowsFunc          `json:"-"`
+
 	// afterCommit, a test hook, runs after page n's transaction committed and
 	// before its Progress is reported; an error ends CopyRange (a simulated crash).
 	afterCommit func(n int) error
 }
+
+// RowsFunc filters and transforms a page: the rows to write, and how many of
+// the page's rows it dropped (filtered out, or skipped on an error).
+type RowsFunc func(rows []rowcodec.Row) (out []rowcodec.Row, dropped int64, err error)
 
 // Progress is reported after every committed page (for a keyed range).
 // Counts are totals of this CopyRange call, not of earlier attempts.
@@ -77,6 +89,8 @@ type Progress struct {
 	// Found counts rows a crashed earlier attempt had committed after Cursor
 	// (found on the destination at the start under precheck, see README).
 	Found int64 `json:"found,omitempty"`
+	// Dropped counts rows read and not written: Job.Rows left them out.
+	Dropped int64 `json:"dropped,omitempty"`
 	Pages int   `json:"pages"`
 }
 
@@ -156,7 +170,26 @@ func (j *Job) validate() error {
 	if j.Key.None() && (j.Cursor != nil || j.Range.Lower != nil || j.Range.Upper != nil) {
 		return fmt.Errorf("copier: %s has no key: a range or cursor makes no sense", j.Source)
 	}
+	if (j.Read != nil) != (j.Rows != nil) {
+		return fmt.Errorf("copier: %s: Read and Rows go together", j.Source)
+	}
 	return nil
+}
+
+// readColumns are the columns a SELECT reads.
+func (j *Job) readColumns() []rowcodec.Column {
+	if j.Read != nil {
+		return j.Read
+	}
+	return j.Columns
+}
+
+// where adds the job's condition to a query's conditions.
+func (j *Job) where() string {
+	if j.Where == "" {
+		return ""
+	}
+	return "(" + j.Where + ")"
 }
 
 // resolveWrite turns Auto into a path and refuses LoadData where LOAD DATA
@@ -275,16 +308,17 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		}
 	}
 	nk := len(job.Key.Columns)
-	names := make([]string, len(job.Columns))
-	for i, c := range job.Columns {
+	read := job.readColumns()
+	names := make([]string, len(read))
+	for i, c := range read {
 		names[i] = c.Name
 	}
-	selCols := append(keyColumns(job.Key), job.Columns...)
+	selCols := append(keyColumns(job.Key), read...)
 	dstTable := rowcodec.Table{Schema: job.Dest.Schema, Name: job.Dest.Name}
 	sizer := chunk.NewSizer(job.Sizer)
 	for {
 		limit := sizer.Rows()
-		q, err := chunk.PageQuery(job.Source, job.Key, names, job.Range, res.Cursor, limit)
+		q, err := chunk.PageQueryWhere(job.Source, job.Key, names, job.Range, res.Cursor, limit, job.where())
 		if err != nil {
 			return res, fmt.Errorf("copier: %w", err)
 		}
@@ -310,7 +344,8 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		if err := job.Limiter.Wait(ctx, len(rows), int(bytes)); err != nil {
 			return res, fmt.Errorf("copier: %s range %s: throttle: %w", job.Source, job.Range, err)
 		}
-		if len(rows) == 0 {
+		n := len(rows)
+		if n == 0 {
 			return res, nil
 		}
 		cur, err := cursorOf(job.Key, last)
@@ -318,9 +353,18 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 			return res, err
 		}
 		start = time.Now()
-		wr, err := d.writePage(ctx, job, dstTable, rows)
-		if err != nil {
-			return res, err
+		if job.Rows != nil {
+			var dropped int64
+			if rows, dropped, err = job.Rows(rows); err != nil {
+				return res, fmt.Errorf("copier: %s range %s: %w", job.Source, job.Range, err)
+			}
+			res.Dropped += dropped
+		}
+		var wr rowcodec.Result
+		if len(rows) > 0 {
+			if wr, err = d.writePage(ctx, job, dstTable, rows); err != nil {
+				return res, err
+			}
 		}
 		took += time.Since(start)
 		res.Pages++
@@ -334,8 +378,8 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		res.Skipped += wr.Skipped
 		res.Bytes += bytes
 		progress(res)
-		sizer.Observe(len(rows), bytes, took)
-		if len(rows) < limit {
+		sizer.Observe(n, bytes, took)
+		if n < limit {
 			return res, nil
 		}
 	}

@@ -27,7 +27,12 @@ func copyStream(ctx context.Context, s *Source, d *Dest, job Job, progress func(
 	if _, err := s.conn.ExecContext(ctx, fmt.Sprintf("SET SESSION net_write_timeout = %d", streamWriteTimeout)); err != nil {
 		return res, fmt.Errorf("copier: stream %s: %w", job.Source, err)
 	}
-	st, err := s.prepare(ctx, job.Columns, "SELECT "+rowcodec.ColumnList(job.Columns)+" FROM "+job.Source.Quoted())
+	read := job.readColumns()
+	q := "SELECT " + rowcodec.ColumnList(read) + " FROM " + job.Source.Quoted()
+	if w := job.where(); w != "" {
+		q += " WHERE " + w
+	}
+	st, err := s.prepare(ctx, read, q)
 	if err != nil {
 		return res, err
 	}
@@ -54,9 +59,21 @@ func copyStream(ctx context.Context, s *Source, d *Dest, job Job, progress func(
 			return fmt.Errorf("copier: stream %s: throttle: %w", job.Source, err)
 		}
 		start := time.Now()
-		wr, err := d.writeTx(ctx, tx, job.Write, dstTable, job.Columns, batch, job.MaxBytes)
-		if err != nil {
-			return err
+		rows := batch
+		if job.Rows != nil {
+			var dropped int64
+			var err error
+			if rows, dropped, err = job.Rows(batch); err != nil {
+				return fmt.Errorf("copier: stream %s: %w", job.Source, err)
+			}
+			res.Dropped += dropped
+		}
+		var wr rowcodec.Result
+		if len(rows) > 0 {
+			var err error
+			if wr, err = d.writeTx(ctx, tx, job.Write, dstTable, job.Columns, rows, job.MaxBytes); err != nil {
+				return err
+			}
 		}
 		res.Pages++
 		res.Rows += wr.Affected

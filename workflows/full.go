@@ -66,6 +66,9 @@ type CopyRangeResult struct {
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
 	Skipped int64 `json:"skipped"`
+	// Filtered counts rows read and not written: left out by the filter (or by
+	// options.etl.on_error: skip).
+	Filtered int64 `json:"filtered,omitempty"`
 }
 
 // TableProgress is one table's line in the progress query.
@@ -75,6 +78,7 @@ type TableProgress struct {
 	Rows       int64  `json:"rows"`
 	Bytes      int64  `json:"bytes"`
 	Skipped    int64  `json:"skipped"`
+	Filtered   int64  `json:"filtered,omitempty"`
 	Chunks     int    `json:"chunks"`
 	ChunksDone int    `json:"chunks_done"`
 	// Indexes are the secondary indexes added after the rows (defer_indexes).
@@ -100,6 +104,8 @@ type FullTotals struct {
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
 	Skipped int64 `json:"skipped"`
+	// Filtered: rows the filter left out.
+	Filtered int64 `json:"filtered,omitempty"`
 }
 
 // FullStatus answers FullStatusQuery.
@@ -191,10 +197,12 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 				p.Rows += res.Rows
 				p.Bytes += res.Bytes
 				p.Skipped += res.Skipped
+				p.Filtered += res.Filtered
 				p.ChunksDone++
 				st.Done.Rows += res.Rows
 				st.Done.Bytes += res.Bytes
 				st.Done.Skipped += res.Skipped
+				st.Done.Filtered += res.Filtered
 				left--
 				if left == 0 {
 					finish(ctx)

@@ -195,6 +195,9 @@ func doneMessage(s spec.Spec, st *Status) string {
 	}
 	if f := st.Full; f != nil {
 		parts = append(parts, fmt.Sprintf("full: %d table(s), %d row(s) copied", f.Totals.Tables, f.Totals.Rows))
+		if f.Totals.Filtered > 0 {
+			parts = append(parts, fmt.Sprintf("%d row(s) left out by filters", f.Totals.Filtered))
+		}
 		if f.Totals.Skipped > 0 {
 			parts = append(parts, fmt.Sprintf("%d row(s) kept as the destination had them (conflicts: ignore)", f.Totals.Skipped))
 		}
