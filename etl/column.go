@@ -73,6 +73,10 @@ type colInfo struct {
 	// precision/scale of DECIMAL, fsp of temporal types, bits of BIT.
 	precision, scale int
 	celType          *cel.Type // without the optional wrapper
+	// decLimit is 10^precision: a DECIMAL value at the column's scale must be
+	// below it. lo/hi bound an integer column.
+	decLimit *big.Int
+	lo, hi   *big.Int
 }
 
 func newColInfo(c Column) colInfo {
@@ -149,6 +153,12 @@ func newColInfo(c Column) colInfo {
 		}
 	}
 	ci.celType = ci.kind.celType()
+	if ci.kind == kDecimal {
+		ci.decLimit = pow10(int32(ci.precision))
+	}
+	if ci.kind == kInt || ci.kind == kUint {
+		ci.lo, ci.hi = ci.intRange()
+	}
 	return ci
 }
 
@@ -479,6 +489,20 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 	}
 	switch ci.kind {
 	case kInt, kUint:
+		// Fast paths: an int64 or uint64 inside the column's range.
+		switch x := v.(type) {
+		case types.Int:
+			if ci.lo.IsInt64() && ci.hi.IsInt64() && int64(x) >= ci.lo.Int64() && int64(x) <= ci.hi.Int64() {
+				return int64(x), nil
+			}
+		case types.Uint:
+			if ci.hi.IsUint64() && uint64(x) <= ci.hi.Uint64() {
+				if x <= math.MaxInt64 {
+					return int64(x), nil
+				}
+				return uint64(x), nil
+			}
+		}
 		n, err := toBigInt(v)
 		if err != nil {
 			return nil, err
@@ -521,7 +545,7 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 			return nil, typeErr(ci, v)
 		}
 		d = d.Round(int32(ci.scale))
-		if d.IntDigits() > ci.precision-ci.scale {
+		if d.unscaled.CmpAbs(ci.decLimit) >= 0 {
 			return nil, fmt.Errorf("%s does not fit %s", d, ci.ColumnType)
 		}
 		return []byte(d.String()), nil
@@ -659,7 +683,7 @@ func (ci *colInfo) intRange() (*big.Int, *big.Int) {
 }
 
 func (ci *colInfo) intValue(n *big.Int) (any, error) {
-	lo, hi := ci.intRange()
+	lo, hi := ci.lo, ci.hi
 	if n.Cmp(lo) < 0 || n.Cmp(hi) > 0 {
 		return nil, fmt.Errorf("%s is out of range for %s (%s)", n, ci.Name, ci.ColumnType)
 	}

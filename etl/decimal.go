@@ -34,7 +34,21 @@ type Decimal struct {
 
 var bigTen = big.NewInt(10)
 
+// smallPow10 caches 10^0..10^63 (read-only: callers never modify the result).
+var smallPow10 = func() []*big.Int {
+	out := make([]*big.Int, 64)
+	out[0] = big.NewInt(1)
+	for i := 1; i < len(out); i++ {
+		out[i] = new(big.Int).Mul(out[i-1], bigTen)
+	}
+	return out
+}()
+
+// pow10 is 10^n; the result must not be modified.
 func pow10(n int32) *big.Int {
+	if n >= 0 && int(n) < len(smallPow10) {
+		return smallPow10[n]
+	}
 	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
 }
 
@@ -63,9 +77,19 @@ func ParseDecimal(s string) (Decimal, error) {
 	if digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return Decimal{}, fmt.Errorf("%q is not a decimal number", orig)
 	}
-	u, ok := new(big.Int).SetString(digits, 10)
-	if !ok {
-		return Decimal{}, fmt.Errorf("%q is not a decimal number", orig)
+	var u *big.Int
+	if len(digits) <= 18 {
+		// The common case: no big-number parsing.
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil {
+			return Decimal{}, fmt.Errorf("%q is not a decimal number", orig)
+		}
+		u = big.NewInt(n)
+	} else {
+		var ok bool
+		if u, ok = new(big.Int).SetString(digits, 10); !ok {
+			return Decimal{}, fmt.Errorf("%q is not a decimal number", orig)
+		}
 	}
 	if neg {
 		u.Neg(u)
@@ -93,8 +117,11 @@ func DecimalFromFloat(f float64) (Decimal, error) {
 	return ParseDecimal(strconv.FormatFloat(f, 'f', -1, 64))
 }
 
+// maxDecimalBits is about maxDecimalDigits decimal digits (log2(10) ≈ 3.33).
+const maxDecimalBits = maxDecimalDigits * 10 / 3
+
 func (d Decimal) check() error {
-	if len(d.unscaled.String()) > maxDecimalDigits+1 || d.scale > maxDecimalDigits {
+	if d.unscaled.BitLen() > maxDecimalBits || d.scale > maxDecimalDigits {
 		return fmt.Errorf("decimal with more than %d digits", maxDecimalDigits)
 	}
 	return nil

@@ -165,3 +165,158 @@ func TestCheckErrors(t *testing.T) {
 		}
 	}
 }
+
+// eval compiles one transform of column c and returns the stored value (or error).
+func evalTransform(t *testing.T, tbl Table, row rowcodec.Row, colName, expr string) (any, error) {
+	t.Helper()
+	p, err := Compile(tbl, Spec{Transform: map[string]string{colName: expr}})
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.Transform(row, nil, OpInsert)
+	if err != nil {
+		return nil, err
+	}
+	return out[p.column(colName)], nil
+}
+
+func oneCol(c Column) Table {
+	id := col("id", "int", "int(11)", false, "")
+	id.Key = true
+	return Table{Schema: "d", Name: "t", Columns: []Column{id, c}}
+}
+
+// Every type's mapping, both ways, with NULLs, precision and range limits.
+func TestTypeMappings(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		col       Column
+		in        any
+		filter    string // must be true for `in`
+		transform string
+		want      any    // stored value; string means its bytes
+		err       string // instead of want
+	}{
+		{"tinyint range", col("v", "tinyint", "tinyint(4)", false, ""), int64(-128), "row.v == -128", "row.v + 127", int64(-1), ""},
+		{"tinyint overflow", col("v", "tinyint", "tinyint(4)", false, ""), int64(100), "row.v == 100", "row.v + 28", nil, "out of range"},
+		{"unsigned bigint max", col("v", "bigint", "bigint(20) unsigned", false, ""), uint64(18446744073709551615), "row.v == 18446744073709551615u", "row.v", uint64(18446744073709551615), ""},
+		{"unsigned overflow in CEL", col("v", "bigint", "bigint(20) unsigned", false, ""), uint64(18446744073709551615), "row.v > 0u", "row.v + 1u", nil, "overflow"},
+		{"unsigned below zero", col("v", "int", "int(10) unsigned", false, ""), int64(0), "row.v == 0u", "int(row.v) - 1", nil, "out of range"},
+		{"year", col("v", "year", "year(4)", false, ""), int64(2024), "row.v == 2024", "row.v + 1", int64(2025), ""},
+		{"decimal exact", col("v", "decimal", "decimal(65,30)", false, ""), []byte("12345678901234567890123456789012345.123456789012345678901234567890"),
+			`row.v == decimal("12345678901234567890123456789012345.12345678901234567890123456789")`, `row.v + decimal("0.000000000000000000000000000001")`,
+			"12345678901234567890123456789012345.123456789012345678901234567891", ""},
+		{"decimal scale kept, rounded half up", col("v", "decimal", "decimal(10,2)", false, ""), []byte("1.00"), `string(row.v) == "1.00" && row.v == decimal("1")`, `row.v / 3 * 2 + decimal("0.005")`, "0.67", ""},
+		{"decimal too wide", col("v", "decimal", "decimal(4,2)", false, ""), []byte("99.99"), "row.v > 99", "row.v * 2", nil, "does not fit"},
+		{"decimal negative", col("v", "decimal", "decimal(6,3)", false, ""), []byte("-0.500"), "row.v < 0", "-row.v", "0.500", ""},
+		{"float", col("v", "float", "float", false, ""), float32(0.1), "row.v == 0.1", "row.v * 2.0", float32(0.2), ""},
+		{"double", col("v", "double", "double", false, ""), 1e308, "row.v > 1e307", "row.v * 10.0", nil, "cannot be stored"},
+		{"NULL in, NULL out", col("v", "varchar", "varchar(5)", true, "utf8mb4"), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"NULL into NOT NULL", col("v", "varchar", "varchar(5)", false, "utf8mb4"), []byte("x"), `row.v == "x"`, "null", nil, "yields null"},
+		{"string too long", func() Column { c := col("v", "varchar", "varchar(3)", false, "utf8mb4"); c.MaxLength = 3; return c }(), []byte("abc"), `row.v.size() == 3`, `row.v + "é"`, nil, "do not fit"},
+		{"utf8mb4 emoji", col("v", "varchar", "varchar(3)", false, "utf8mb4"), []byte("a😀"), `row.v.size() == 2`, `row.v + "!"`, "a😀!", ""},
+		{"latin1 both ways", col("v", "varchar", "varchar(5)", false, "latin1"), []byte{0x80, 'a'}, `row.v == "€a"`, `row.v + "é"`, string([]byte{0x80, 'a', 0xE9}), ""},
+		{"latin1 unencodable", col("v", "varchar", "varchar(5)", false, "latin1"), []byte("a"), `row.v == "a"`, `"日本"`, nil, "no latin1 encoding"},
+		{"enum member", col("v", "enum", "enum('a','b')", false, "utf8mb4"), []byte("a"), `row.v == "a"`, `"b"`, "b", ""},
+		{"enum non-member", col("v", "enum", "enum('a','b')", false, "utf8mb4"), []byte("a"), `row.v == "a"`, `"c"`, nil, "not a member"},
+		{"set order and dedupe", col("v", "set", "set('x','y','z')", false, "utf8mb4"), []byte(""), `row.v.size() == 0`, `["z", "x", "z"]`, "x,z", ""},
+		{"bit", col("v", "bit", "bit(9)", false, ""), []byte{1, 0}, "row.v == 256u", "row.v + 255u", []byte{1, 0xff}, ""},
+		{"bit overflow", col("v", "bit", "bit(9)", false, ""), []byte{1, 0}, "row.v == 256u", "row.v * 2u", nil, "does not fit"},
+		{"binary bytes", col("v", "varbinary", "varbinary(4)", false, "binary"), []byte{0, 0xff}, `row.v == b"\x00\xff"`, `row.v + b"\x00"`, []byte{0, 0xff, 0}, ""},
+		{"date", col("v", "date", "date", false, ""), []byte("2024-02-29"), `row.v.getDayOfMonth() == 28`, `row.v + duration("24h")`, "2024-03-01", ""},
+		{"datetime(3)", col("v", "datetime", "datetime(3)", false, ""), []byte("1999-12-31 23:59:59.999"), `row.v.getFullYear() == 1999`, `row.v + duration("1ms")`, "2000-01-01 00:00:00.000", ""},
+		{"timestamp range", col("v", "timestamp", "timestamp", false, ""), []byte("2038-01-19 03:14:07"), "true", `row.v + duration("1s")`, nil, "out of TIMESTAMP range"},
+		{"zero date is an error", col("v", "datetime", "datetime", false, ""), []byte("0000-00-00 00:00:00"), "", "row.v", nil, "zero date"},
+		{"zero date through raw", col("v", "datetime", "datetime", false, ""), []byte("0000-00-00 00:00:00"), `raw.v == "0000-00-00 00:00:00"`, `raw.v == "0000-00-00 00:00:00" ? timestamp("2000-01-01T00:00:00Z") : row.v`, "2000-01-01 00:00:00", ""},
+		{"time negative", col("v", "time", "time(1)", false, ""), []byte("-838:59:59.0"), `row.v < duration("0s")`, `row.v + duration("1s")`, "-838:59:58.0", ""},
+		{"time overflow", col("v", "time", "time", false, ""), []byte("838:59:59"), `true`, `row.v + duration("1s")`, nil, "out of TIME range"},
+		{"json number exact", col("v", "json", "json", false, ""), []byte(`{"n": 12345678901234567, "f": 1.5}`), `row.v.n == 12345678901234567`, `{"n": row.v.n + 1, "f": row.v.f}`, `{"f":1.5,"n":12345678901234568}`, ""},
+		{"mariadb json text", func() Column { c := col("v", "longtext", "longtext", false, "utf8mb4"); c.JSON = true; return c }(), []byte(`[1,"a"]`), `row.v[1] == "a"`, `jsonPath(row.v, "$[0]").orValue(0)`, `1`, ""},
+		{"geometry bytes", col("v", "point", "point", false, ""), []byte{0, 0, 0, 0, 1}, `row.v.size() == 5`, `row.v`, []byte{0, 0, 0, 0, 1}, ""},
+		{"inet6 text", col("v", "inet6", "inet6", false, ""), []byte("::1"), `row.v == "::1"`, `"::2"`, "::2", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tbl := oneCol(c.col)
+			row := rowcodec.Row{int64(1), c.in}
+			if c.filter != "" {
+				p, err := Compile(tbl, Spec{Filter: c.filter})
+				if err != nil {
+					t.Fatalf("filter: %v", err)
+				}
+				keep, err := p.Keep(row, nil, OpInsert)
+				if err != nil || !keep {
+					t.Errorf("filter %s = %v, %v", c.filter, keep, err)
+				}
+			}
+			got, err := evalTransform(t, tbl, row, "v", c.transform)
+			switch {
+			case c.err != "":
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Errorf("%s: got %v, %v; want an error containing %q", c.transform, got, err, c.err)
+				}
+			case err != nil:
+				t.Errorf("%s: %v", c.transform, err)
+			default:
+				want := c.want
+				if s, ok := want.(string); ok {
+					want = []byte(s)
+				}
+				if fmt.Sprintf("%v", got) != fmt.Sprintf("%v", want) {
+					t.Errorf("%s = %v (%q), want %v", c.transform, got, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	for _, c := range []struct{ expr, want string }{
+		{`sha256("abc")`, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{`md5(b"abc")`, "900150983cd24fb0d6963f7d28e17f72"},
+		{`mask("4111111111111111", 0, 4)`, "************1111"},
+		{`mask("ab", 1, 1)`, "**"},
+		{`mask("héllo", 1, 1)`, "h***o"},
+		{`dateFormat(timestamp("2024-03-05T07:08:09.123456Z"), "%Y-%m-%d %H:%i:%s.%f %W %b %j %p %y %e %k %T %%")`, "2024-03-05 07:08:09.123456 Tuesday Mar 065 AM 24 5 7 07:08:09 %"},
+		{`regex.replace("a1b22", "[0-9]+", "#")`, "a#b#"},
+		{`coalesce(optional.none(), "d")`, "d"},
+		{`coalesce(optional.none(), optional.of("x"), "d")`, "x"},
+		{`jsonText({"a": [1, 2.5, "x", null, true]})`, `{"a":[1,2.5,"x",null,true]}`},
+		{`jsonText(json("{\"k\": 1}"))`, `{"k":1}`},
+		{`string(jsonPath("{\"a\": {\"b\": [10, 20]}}", "$.a.b[1]").value())`, "20"},
+		{`jsonPath("{}", "$.missing").hasValue() ? "yes" : "no"`, "no"},
+		{`string(round(decimal("2.345"), 2)) + " " + string(round(decimal("-2.345"), 2))`, "2.35 -2.35"},
+		{`string(decimal(1.1) + decimal(2))`, "3.1"},
+		{`string(int(decimal("-7.9"))) + " " + string(double(decimal("0.5")))`, "-7 0.5"},
+		{`string(decimal("10") % 3) + " " + string(decimal("1") / 3)`, "1 0.3333"},
+		{`base64.encode(b"hi")`, "aGk="},
+		{`"Hello".lowerAscii() + "-x-".trim() + "a,b".split(",")[1] + "abc".substring(1)`, "hello-x-bbc"},
+		{`string(math.greatest(1, 5, 3))`, "5"},
+		{`now() > timestamp("2020-01-01T00:00:00Z") ? "later" : "earlier"`, "later"},
+	} {
+		p2, err := Compile(oneCol(col("v", "text", "text", false, "utf8mb4")), Spec{Transform: map[string]string{"v": c.expr}})
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		out, err := p2.Transform(rowcodec.Row{int64(1), []byte("")}, nil, OpInsert)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if got := string(out[1].([]byte)); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
+
+// A user expression cannot run away: the cost limit stops it.
+func TestCostLimit(t *testing.T) {
+	p, err := Compile(oneCol(col("v", "text", "text", false, "utf8mb4")), Spec{Filter: `lists.range(2000).all(i, lists.range(2000).all(j, i + j >= 0))`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Keep(rowcodec.Row{int64(1), []byte("")}, nil, OpInsert)
+	if err == nil || !strings.Contains(err.Error(), "cost limit") {
+		t.Errorf("got %v, want the cost limit", err)
+	}
+}

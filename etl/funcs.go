@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -114,7 +115,7 @@ func libraryOptions() []cel.EnvOption {
 		// Decimals: exact arithmetic and comparison, conversions.
 		cel.Function("decimal",
 			cel.Overload("decimal_string", []*cel.Type{cel.StringType}, dec, cel.UnaryBinding(func(v ref.Val) ref.Val {
-				d, err := ParseDecimal(string(v.(types.String)))
+				d, err := decimalLiterals.parse(string(v.(types.String)))
 				if err != nil {
 					return types.WrapErr(err)
 				}
@@ -346,4 +347,34 @@ func jsonPath(v ref.Val, path string) ref.Val {
 		}
 	}
 	return types.OptionalOf(cur)
+}
+
+// decimalLiterals remembers parsed decimal("…") arguments: an expression's
+// constants are parsed once, not once per row (decimals are immutable).
+var decimalLiterals = &decimalCache{m: map[string]Decimal{}}
+
+type decimalCache struct {
+	mu sync.RWMutex
+	m  map[string]Decimal
+}
+
+const decimalCacheSize = 4096
+
+func (c *decimalCache) parse(s string) (Decimal, error) {
+	c.mu.RLock()
+	d, ok := c.m[s]
+	c.mu.RUnlock()
+	if ok {
+		return d, nil
+	}
+	d, err := ParseDecimal(s)
+	if err != nil {
+		return d, err
+	}
+	c.mu.Lock()
+	if len(c.m) < decimalCacheSize {
+		c.m[s] = d
+	}
+	c.mu.Unlock()
+	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -236,6 +237,42 @@ func (p *Program) env() (*cel.Env, error) {
 	return env, nil
 }
 
+// sizer bounds the sizes of row fields for cost estimation: a string or bytes
+// column holds at most its declared length, a SET its members.
+type sizer struct{ env *cel.Env }
+
+func (s sizer) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
+func (s sizer) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	path := n.Path()
+	if len(path) != 2 || (path[0] != "row" && path[0] != "old" && path[0] != "raw") {
+		return nil
+	}
+	pr, ok := s.env.CELTypeProvider().(*provider)
+	if !ok {
+		return nil
+	}
+	i := pr.p.column(path[1])
+	if i < 0 {
+		return nil
+	}
+	ci := &pr.p.cols[i]
+	var max uint64
+	switch {
+	case ci.kind == kSet:
+		max = uint64(len(ci.members))
+	case ci.kind == kTimestamp || ci.kind == kDuration || ci.kind == kDecimal:
+		max = 70 // their text, for raw
+	case ci.MaxLength > 0:
+		max = uint64(ci.MaxLength) * 4 // characters, up to 4 bytes each
+	default:
+		return nil
+	}
+	return &cost.SizeEstimate{Min: 0, Max: max}
+}
+
 type compiled struct {
 	cel.Program
 	outType *cel.Type
@@ -253,7 +290,14 @@ func compileExpr(env *cel.Env, expr string, want *cel.Type, what string) (*compi
 		return nil, &ExprError{Expr: expr, Line: 1, Column: 1,
 			Msg: fmt.Sprintf("a %s must be a bool expression; this one yields %s", what, typeName(ast.OutputType()))}
 	}
-	prog, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	// Cost: an expression whose worst case (with the columns' declared sizes)
+	// stays under the limit needs no tracking at run time; the others are
+	// tracked and stopped at the limit.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est, err := env.EstimateCost(ast, sizer{env: env}); err != nil || est.Max > CostLimit {
+		opts = append(opts, cel.CostLimit(CostLimit))
+	}
+	prog, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, &ExprError{Expr: expr, Line: 1, Column: 1, Msg: err.Error()}
 	}

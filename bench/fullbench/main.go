@@ -338,7 +338,9 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 			rctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 			switch tool {
 			case toolSluice:
-				b.runSluice(rctx, r)
+				b.runSluice(rctx, r, false)
+			case toolSluiceETL:
+				b.runSluice(rctx, r, true)
 			case toolMydumper:
 				b.runMydumper(rctx, r, 0)
 			case toolMydumperRows:
@@ -352,7 +354,7 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 			}
 			r.settleOther()
 			if len(r.Errors) == 0 {
-				b.verify(ctx, r, srcState)
+				b.verify(ctx, r, srcState, tool == toolSluiceETL)
 			}
 			status := "copy verified"
 			if !r.Verified {
@@ -394,12 +396,33 @@ func (b *bench) settle(ctx context.Context) {
 	}
 }
 
-// verify compares the destination with the source, table by table.
-func (b *bench) verify(ctx context.Context, r *runResult, src []tableState) {
+// verify compares the destination with the source, table by table; with etl
+// the sbtest tables against what the filter and transforms define.
+func (b *bench) verify(ctx context.Context, r *runResult, src []tableState, withETL bool) {
 	dst, err := snapshot(ctx, b.dst)
 	if err != nil {
 		r.fail("verify: %v", err)
 		return
+	}
+	if withETL {
+		var plainSrc, plainDst []tableState
+		for _, t := range src {
+			if !strings.HasPrefix(t.Table, "sbtest") {
+				plainSrc = append(plainSrc, t)
+			}
+		}
+		for _, t := range dst {
+			if !strings.HasPrefix(t.Table, "sbtest") {
+				plainDst = append(plainDst, t)
+			}
+		}
+		if diffs := b.verifyETL(ctx, src); len(diffs) > 0 {
+			for _, d := range diffs {
+				r.fail("verify: %s", d)
+			}
+			return
+		}
+		src, dst = plainSrc, plainDst
 	}
 	diffs := compareStates(src, dst)
 	for _, d := range diffs {
@@ -414,6 +437,40 @@ func (b *bench) verify(ctx context.Context, r *runResult, src []tableState) {
 		return
 	}
 	r.Verified = true
+}
+
+// verifyETL compares each sbtest table's expected rows (computed on the source)
+// with the destination's: count and a sum of row checksums.
+func (b *bench) verifyETL(ctx context.Context, src []tableState) []string {
+	sdb, err := b.src.Open(benchDB)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer sdb.Close()
+	ddb, err := b.dst.Open(benchDB)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer ddb.Close()
+	var diffs []string
+	for _, t := range src {
+		if !strings.HasPrefix(t.Table, "sbtest") {
+			continue
+		}
+		q := testenv.QuoteIdent(t.Table)
+		var wn, gn int64
+		var ws, gs string
+		if err := sdb.QueryRowContext(ctx, fmt.Sprintf(etlExpected, q)).Scan(&wn, &ws); err != nil {
+			return []string{fmt.Sprintf("%s: expected rows: %v", t.Table, err)}
+		}
+		if err := ddb.QueryRowContext(ctx, fmt.Sprintf(etlActual, q)).Scan(&gn, &gs); err != nil {
+			return []string{fmt.Sprintf("%s: destination rows: %v", t.Table, err)}
+		}
+		if wn != gn || ws != gs {
+			diffs = append(diffs, fmt.Sprintf("%s: %d rows (sum %s) expected after filter and transforms, %d (sum %s) on the destination", t.Table, wn, ws, gn, gs))
+		}
+	}
+	return diffs
 }
 
 func (b *bench) startServers(ctx context.Context) error {

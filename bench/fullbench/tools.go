@@ -20,12 +20,13 @@ import (
 // Tool names, as -only takes them, in run order.
 const (
 	toolSluice       = "sluice"
+	toolSluiceETL    = "sluice-etl"
 	toolMydumper     = "mydumper"
 	toolMydumperRows = "mydumper-rows"
 	toolMariadbDump  = "mariadb-dump"
 )
 
-var allTools = []string{toolSluice, toolMydumper, toolMydumperRows, toolMariadbDump}
+var allTools = []string{toolSluice, toolSluiceETL, toolMydumper, toolMydumperRows, toolMariadbDump}
 
 // step is one timed part of a run (dump, load).
 type step struct {
@@ -247,7 +248,7 @@ const (
 
 // runSluice starts `sluice-worker --dev` (embedded Temporal), a plain worker on the
 // real task queue, then times `sluice start --follow` of a schema+full workflow.
-func (b *bench) runSluice(ctx context.Context, r *runResult) {
+func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 	r.CPU = map[string]float64{}
 	port, err := freePort()
 	if err != nil {
@@ -313,7 +314,7 @@ func (b *bench) runSluice(ctx context.Context, r *runResult) {
 	}
 
 	file := filepath.Join(b.dir, workflowName+".yaml")
-	if err := os.WriteFile(file, []byte(b.workflowFile()), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(b.workflowFile(withETL)), 0o600); err != nil {
 		r.fail("write the workflow file: %v", err)
 		return
 	}
@@ -361,8 +362,27 @@ func (b *bench) runSluice(ctx context.Context, r *runResult) {
 	}
 }
 
+// The sluice-etl run: a filter keeping 90% of the sbtest rows (evaluated in Go:
+// `%` has no pushdown) and transforms of three columns. etlExpected computes,
+// on the source, what the destination must then hold.
+const (
+	etlEntry = `      - name: "sbtest*"
+        filter: 'row.k % 10 != 0'
+        transform:
+          k: 'row.k + 1'
+          c: 'row.c.upperAscii()'
+          pad: 'sha256(row.pad).substring(0, 60)'
+`
+	etlExpected = "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', id, k + 1, UPPER(c), LEFT(SHA2(pad, 256), 60)))), 0) FROM %s WHERE k %% 10 <> 0"
+	etlActual   = "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', id, k, c, pad))), 0) FROM %s"
+)
+
 // workflowFile is the schema+full workflow for the benchmark database.
-func (b *bench) workflowFile() string {
+func (b *bench) workflowFile(withETL bool) string {
+	tables := "    tables: [\"*\"]\n"
+	if withETL {
+		tables = "    tables:\n" + etlEntry + "      - \"*\"\n"
+	}
 	opts := ""
 	if b.cfg.sluiceParallel > 0 {
 		opts = fmt.Sprintf("options:\n  full: {parallel: %d}\n", b.cfg.sluiceParallel)
@@ -381,8 +401,7 @@ destination:
 types: [schema, full]
 objects:
   - database: %s
-    tables: ["*"]
-%s`, workflowName, b.src.Host, b.src.Port, b.src.RootUser, b.dst.Host, b.dst.Port, b.dst.RootUser, benchDB, opts)
+%s%s`, workflowName, b.src.Host, b.src.Port, b.src.RootUser, b.dst.Host, b.dst.Port, b.dst.RootUser, benchDB, tables, opts)
 }
 
 // sluiceTimeline reads the finished workflow's history from the embedded server.
