@@ -107,4 +107,3 @@ func etlColumns(p *etl.Program) []rowcodec.Column {
 	}
 	return out
 }
-

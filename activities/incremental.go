@@ -131,11 +131,11 @@ type selection struct {
 	names   ddl.Names
 	ops     map[plan.Name][]string
 	entries map[plan.Name]spec.Table
-	spec  spec.Spec
-	lct   int
-	opts  plan.Options
-	mu    sync.Mutex
-	later map[plan.Name]*plan.Plan // nil: not selected
+	spec    spec.Spec
+	lct     int
+	opts    plan.Options
+	mu      sync.Mutex
+	later   map[plan.Name]*plan.Plan // nil: not selected
 	// origins maps a renamed table to the name whose entry applies.
 	origins map[plan.Name]plan.Name
 	// ghost: with online_ddl gh-ost, its tables are never replicated.

@@ -17,8 +17,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluice-dev/sluice/binlog"
-	"github.com/sluice-dev/sluice/etl"
 	"github.com/sluice-dev/sluice/dbconn"
+	"github.com/sluice-dev/sluice/etl"
 	"github.com/sluice-dev/sluice/rowcodec"
 )
 

@@ -91,7 +91,7 @@ type Progress struct {
 	Found int64 `json:"found,omitempty"`
 	// Dropped counts rows read and not written: Job.Rows left them out.
 	Dropped int64 `json:"dropped,omitempty"`
-	Pages int   `json:"pages"`
+	Pages   int   `json:"pages"`
 }
 
 // pageBytes bounds a page's values by default. A range holds one page and one
