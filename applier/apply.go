@@ -111,6 +111,10 @@ type Applier struct {
 	resume *Resume
 	// carry is a transaction read past an epoch's end (a DDL after row changes).
 	carry *txn
+	// readPos and readResume are the reader goroutine's own: where the next
+	// epoch starts, and the checkpoint being repaired (nil after it).
+	readPos    binlog.Position
+	readResume *Resume
 	cur   *txn
 	prog  Progress
 	// abortable lets ctx cut an epoch mid-commit (tests: a crash between slots).
@@ -146,7 +150,8 @@ func New(ctx context.Context, cfg Config, safeUntil binlog.Position) (*Applier, 
 	if err != nil {
 		return nil, err
 	}
-	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}, fks: map[string][]foreignKey{}}
+	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}, fks: map[string][]foreignKey{},
+		conns: make([]*sql.Conn, cfg.Slots)}
 	// Take the task over before reading where it stands: a previous attempt still
 	// alive somewhere (a worker cut off from Temporal) commits nothing after this.
 	if a.generation, err = store.Own(ctx); err != nil {
@@ -224,13 +229,43 @@ type epochBatch struct {
 // Run applies transactions from ev (opened at Checkpoint, or at the start position)
 // until ctx ends or an error occurs. The task's position only moves by committed
 // epochs, so returning at any point loses nothing.
+//
+// Reading and applying overlap: a reader goroutine collects the next epoch while
+// this one applies the last (the binlog is read and decoded while the
+// destination commits). After a DDL the reader waits until it is applied: the
+// decoder's schema history changes with it.
 func (a *Applier) Run(ctx context.Context, ev Events) error {
 	if a.pos == (binlog.Position{}) {
 		return errors.New("applier: Run before the start position is known (SetStart)")
 	}
+	rctx, cancel := context.WithCancel(ctx)
+	out := make(chan collected, 1)
+	ack := make(chan struct{})
+	done := make(chan struct{})
+	a.readPos, a.readResume = a.pos, a.resume
+	go func() {
+		defer close(done)
+		a.read(rctx, ev, out, ack)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
 	for {
-		ep, err := a.collect(ctx, ev)
-		if err == nil && ep != nil {
+		var c collected
+		select {
+		case c = <-out:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		err := c.err
+		switch {
+		case err != nil:
+		case c.idle:
+			a.prog.CaughtUp = true
+			a.report()
+			continue
+		default:
 			// An epoch read is applied whole even when ctx ends meanwhile (stop,
 			// cutover, worker stop): a stop then leaves the destination at a
 			// transaction boundary of the binlog, never with an epoch half
@@ -239,7 +274,13 @@ func (a *Applier) Run(ctx context.Context, ev Events) error {
 			if a.abortable {
 				actx = ctx
 			}
-			err = a.apply(actx, ep)
+			err = a.apply(actx, c.ep)
+			if err == nil && c.ep.ddl() {
+				select {
+				case ack <- struct{}{}:
+				case <-ctx.Done():
+				}
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -247,6 +288,47 @@ func (a *Applier) Run(ctx context.Context, ev Events) error {
 				return ctx.Err()
 			}
 			return err
+		}
+	}
+}
+
+// collected is what the reader hands the applier: an epoch, the news that the
+// source is idle (caught up once what came before is applied), or an error.
+type collected struct {
+	ep   *epochBatch
+	idle bool
+	err  error
+}
+
+func (ep *epochBatch) ddl() bool { return len(ep.txns) == 1 && ep.txns[0].ddl != nil }
+
+// read collects epochs until ctx ends or an error, which it hands on last.
+func (a *Applier) read(ctx context.Context, ev Events, out chan<- collected, ack <-chan struct{}) {
+	idle := func() {
+		select {
+		case out <- collected{idle: true}:
+		default: // an epoch is pending: its report says the rest
+		}
+	}
+	for {
+		ep, err := a.collect(ctx, ev, idle)
+		if err == nil && ep == nil {
+			continue
+		}
+		select {
+		case out <- collected{ep: ep, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+		if ep.ddl() {
+			select {
+			case <-ack:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
@@ -263,21 +345,29 @@ func (a *Applier) SetStart(p binlog.Position) {
 // collect reads one epoch: transactions up to EpochTxns/EpochBytes, or what
 // arrives within EpochWait of the first one, or a lone DDL. nil: the source was
 // idle (progress reported).
-func (a *Applier) collect(ctx context.Context, ev Events) (*epochBatch, error) {
-	ep := &epochBatch{start: a.pos, end: a.pos}
+func (a *Applier) collect(ctx context.Context, ev Events, idle func()) (*epochBatch, error) {
+	ep := &epochBatch{start: a.readPos, end: a.readPos}
+	defer func() {
+		a.readPos = ep.end
+		// The epoch that repairs a resumed one ends at its checkpoint; after it,
+		// reading is normal.
+		if a.readResume != nil && len(ep.txns) > 0 && ep.end.Compare(a.readResume.End) >= 0 {
+			a.readResume = nil
+		}
+	}()
 	var dl deadline
 	defer dl.stop()
 	expired := false
 	add := func(t *txn) bool {
 		t.ordinal = len(ep.txns)
-		if a.resume != nil && a.resume.Applied.has(t.ordinal) {
+		if a.readResume != nil && a.readResume.Applied.has(t.ordinal) {
 			t.skip = true
 		}
 		ep.txns = append(ep.txns, t)
 		ep.end = t.end
 		ep.bytes += t.bytes
-		if a.resume != nil {
-			if c := t.end.Compare(a.resume.End); c >= 0 {
+		if a.readResume != nil {
+			if c := t.end.Compare(a.readResume.End); c >= 0 {
 				if c > 0 {
 					return true // checked by apply
 				}
@@ -316,12 +406,11 @@ func (a *Applier) collect(ctx context.Context, ev Events) (*epochBatch, error) {
 		case binlog.Rollback:
 			a.cur = nil
 		case binlog.Heartbeat:
-			if a.cur == nil && a.resume == nil {
+			if a.cur == nil && a.readResume == nil {
 				if len(ep.txns) > 0 {
 					return ep, nil
 				}
-				a.prog.CaughtUp = true
-				a.report()
+				idle()
 			}
 		case binlog.Rows:
 			if a.cur == nil {
@@ -344,7 +433,7 @@ func (a *Applier) collect(ctx context.Context, ev Events) (*epochBatch, error) {
 				return nil, fmt.Errorf("applier: commit without a transaction at %s", e.Pos)
 			}
 			t.end, t.time = e.Pos, e.Time
-			if t.ddl != nil && len(ep.txns) > 0 && a.resume == nil {
+			if t.ddl != nil && len(ep.txns) > 0 && a.readResume == nil {
 				// A DDL is an epoch of its own.
 				a.carry = t
 				return ep, nil
@@ -352,7 +441,7 @@ func (a *Applier) collect(ctx context.Context, ev Events) (*epochBatch, error) {
 			if add(t) || t.ddl != nil || expired {
 				return ep, nil
 			}
-			if dl.ctx == nil && a.resume == nil && len(ep.txns) > 0 {
+			if dl.ctx == nil && a.readResume == nil && len(ep.txns) > 0 {
 				dl.start(ctx, a.cfg.EpochWait)
 			}
 		}
@@ -835,10 +924,8 @@ func tableIDOf(db, table string) uint64 {
 }
 
 // conn returns slot s's destination connection with the writer session.
+// The slice is made in New: slots run concurrently, each on its own element.
 func (a *Applier) conn(ctx context.Context, s int) (*sql.Conn, error) {
-	if len(a.conns) < a.cfg.Slots {
-		a.conns = append(a.conns, make([]*sql.Conn, a.cfg.Slots-len(a.conns))...)
-	}
 	if c := a.conns[s]; c != nil {
 		return c, nil
 	}
