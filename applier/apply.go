@@ -115,8 +115,8 @@ type Applier struct {
 	// epoch starts, and the checkpoint being repaired (nil after it).
 	readPos    binlog.Position
 	readResume *Resume
-	cur   *txn
-	prog  Progress
+	cur        *txn
+	prog       Progress
 	// abortable lets ctx cut an epoch mid-commit (tests: a crash between slots).
 	abortable bool
 	// afterDDL, a test hook, runs between a DDL and its checkpoint; an error
