@@ -73,7 +73,8 @@ func (a *Activities) StartFull(ctx context.Context, s spec.Spec, task string) (w
 		if err != nil {
 			return workflows.FullStart{}, classify(err)
 		}
-		if err := hist.InitFrom(ctx, defs); err != nil {
+		// A retried StartFull has a new position: the definitions go with it.
+		if err := hist.InitFrom(ctx, defs, true); err != nil {
 			return workflows.FullStart{}, classify(fmt.Errorf("full: %w", err))
 		}
 	}
@@ -237,6 +238,24 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		cols = append(cols, c)
 	}
 	if len(later) > 0 {
+		// A column of the destination the source no longer has, together with
+		// one the destination lacks: renamed or replaced during the copy. Its
+		// values cannot be carried over for rows nobody changes: stop.
+		var gone []string
+		for _, d := range dcols {
+			found := false
+			for _, c := range cols {
+				found = found || strings.EqualFold(c.DestName(), d.Name)
+			}
+			if !found {
+				gone = append(gone, d.Name)
+			}
+		}
+		if len(gone) > 0 {
+			return workflows.CopyRangeResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"full: %s: the source's columns changed during the copy (%s now on the source, %s no longer): a column was renamed or replaced, and rows copied from now on could not carry its values; drop the destination tables and start the migration again, without DDL on the source during the full copy",
+				in.Table, strings.Join(later, ", "), strings.Join(gone, ", ")), workflows.ErrFullCopyFailed, nil)
+		}
 		a.Log.Warn("full: source columns the destination table does not have (added on the source during the copy?): not copied; incremental replication brings them",
 			zap.String("table", in.Table.String()), zap.Strings("columns", later), zap.Bool("incremental", s.Has(spec.TypeIncremental)))
 	}

@@ -360,7 +360,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	var last applier.Progress
 	offset := sourceClockOffset(ctx, src)
 	lagOf := func(p applier.Progress) float64 {
-		if p.CaughtUp || p.SourceTime.IsZero() {
+		// Caught up, as of a report of the last seconds (the reader reports idle
+		// every heartbeat; a lost connection reports nothing).
+		if (p.CaughtUp && time.Since(p.At) < 3*time.Second) || p.SourceTime.IsZero() {
 			return 0
 		}
 		return max(0, time.Now().Add(offset).Sub(p.SourceTime).Seconds())
@@ -400,6 +402,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	defer applyDB.Close()
 	cfg := applier.Config{
 		KeySource:       func(db string) (*sql.DB, string) { return dst, hist.Shadow(db) },
+		SourceDB:        hist.SourceOf,
 		MultiStatements: true,
 		Task:            in.Task, Dest: applyDB, Source: src, Select: sel,
 		Slots:         s.Options.Incremental.Parallel,
@@ -425,18 +428,31 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 					}
 				}
 			}
+			// operations without ddl: the destination keeps the table's definition
+			// and data (no ALTER, index change, TRUNCATE or DROP); the history
+			// follows the source all the same. Creating and renaming a table are
+			// not changes of one: its rows need the table under that name (a
+			// CREATE after a DROP that was not replayed finds it there).
+			if len(rd.Statements) > 0 && tableKind(rd.Kind) && rd.Kind != ddl.KindRenameTable {
+				for _, t := range rd.Tables {
+					if !sel.Selects(t.Database, t.Name) || sel.replicatesDDL(t.Database, t.Name) {
+						continue
+					}
+					if rd.Kind == ddl.KindCreateTable {
+						for i, q := range rd.Statements {
+							if rest, ok := strings.CutPrefix(q, "CREATE TABLE "); ok && !strings.HasPrefix(rest, "IF NOT EXISTS") {
+								rd.Statements[i] = "CREATE TABLE IF NOT EXISTS " + rest
+							}
+						}
+						break
+					}
+					a.Log.Warn("replicated DDL skipped: the table's operations exclude ddl (the destination keeps its definition)",
+						zap.String("workflow", in.Task), zap.String("kind", string(rd.Kind)), zap.String("table", plan.Name{DB: t.Database, Table: t.Name}.String()))
+					return nil, nil
+				}
+			}
 			if err := sel.track(ctx, hist, rd); err != nil {
 				return nil, err
-			}
-			// Creating a table is not changing one: its rows need it.
-			if len(rd.Statements) > 0 && tableKind(rd.Kind) && rd.Kind != ddl.KindCreateTable {
-				for _, t := range rd.Tables {
-					if sel.Selects(t.Database, t.Name) && !sel.replicatesDDL(t.Database, t.Name) {
-						a.Log.Warn("replicated DDL skipped: the table's operations exclude ddl (the destination keeps its definition)",
-							zap.String("workflow", in.Task), zap.String("kind", string(rd.Kind)), zap.String("table", plan.Name{DB: t.Database, Table: t.Name}.String()))
-						return nil, nil
-					}
-				}
 			}
 			if rd.Deferred != "" {
 				a.Log.Warn("a trigger created on the source during replication is not created on the destination; create it after the cutover",
@@ -573,6 +589,8 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 
 	var deadline <-chan time.Time
 	var check <-chan time.Time
+	var cutTarget *inspect.Position
+	started := time.Now()
 	if c := in.Cutover; c != nil {
 		deadline = time.After(c.Timeout)
 		tk := time.NewTicker(250 * time.Millisecond)
@@ -615,13 +633,25 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				prog.SourcePosition = &workflows.BinlogPosition{File: now.File, Pos: now.Pos, GTID: now.GTID}
 				lastChange := last.LastChange
 				mu.Unlock()
+				// The target is the source's position at the previous check: on a
+				// source busy with other databases the applier is always a few
+				// milliseconds behind the position of this very moment.
+				target := cutTarget
+				cutTarget = now
+				if target == nil {
+					continue
+				}
+				if lastChange.IsZero() {
+					// Nothing applied by this attempt yet: quiet counts from its start.
+					lastChange = started
+				}
 				applied := binlog.Position(p.Position)
-				reached := applied.Compare(binlog.Position(*now)) >= 0
-				if now.GTID != "" && applied.GTID != "" {
+				reached := applied.Compare(binlog.Position(*target)) >= 0
+				if target.GTID != "" && applied.GTID != "" {
 					// Binlog checkpoint events move the file offset past the last
 					// commit: the GTID position is what says "all applied",
 					// compared as sets (domains in any order).
-					reached = gtidContains(stream.Flavor(), applied.GTID, now.GTID)
+					reached = gtidContains(stream.Flavor(), applied.GTID, target.GTID)
 				}
 				if !reached {
 					// Everything the source committed before now is not applied

@@ -136,10 +136,10 @@ func (a *Activities) CreateTriggers(ctx context.Context, s spec.Spec, task strin
 	}
 	r := &resolvedSchema{resolved: res, objects: objs, names: objs.Names(res.Plan.Names()), at: time.Now()}
 	var names ddl.Names = r.names
-	var hist *schemahist.History
 	if task != "" {
 		sel := newSelection(s, r)
-		if hist, err = schemahist.Open(ctx, dst, task, sel); err != nil {
+		hist, err := schemahist.Open(ctx, dst, task, sel)
+		if err != nil {
 			return nil, classify(err)
 		}
 		if err := sel.loadOrigins(ctx, hist); err != nil {
@@ -164,11 +164,8 @@ func (a *Activities) CreateTriggers(ctx context.Context, s spec.Spec, task strin
 		out = append(out, plan.ApplyResult{Object: plan.Object{Kind: plan.KindTrigger, Database: tr.DB, Name: tr.Name, DestDatabase: tr.Dest.DB},
 			Action: r.Action, Warning: strings.Join(r.Warnings, "; ")})
 	}
-	if hist != nil {
-		if err := hist.DropOrigins(ctx); err != nil {
-			log.Warn("the replication's table origins were not removed", zap.Error(err))
-		}
-	}
+	// The task's rows of `sluice`.`origins` stay: a retry of this activity
+	// (after they were gone) would create triggers with the wrong column names.
 	return out, nil
 }
 

@@ -43,6 +43,9 @@ type Config struct {
 	// KeySource, when set, says where the unique keys of a source database's
 	// tables are read (the schema history), instead of Source itself.
 	KeySource func(db string) (*sql.DB, string)
+	// SourceDB maps a KeySource database name back to the source database
+	// (foreign keys there name other shadow databases); ok=false: unknown.
+	SourceDB func(ctx context.Context, schema string) (string, bool)
 	Select    Selection
 	// Slots is the number of destination connections applying in parallel (4).
 	Slots int
@@ -93,6 +96,9 @@ type Progress struct {
 	// table or a DDL (zero: none yet): the cutover waits until it is a few
 	// seconds old, however busy the rest of the source is.
 	LastChange time.Time `json:"last_change,omitzero"`
+	// At is when this progress was reported: CaughtUp is news only while fresh
+	// (a reader cut off from the source reports nothing).
+	At time.Time `json:"at,omitzero"`
 }
 
 // Applier applies one task's transactions.
@@ -153,9 +159,16 @@ func New(ctx context.Context, cfg Config, safeUntil binlog.Position) (*Applier, 
 	a := &Applier{cfg: cfg, store: store, task: task, targets: map[string]*target{}, keys: map[string][]sourceKey{}, fks: map[string][]foreignKey{},
 		conns: make([]*sql.Conn, cfg.Slots)}
 	// Take the task over before reading where it stands: a previous attempt still
-	// alive somewhere (a worker cut off from Temporal) commits nothing after this.
+	// alive somewhere (a worker cut off from Temporal) commits nothing after this,
+	// and Own waits for a DDL it runs (hold): the pending-DDL mark is read after.
 	if a.generation, err = store.Own(ctx); err != nil {
 		return nil, err
+	}
+	if a.task, err = store.Task(ctx); err != nil {
+		return nil, err
+	}
+	if a.task.State != StateRunning {
+		return nil, ErrFenced
 	}
 	r, ok, err := store.Resume(ctx)
 	if err != nil {
@@ -266,6 +279,11 @@ func (a *Applier) Run(ctx context.Context, ev Events) error {
 			a.report()
 			continue
 		default:
+			if a.prog.CaughtUp && len(c.ep.txns) > 0 {
+				// Behind again: lag counts from the last applied change.
+				a.prog.CaughtUp = false
+				a.report()
+			}
 			// An epoch read is applied whole even when ctx ends meanwhile (stop,
 			// cutover, worker stop): a stop then leaves the destination at a
 			// transaction boundary of the binlog, never with an epoch half
@@ -662,15 +680,11 @@ func (a *Applier) target(ctx context.Context, e *binlog.Event) (*target, error) 
 			return nil, err
 		}
 	}
-	// Foreign keys come from the source's current catalog (the schema history
-	// keeps no foreign keys): a cascade added or dropped by a DDL counts from
-	// that DDL on, which is when the cache is emptied.
-	fks, ok := a.fks[k]
-	if !ok && a.cfg.Source != nil {
-		if fks, err = loadForeignKeys(ctx, a.cfg.Source, e.Schema, e.Table); err != nil {
-			return nil, fmt.Errorf("applier: %w", err)
-		}
-		a.fks[k] = fks
+	// Foreign keys as of the event (the schema history's, else the source's
+	// catalog); read again after every DDL.
+	fks, err := a.foreignKeys(ctx, e.Schema, e.Table)
+	if err != nil {
+		return nil, fmt.Errorf("applier: %w", err)
 	}
 	t.addForeignKeys(a.cfg.Select, fks)
 	a.targets[k] = t
@@ -692,6 +706,7 @@ func sameColumns(a, b []rowcodec.Column) bool {
 }
 
 func (a *Applier) report() {
+	a.prog.At = time.Now()
 	if a.cfg.OnEpoch != nil {
 		a.cfg.OnEpoch(a.prog)
 	}
@@ -1022,7 +1037,7 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 	if err := a.store.check(ctx, a.generation); err != nil {
 		return err
 	}
-	if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark); err != nil {
+	if err := a.store.setDDLPending(ctx, a.cfg.Dest, mark, a.generation); err != nil {
 		return err
 	}
 	release, err := a.store.hold(ctx, a.generation)
@@ -1054,11 +1069,11 @@ func (a *Applier) applyDDL(ctx context.Context, ep *epochBatch) error {
 		return fmt.Errorf("applier: begin: %w", err)
 	}
 	applied := bitset(nil).with(t.ordinal)
-	if err := a.store.fence(ctx, tx, a.generation); err != nil {
+	if err := a.store.fenceExclusive(ctx, tx, a.generation); err != nil {
 		tx.Rollback()
 		return err
 	}
-	if err := a.store.setDDLPending(ctx, tx, ""); err != nil {
+	if err := a.store.setDDLPending(ctx, tx, "", a.generation); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -1087,6 +1102,15 @@ func (a *Applier) runDDL(ctx context.Context, t *txn, mark string, retried bool)
 		c, err := a.conn(ctx, 0)
 		if err != nil {
 			return err
+		}
+		// The source's statement time, as replication does: DEFAULT
+		// CURRENT_TIMESTAMP fills existing rows with the source's value.
+		if !t.time.IsZero() {
+			if _, err := c.ExecContext(ctx, "SET TIMESTAMP = ?", t.time.Unix()); err != nil {
+				a.dropConn(0)
+				return fmt.Errorf("applier: DDL at %s: %w", t.end, err)
+			}
+			defer c.ExecContext(context.WithoutCancel(ctx), "SET TIMESTAMP = DEFAULT") //nolint:errcheck // the connection is dropped on errors
 		}
 		for i, q := range stmts {
 			if _, err := c.ExecContext(ctx, q); err != nil {

@@ -66,14 +66,9 @@ func (a *Applier) descendants(ctx context.Context, db, table string) ([]uint64, 
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		k := cur[0] + "\x00" + cur[1]
-		fks, ok := a.fks[k]
-		if !ok {
-			var err error
-			if fks, err = loadForeignKeys(ctx, a.cfg.Source, cur[0], cur[1]); err != nil {
-				return nil, err
-			}
-			a.fks[k] = fks
+		fks, err := a.foreignKeys(ctx, cur[0], cur[1])
+		if err != nil {
+			return nil, err
 		}
 		for _, fk := range fks {
 			if fk.refDB != cur[0] || fk.refTable != cur[1] {
@@ -92,6 +87,43 @@ func (a *Applier) descendants(ctx context.Context, db, table string) ([]uint64, 
 		}
 	}
 	return out, nil
+}
+
+// foreignKeys reads (once per DDL) the cascading foreign keys of db.table as
+// a parent or child: from the schema history when there is one (as of the
+// event being applied), else the source; database names are the source's.
+func (a *Applier) foreignKeys(ctx context.Context, db, table string) ([]foreignKey, error) {
+	k := db + "\x00" + table
+	if fks, ok := a.fks[k]; ok {
+		return fks, nil
+	}
+	kdb, schema := a.cfg.Source, db
+	if a.cfg.KeySource != nil {
+		kdb, schema = a.cfg.KeySource(db)
+	}
+	if kdb == nil {
+		return nil, nil
+	}
+	fks, err := loadForeignKeys(ctx, kdb, schema, table)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.KeySource != nil && a.cfg.SourceDB != nil {
+		var out []foreignKey
+		for _, fk := range fks {
+			var ok1, ok2 bool
+			fk.db, ok1 = a.cfg.SourceDB(ctx, fk.db)
+			fk.refDB, ok2 = a.cfg.SourceDB(ctx, fk.refDB)
+			if !ok1 || !ok2 {
+				continue // a database outside the history: not replicated
+			}
+			fk.identity = fk.refDB + "\x00" + fk.refTable + "\x00" + strings.SplitN(fk.identity, "\x00", 3)[2]
+			out = append(out, fk)
+		}
+		fks = out
+	}
+	a.fks[k] = fks
+	return fks, nil
 }
 
 // fkColumn is one column of a foreign key, by source names.
@@ -173,6 +205,8 @@ type cascade struct {
 	deleteRule string
 	updateRule string
 	identity   string
+	// childOps are the operations the child's entry replicates.
+	childOps opSet
 }
 
 // fkRef is a cascading foreign key of this (child) table: its columns' values
@@ -214,7 +248,8 @@ func (t *target) addForeignKeys(sel Selection, fks []foreignKey) {
 			if !ok {
 				continue
 			}
-			c := cascade{child: rowcodec.Table{Schema: dstDB, Name: dstTable}, deleteRule: fk.deleteRule, updateRule: fk.updateRule, identity: fk.identity}
+			c := cascade{child: rowcodec.Table{Schema: dstDB, Name: dstTable}, deleteRule: fk.deleteRule, updateRule: fk.updateRule, identity: fk.identity,
+				childOps: parseOps(sel.Operations(fk.db, fk.table))}
 			for _, col := range fk.cols {
 				to, excluded := sel.Column(fk.db, fk.table, col.col)
 				i := index(col.refCol)
@@ -269,7 +304,13 @@ func (t *target) cascadeStatements(before, after rowcodec.Row) ([]string, error)
 	var out []string
 	for _, c := range t.cascades {
 		rule := c.deleteRule
+		if after == nil && c.childOps&opDelete == 0 {
+			continue // the child's deletes are not replicated
+		}
 		if after != nil {
+			if c.childOps&opUpdate == 0 {
+				continue
+			}
 			rule = c.updateRule
 			changed := false
 			for _, ci := range c.parentCols {
@@ -307,15 +348,14 @@ func (t *target) cascadeStatements(before, after rowcodec.Row) ([]string, error)
 				set = append(set, q+" = "+string(lit))
 			}
 		}
-		switch {
-		case rule == "CASCADE" && after == nil:
-			// With checks on, InnoDB cascades further down (grandchildren).
-			out = append(out, "SET SESSION foreign_key_checks = 1",
-				"DELETE FROM "+c.child.Quoted()+" WHERE "+where,
-				"SET SESSION foreign_key_checks = 0")
-		default:
-			out = append(out, "UPDATE "+c.child.Quoted()+" SET "+strings.Join(set, ", ")+" WHERE "+where)
+		// With checks on, InnoDB carries the action further down (grandchildren);
+		// an update runs after the parent's new row exists (writer.add), which
+		// the check of the child's new value needs.
+		stmt := "UPDATE " + c.child.Quoted() + " SET " + strings.Join(set, ", ") + " WHERE " + where
+		if rule == "CASCADE" && after == nil {
+			stmt = "DELETE FROM " + c.child.Quoted() + " WHERE " + where
 		}
+		out = append(out, "SET SESSION foreign_key_checks = 1", stmt, "SET SESSION foreign_key_checks = 0")
 	}
 	return out, nil
 }

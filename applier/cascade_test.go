@@ -1,6 +1,7 @@
 package applier
 
 import (
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -101,5 +102,40 @@ func TestForeignKeyCascades(t *testing.T) {
 	var nulls int
 	if err := src.QueryRow("SELECT COUNT(*) FROM " + sq + ".`n` WHERE `pid` IS NULL").Scan(&nulls); err != nil || nulls == 0 {
 		t.Errorf("the load set no child to NULL (%d, %v)", nulls, err)
+	}
+}
+
+// Two levels of ON UPDATE CASCADE (p.code -> c.pcode -> g.cpcode): the child's
+// update runs with checks on after the parent's new row, so InnoDB carries it
+// to the grandchild.
+func TestForeignKeyUpdateCascadeTwoLevels(t *testing.T) {
+	env, src, dst, srcDB, dstDB := pair(t, "cascade2")
+	ddl := "CREATE TABLE %[1]s.`p` (`id` INT PRIMARY KEY, `code` VARCHAR(10) NOT NULL, UNIQUE KEY (`code`)) ENGINE=InnoDB;" +
+		"CREATE TABLE %[1]s.`c` (`id` INT PRIMARY KEY, `pcode` VARCHAR(10), UNIQUE KEY (`pcode`), FOREIGN KEY (`pcode`) REFERENCES %[1]s.`p` (`code`) ON UPDATE CASCADE) ENGINE=InnoDB;" +
+		"CREATE TABLE %[1]s.`g` (`id` INT PRIMARY KEY, `cpcode` VARCHAR(10), FOREIGN KEY (`cpcode`) REFERENCES %[1]s.`c` (`pcode`) ON UPDATE CASCADE) ENGINE=InnoDB"
+	for _, x := range []struct {
+		db   *sql.DB
+		name string
+	}{{src, srcDB}, {dst, dstDB}} {
+		q := sqltok.Quote(x.name)
+		for _, s := range strings.Split(fmt.Sprintf(ddl, q), ";") {
+			mustExec(t, x.db, s)
+		}
+		mustExec(t, x.db, "INSERT INTO "+q+".p VALUES (1,'a'), (2, 'x')", "INSERT INTO "+q+".c VALUES (10,'a')", "INSERT INTO "+q+".g VALUES (100,'a')")
+	}
+	start := position(t, src)
+	mustExec(t, src, "UPDATE "+sqltok.Quote(srcDB)+".p SET code = 'b' WHERE id = 1", "UPDATE "+sqltok.Quote(srcDB)+".p SET id = 3 WHERE id = 2")
+	end := position(t, src)
+	cfg := Config{Task: "test-cascade2", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 2, MultiStatements: true}
+	resetTask(t, dst, cfg.Task)
+	if _, done := runUntil(t, env, cfg, start, end, time.Minute); !done {
+		t.Fatal("not caught up")
+	}
+	for _, tb := range []string{"p", "c", "g"} {
+		w := dump(t, src, "SELECT * FROM "+sqltok.Quote(srcDB)+"."+tb+" ORDER BY id")
+		g := dump(t, dst, "SELECT * FROM "+sqltok.Quote(dstDB)+"."+tb+" ORDER BY id")
+		if strings.Join(w, "|") != strings.Join(g, "|") {
+			t.Errorf("%s: source %v destination %v", tb, w, g)
+		}
 	}
 }

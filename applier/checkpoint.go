@@ -187,11 +187,18 @@ func (s *Store) Finish(ctx context.Context, summary string) error {
 	return nil
 }
 
-// setDDLPending records (or clears, with "") a DDL about to run.
-func (s *Store) setDDLPending(ctx context.Context, ex execer, end string) error {
-	_, err := ex.ExecContext(ctx, "UPDATE `sluice`.`tasks` SET `ddl_pending` = ?, `updated_at` = UTC_TIMESTAMP(6) WHERE `task` = ?", end, s.task)
+// setDDLPending records (or clears, with "") a DDL about to run, if the task is
+// still this applier's (generation) and running.
+func (s *Store) setDDLPending(ctx context.Context, ex execer, end string, generation uint64) error {
+	res, err := ex.ExecContext(ctx, "UPDATE `sluice`.`tasks` SET `ddl_pending` = ?, `updated_at` = UTC_TIMESTAMP(6) WHERE `task` = ? AND `generation` = ? AND `state` = ?",
+		end, s.task, generation, StateRunning)
 	if err != nil {
 		return fmt.Errorf("record pending DDL: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		if err := s.check(ctx, generation); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -222,9 +229,20 @@ func (s *Store) Own(ctx context.Context) (uint64, error) {
 // fence takes a share lock on the task row inside a slot's transaction and
 // checks that the task still runs and is still this applier's.
 func (s *Store) fence(ctx context.Context, tx *sql.Tx, generation uint64) error {
+	return s.fenceLock(ctx, tx, generation, "LOCK IN SHARE MODE")
+}
+
+// fenceExclusive is fence for a transaction that then updates the task row
+// itself (a DDL's checkpoint): an exclusive lock from the start, since upgrading
+// a share lock would deadlock with a waiting Own.
+func (s *Store) fenceExclusive(ctx context.Context, tx *sql.Tx, generation uint64) error {
+	return s.fenceLock(ctx, tx, generation, "FOR UPDATE")
+}
+
+func (s *Store) fenceLock(ctx context.Context, tx *sql.Tx, generation uint64, lock string) error {
 	var state string
 	var g uint64
-	if err := tx.QueryRowContext(ctx, "SELECT `state`, `generation` FROM `sluice`.`tasks` WHERE `task` = ? LOCK IN SHARE MODE", s.task).Scan(&state, &g); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT `state`, `generation` FROM `sluice`.`tasks` WHERE `task` = ? "+lock, s.task).Scan(&state, &g); err != nil {
 		return fmt.Errorf("check the task state: %w", err)
 	}
 	return fenceErr(state, g, generation)

@@ -60,27 +60,32 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		}
 		return w.row(ctx, c.t, k, c.after)
 	case binlog.Update:
+		var cascades []string
 		if len(c.t.cascades) > 0 {
-			stmts, err := c.t.cascadeStatements(c.before, c.after)
-			if err != nil {
+			var err error
+			if cascades, err = c.t.cascadeStatements(c.before, c.after); err != nil {
 				return fmt.Errorf("%s: %w", c.t, err)
-			}
-			if err := w.raw(ctx, stmts...); err != nil {
-				return err
 			}
 		}
 		if c.t.key == nil {
 			if err := w.row(ctx, c.t, kindDelete, c.before); err != nil {
 				return err
 			}
-			return w.row(ctx, c.t, kindInsert, c.after)
+			if err := w.row(ctx, c.t, kindInsert, c.after); err != nil {
+				return err
+			}
+			return w.raw(ctx, cascades...)
 		}
 		if c.t.keyChanged(c.before, c.after) {
 			if err := w.row(ctx, c.t, kindDelete, c.before); err != nil {
 				return err
 			}
 		}
-		return w.row(ctx, c.t, kindReplace, c.after)
+		if err := w.row(ctx, c.t, kindReplace, c.after); err != nil {
+			return err
+		}
+		// After the parent's new row: the children's check needs it.
+		return w.raw(ctx, cascades...)
 	case binlog.Delete:
 		if len(c.t.cascades) > 0 && !c.left {
 			stmts, err := c.t.cascadeStatements(c.before, nil)

@@ -118,6 +118,10 @@ func issueError(expr string, iss *cel.Issues, env *cel.Env) *ExprError {
 			e.Hint = "a NULL-able column is an optional value: give a default with row.col.orValue(x) or coalesce(row.col, x), or test row.col.hasValue()"
 		} else if strings.Contains(m[2], "decimal") && strings.Contains(m[2], "double") {
 			e.Hint = "decimals are exact and do not mix with doubles: write decimal(\"1.5\") or convert with double(x)"
+		} else if strings.Contains(m[2], "decimal") && (m[1] == "_==_" || m[1] == "_!=_" || m[1] == "@in") {
+			e.Hint = "compare a decimal with a decimal: write decimal(\"20\") (or decimal(20))"
+		} else if strings.Contains(m[2], "uint") && strings.Contains(m[2], "int") {
+			e.Hint = "BIGINT UNSIGNED columns are uint: write the number with a u suffix (7u), or convert with int(…) / uint(…)"
 		}
 	}
 	return e

@@ -84,8 +84,10 @@ func newColInfo(c Column) colInfo {
 	ct := strings.ToLower(c.ColumnType)
 	switch c.Kind {
 	case rowcodec.KindInt:
+		// Unsigned types up to INT fit an int64: they are ints, so `row.id == 7`
+		// type-checks; BIGINT UNSIGNED does not fit and is a uint.
 		ci.kind = kInt
-		if c.Unsigned {
+		if c.Unsigned && c.DataType == "bigint" {
 			ci.kind = kUint
 		}
 	case rowcodec.KindYear:

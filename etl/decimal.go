@@ -305,9 +305,9 @@ func (d Decimal) ConvertToType(t ref.Type) ref.Val {
 	return types.NewErr("type conversion error from decimal to '%s'", t.TypeName())
 }
 
-// Equal is numeric equality with another decimal.
+// Equal is numeric equality with a decimal, int or uint.
 func (d Decimal) Equal(other ref.Val) ref.Val {
-	o, ok := other.(Decimal)
+	o, ok := d.other(other)
 	if !ok {
 		return types.False
 	}

@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 
+	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/sqltok"
 )
 
@@ -146,6 +147,11 @@ func (p *Program) pushColumn(e celast.Expr) (*colInfo, bool) {
 	case kInt, kUint:
 		return ci, true
 	case kString:
+		// Text columns and ENUMs only: INET4/INET6/UUID read as text but store
+		// another form, which CAST(… AS BINARY) returns.
+		if ci.Kind != rowcodec.KindBytes {
+			return nil, false
+		}
 		switch ci.codec.(type) {
 		case utf8Codec, asciiCodec:
 			return ci, true

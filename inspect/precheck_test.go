@@ -26,7 +26,9 @@ func TestAllPass(t *testing.T) {
 		tbl("CREATE TABLE %s (code CHAR(3) NOT NULL, UNIQUE KEY (code)) ENGINE=InnoDB", "Ünïcødé_表"),
 		"CREATE VIEW v AS SELECT id FROM `orders`",
 		"INSERT INTO `orders` VALUES (1, 'a'), (2, 'b')")
-	s := h.spec(spec.Object{Database: db, To: db + "_v2"})
+	// A filter and a transform make the expressions item apply too.
+	s := h.spec(spec.Object{Database: db, To: db + "_v2", Tables: []spec.Table{{Name: "*"},
+		{Name: "orders", Filter: "row.id > 0", Transform: map[string]string{"name": "row.name.orValue(\"\").upperAscii()"}}}})
 	s.Options.Accounts = true
 	r := h.run(s)
 	for _, it := range r.Items {
@@ -44,6 +46,7 @@ func TestAllPass(t *testing.T) {
 	expect(t, r, precheck.IDDestinationConnect, precheck.Pass, []string{"without TLS"})
 	expect(t, r, precheck.IDObjectsExist, precheck.Pass, []string{"3 tables selected in 1 database"})
 	expect(t, r, precheck.IDBinlogRetention, precheck.Pass, []string{"never purged"})
+	expect(t, r, precheck.IDETLExpressions, precheck.Pass, []string{"2 filter and transform expressions on 1 table type-check"})
 	if r.SuccessRate() != 100 {
 		t.Errorf("success rate %v", r.SuccessRate())
 	}

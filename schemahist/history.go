@@ -109,15 +109,21 @@ func (h *History) Init(ctx context.Context, src *sql.DB, tables []Table) error {
 	if err != nil {
 		return err
 	}
-	return h.InitFrom(ctx, defs)
+	return h.InitFrom(ctx, defs, false)
 }
 
 // InitFrom creates the shadows from definitions read before (ReadDefinitions):
 // the full copy reads them with its start position, so a DDL during the copy is
-// replayed onto the definitions it changed. It is idempotent; the first call
-// that completes wins (a retried attempt keeps what an earlier one made).
-func (h *History) InitFrom(ctx context.Context, defs Definitions) error {
-	if done, err := h.Initialized(ctx); err != nil || done {
+// replayed onto the definitions it changed. Without replace the first call that
+// completes wins (a retried attempt keeps what an earlier one made); with
+// replace (StartFull, whose retry reads a new start position) the shadows are
+// made again from defs.
+func (h *History) InitFrom(ctx context.Context, defs Definitions, replace bool) error {
+	if replace {
+		if _, err := h.dst.ExecContext(ctx, "DELETE FROM `sluice`.`shadows` WHERE `task` = ? AND `source_db` = ''", h.task); err != nil {
+			return fmt.Errorf("schema history: %w", err)
+		}
+	} else if done, err := h.Initialized(ctx); err != nil || done {
 		return err
 	}
 	tables := make([]Table, 0, len(defs))
@@ -244,6 +250,13 @@ const originsDDL = "CREATE TABLE IF NOT EXISTS `sluice`.`origins` (`task` VARBIN
 	"`origin_db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `origin_tbl` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL," +
 	"PRIMARY KEY (`task`, `db`, `tbl`)) ENGINE=InnoDB"
 
+// SourceOf returns the source database a shadow database stands for.
+func (h *History) SourceOf(ctx context.Context, shadow string) (string, bool) {
+	var db string
+	err := h.dst.QueryRowContext(ctx, "SELECT `source_db` FROM `sluice`.`shadows` WHERE `task` = ? AND `shadow_db` = ? AND `source_db` <> ''", h.task, shadow).Scan(&db)
+	return db, err == nil
+}
+
 // Origins returns the task's renamed tables: current name → the name whose
 // workflow-file entry applies.
 func (h *History) Origins(ctx context.Context) (map[Table]Table, error) {
@@ -261,14 +274,6 @@ func (h *History) Origins(ctx context.Context) (map[Table]Table, error) {
 		out[t] = o
 	}
 	return out, rows.Err()
-}
-
-// DropOrigins forgets the task's renames (once nothing names tables any more).
-func (h *History) DropOrigins(ctx context.Context) error {
-	if _, err := h.dst.ExecContext(ctx, "DELETE FROM `sluice`.`origins` WHERE `task` = ?", h.task); err != nil {
-		return fmt.Errorf("schema history: %w", err)
-	}
-	return nil
 }
 
 // SetOrigin records that table now answers to origin's entry; origin equal to

@@ -326,3 +326,45 @@ func streamConfig(env *testenv.Env, name string, lookup binlog.Lookup) binlog.Co
 		Lookup:   lookup,
 	}
 }
+
+// The shadow keeps foreign keys (the applier reads cascades there, as of the
+// event), pointing at shadow databases that SourceOf maps back; a replicated
+// RENAME moves them with the table.
+func TestShadowForeignKeys(t *testing.T) {
+	srcDB, dstDB := "sh_fk_src", "sh_fk_dst"
+	_, src, dst, s, _ := databases(t, srcDB, dstDB,
+		"CREATE TABLE %s.p (id INT PRIMARY KEY) ENGINE=InnoDB",
+		"CREATE TABLE %[1]s.c (id INT PRIMARY KEY, pid INT, FOREIGN KEY fk_c (pid) REFERENCES %[1]s.p (id) ON DELETE CASCADE) ENGINE=InnoDB")
+	ctx := context.Background()
+	h, err := Open(ctx, dst, "fk-test", sel{srcDB, dstDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Init(ctx, src, []Table{{srcDB, "p"}, {srcDB, "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	fks := func() string {
+		_, rows, _ := strings.Cut(rowsOf(t, dst, "SELECT CONCAT(r.TABLE_NAME, '->', k.REFERENCED_TABLE_SCHEMA = '"+h.Shadow(srcDB)+"', '.', r.REFERENCED_TABLE_NAME, ' ', r.DELETE_RULE)"+
+			" FROM information_schema.REFERENTIAL_CONSTRAINTS r JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = r.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = r.CONSTRAINT_NAME AND k.TABLE_NAME = r.TABLE_NAME"+
+			" WHERE r.CONSTRAINT_SCHEMA = '"+h.Shadow(srcDB)+"'"), "\n") // without the header line
+		return rows
+	}
+	if got := fks(); got != "c->1.p CASCADE" {
+		t.Errorf("shadow foreign keys: %q", got)
+	}
+	if db, ok := h.SourceOf(ctx, h.Shadow(srcDB)); !ok || db != srcDB {
+		t.Errorf("SourceOf(%s) = %q, %v", h.Shadow(srcDB), db, ok)
+	}
+	if _, ok := h.SourceOf(ctx, "nope"); ok {
+		t.Error("SourceOf of an unknown database")
+	}
+	if _, err := h.Replicate(ctx, sel{srcDB, dstDB}, nil, srcDB, "RENAME TABLE "+s+".c TO "+s+".c2", "at-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := fks(); got != "c2->1.p CASCADE" {
+		t.Errorf("after RENAME: %q", got)
+	}
+}
