@@ -46,7 +46,7 @@ type Config struct {
 	// SourceDB maps a KeySource database name back to the source database
 	// (foreign keys there name other shadow databases); ok=false: unknown.
 	SourceDB func(ctx context.Context, schema string) (string, bool)
-	Select    Selection
+	Select   Selection
 	// Slots is the number of destination connections applying in parallel (4).
 	Slots int
 	// MultiStatements: Dest allows several statements per Exec
