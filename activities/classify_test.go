@@ -30,3 +30,17 @@ func TestClassifyRetriesTransientErrors(t *testing.T) {
 		}
 	}
 }
+
+// A wrapped ApplicationError comes back on top (Temporal reads only the top
+// error): its type and retryability kept, the whole message kept.
+func TestClassifyLiftsWrappedApplicationErrors(t *testing.T) {
+	inner := temporal.NewNonRetryableApplicationError("row (id=42): transform.s failed", ErrETL, nil)
+	err := classify(fmt.Errorf("full: t chunk 3: %w", fmt.Errorf("copier: %w", inner)))
+	ae, ok := err.(*temporal.ApplicationError)
+	if !ok || !ae.NonRetryable() || ae.Type() != ErrETL || ae.Message() != "full: t chunk 3: copier: row (id=42): transform.s failed" {
+		t.Errorf("got %T %v", err, err)
+	}
+	if again := classify(inner); again != error(inner) {
+		t.Error("a top-level ApplicationError must come back as is")
+	}
+}

@@ -64,9 +64,9 @@ func (a *Activities) copyRows(p *etl.Program, read, write []rowcodec.Column, fil
 			return nil, fmt.Errorf("etl: column %s is written but not read", w.Name)
 		}
 	}
-	return func(rows []rowcodec.Row) ([]rowcodec.Row, int64, error) {
+	return func(rows []rowcodec.Row) ([]rowcodec.Row, int64, int64, error) {
 		out := rows[:0:0]
-		var dropped int64
+		var filtered, failed int64
 		for _, r := range rows {
 			keep := true
 			var err error
@@ -80,13 +80,13 @@ func (a *Activities) copyRows(p *etl.Program, read, write []rowcodec.Column, fil
 				var ee *etl.EvalError
 				if skip && errors.As(err, &ee) {
 					a.Log.Warn("etl: row skipped (options.etl.on_error: skip)", zap.Error(err))
-					dropped++
+					failed++
 					continue
 				}
-				return nil, 0, temporal.NewNonRetryableApplicationError(err.Error()+"; fix the expression, or set options.etl.on_error: skip to leave such rows out", ErrETL, nil)
+				return nil, 0, 0, temporal.NewNonRetryableApplicationError(err.Error()+"; fix the expression, or set options.etl.on_error: skip to leave such rows out", ErrETL, nil)
 			}
 			if !keep {
-				dropped++
+				filtered++
 				continue
 			}
 			w := make(rowcodec.Row, len(idx))
@@ -95,7 +95,7 @@ func (a *Activities) copyRows(p *etl.Program, read, write []rowcodec.Column, fil
 			}
 			out = append(out, w)
 		}
-		return out, dropped, nil
+		return out, filtered, failed, nil
 	}, nil
 }
 

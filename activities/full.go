@@ -313,7 +313,8 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		p.Bytes += base.Bytes
 		p.Skipped += base.Skipped
 		p.Found += base.Found
-		p.Dropped += base.Dropped
+		p.Filtered += base.Filtered
+		p.Failed += base.Failed
 		p.Pages += base.Pages
 		if p.Cursor == nil {
 			p.Cursor = base.Cursor
@@ -337,7 +338,7 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: %w", in.Table, in.Index+1, err))
 	}
 	res = total(res)
-	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped, Filtered: res.Dropped}, nil
+	return workflows.CopyRangeResult{Rows: res.Rows, Bytes: res.Bytes, Skipped: res.Skipped, Filtered: res.Filtered, ETLFailed: res.Failed}, nil
 }
 
 // heartbeatTicker records detail() as a heartbeat every heartbeatEvery until the

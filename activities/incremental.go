@@ -374,6 +374,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		p.Position = workflows.BinlogPosition(last.Position)
 		p.LagSeconds = lagOf(last)
 		p.CaughtUp, p.SourceTime, p.Txns, p.Rows, p.DDL, p.SafeMode = last.CaughtUp, last.SourceTime, last.Txns, last.Rows, last.DDL, last.SafeMode
+		p.ETLSkipped = last.ETLSkipped
 		p.At = time.Now().UTC()
 		return p
 	}
@@ -758,7 +759,7 @@ func classifyIncremental(err error) error {
 	}
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
-		return err
+		return classify(err) // the ApplicationError on top
 	}
 	var mm *binlog.MismatchError
 	var me *mysql.MySQLError

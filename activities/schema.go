@@ -323,7 +323,14 @@ func classify(err error) error {
 	}
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
-		return err
+		if err == error(ae) {
+			return err
+		}
+		// Wrapped ("full: t chunk 3: …"): Temporal reads only the top-level
+		// error's type and retryability, so the ApplicationError goes on top,
+		// with the whole message.
+		msg := strings.Replace(err.Error(), ae.Error(), ae.Message(), 1)
+		return temporal.NewApplicationErrorWithOptions(msg, ae.Type(), temporal.ApplicationErrorOptions{NonRetryable: ae.NonRetryable(), Cause: errors.Unwrap(ae)})
 	}
 	if dbconn.IsConnectionError(err) {
 		return temporal.NewApplicationErrorWithCause(err.Error(), "Connection", err)

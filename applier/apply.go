@@ -96,6 +96,9 @@ type Progress struct {
 	// table or a DDL (zero: none yet): the cutover waits until it is a few
 	// seconds old, however busy the rest of the source is.
 	LastChange time.Time `json:"last_change,omitzero"`
+	// ETLSkipped counts changes left out because a filter or transform failed
+	// on them (Config.SkipETLErrors), since this applier started.
+	ETLSkipped uint64 `json:"etl_skipped,omitempty"`
 	// At is when this progress was reported: CaughtUp is news only while fresh
 	// (a reader cut off from the source reports nothing).
 	At time.Time `json:"at,omitzero"`
@@ -219,6 +222,9 @@ type txn struct {
 	skip    bool // already applied (a resumed epoch)
 	bytes   int
 	keys    []uint64
+	// etlSkipped counts changes left out because an expression failed
+	// (SkipETLErrors).
+	etlSkipped int
 }
 
 type ddlStmt struct{ schema, sql string }
@@ -549,6 +555,7 @@ func (a *Applier) addRows(ctx context.Context, t *txn, e *binlog.Event) error {
 					if a.cfg.OnETLSkip != nil {
 						a.cfg.OnETLSkip(err)
 					}
+					t.etlSkipped++
 					continue
 				}
 				return err
@@ -596,10 +603,11 @@ func filterChange(p *etl.Program, c *change) (bool, error) {
 		}
 		switch {
 		case was && is:
-			if c.before, err = p.Transform(c.before, c.before, etl.OpUpdate); err != nil {
+			orig := c.before // old is the source's before-image for both
+			if c.before, err = p.Transform(orig, orig, etl.OpUpdate); err != nil {
 				return false, err
 			}
-			c.after, err = p.Transform(c.after, c.before, etl.OpUpdate)
+			c.after, err = p.Transform(c.after, orig, etl.OpUpdate)
 		case is:
 			c.op, c.upsert = binlog.Insert, true
 			c.after, err = p.Transform(c.after, c.before, etl.OpUpdate)
@@ -744,6 +752,7 @@ func (a *Applier) apply(ctx context.Context, ep *epochBatch) error {
 		}
 		a.prog.Txns++
 		a.prog.Rows += uint64(len(t.changes))
+		a.prog.ETLSkipped += uint64(t.etlSkipped)
 		if len(t.changes) > 0 || t.ddl != nil {
 			a.prog.LastChange = time.Now()
 		}

@@ -251,6 +251,10 @@ func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string
 		fmt.Fprintf(e.Stdout, "\nWorkflow %s stopped: %s\n", id, ae.Message())
 		return errFailedQuietly
 	}
+	// The failing phase's message, without Temporal's wrapping of it.
+	if errors.As(runErr, &ae) {
+		return fmt.Errorf("workflow %s failed: %s", id, ae.Message())
+	}
 	return fmt.Errorf("workflow %s failed: %w", id, runErr)
 }
 
@@ -529,6 +533,9 @@ func printFull(ctx context.Context, w io.Writer, c client.Client, f *workflows.F
 	fmt.Fprintf(w, "  %d of %d table(s) done, %d row(s), %s", t.Tables, f.Tables, t.Rows, humanBytes(t.Bytes))
 	if t.Filtered > 0 {
 		fmt.Fprintf(w, ", %d row(s) left out by filters", t.Filtered)
+	}
+	if t.ETLFailed > 0 {
+		fmt.Fprintf(w, ", %d row(s) skipped on expression errors", t.ETLFailed)
 	}
 	if t.Skipped > 0 {
 		fmt.Fprintf(w, ", %d row(s) kept as the destination had them", t.Skipped)

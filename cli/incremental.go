@@ -64,6 +64,9 @@ func printIncremental(ctx context.Context, w io.Writer, c client.Client, id stri
 	fmt.Fprintf(w, "  stage: %s\n", stage)
 	if p != nil {
 		fmt.Fprintf(w, "  applied: %s; %d transaction(s), %d row change(s), %d DDL\n", posText(p.Position), p.Txns, p.Rows, p.DDL)
+		if p.ETLSkipped > 0 {
+			fmt.Fprintf(w, "  skipped: %d change(s) on which an expression failed (options.etl.on_error: skip; see the worker log)\n", p.ETLSkipped)
+		}
 		if running {
 			lag := fmt.Sprintf("%.1fs", p.LagSeconds)
 			if p.CaughtUp {

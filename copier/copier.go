@@ -71,9 +71,9 @@ type Job struct {
 	afterCommit func(n int) error
 }
 
-// RowsFunc filters and transforms a page: the rows to write, and how many of
-// the page's rows it dropped (filtered out, or skipped on an error).
-type RowsFunc func(rows []rowcodec.Row) (out []rowcodec.Row, dropped int64, err error)
+// RowsFunc filters and transforms a page: the rows to write, how many of the
+// page's rows the filter left out, and how many it skipped on an error.
+type RowsFunc func(rows []rowcodec.Row) (out []rowcodec.Row, filtered, failed int64, err error)
 
 // Progress is reported after every committed page (for a keyed range).
 // Counts are totals of this CopyRange call, not of earlier attempts.
@@ -89,8 +89,11 @@ type Progress struct {
 	// Found counts rows a crashed earlier attempt had committed after Cursor
 	// (found on the destination at the start under precheck, see README).
 	Found int64 `json:"found,omitempty"`
-	// Dropped counts rows read and not written: Job.Rows left them out.
-	Dropped int64 `json:"dropped,omitempty"`
+	// Filtered counts rows read and left out by Job.Rows' filter (not those
+	// the SELECT's Where excluded: they are never read); Failed those it skipped
+	// because an expression failed on them (options.etl.on_error: skip).
+	Filtered int64 `json:"filtered,omitempty"`
+	Failed   int64 `json:"failed,omitempty"`
 	Pages   int   `json:"pages"`
 }
 
@@ -354,11 +357,12 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		}
 		start = time.Now()
 		if job.Rows != nil {
-			var dropped int64
-			if rows, dropped, err = job.Rows(rows); err != nil {
+			var filtered, failed int64
+			if rows, filtered, failed, err = job.Rows(rows); err != nil {
 				return res, fmt.Errorf("copier: %s range %s: %w", job.Source, job.Range, err)
 			}
-			res.Dropped += dropped
+			res.Filtered += filtered
+			res.Failed += failed
 		}
 		var wr rowcodec.Result
 		if len(rows) > 0 {

@@ -61,12 +61,12 @@ func copyStream(ctx context.Context, s *Source, d *Dest, job Job, progress func(
 		start := time.Now()
 		rows := batch
 		if job.Rows != nil {
-			var dropped int64
-			var err error
-			if rows, dropped, err = job.Rows(batch); err != nil {
+			filtered, failed, err := int64(0), int64(0), error(nil)
+			if rows, filtered, failed, err = job.Rows(batch); err != nil {
 				return fmt.Errorf("copier: stream %s: %w", job.Source, err)
 			}
-			res.Dropped += dropped
+			res.Filtered += filtered
+			res.Failed += failed
 		}
 		var wr rowcodec.Result
 		if len(rows) > 0 {

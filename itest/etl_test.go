@@ -247,3 +247,72 @@ func dumpRows(t *testing.T, db *sql.DB, q string) []string {
 	}
 	return out
 }
+
+// Issue 6: a bad expression stops the migration at the precheck and nothing is
+// written; a transform failing on a row fails the copy naming the table, the
+// row's key and the expression, or with on_error: skip leaves that row out and
+// counts it.
+func TestETLErrors(t *testing.T) {
+	env := testenv.Shared(t)
+	s := startStack(t)
+	s.setEnv("IT_SRC_PASSWORD", env.Source.RootPassword)
+	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
+	ctx := context.Background()
+	const db = "it_etlerr"
+	drop := func() {
+		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+	}
+	drop()
+	t.Cleanup(drop)
+	if err := env.Source.Exec(ctx, "CREATE DATABASE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(5) NOT NULL)",
+		"INSERT INTO "+db+".t SELECT seq, seq, 'ab' FROM "+db+".seq_1_to_100", "UPDATE "+db+".t SET s = 'abcd' WHERE id = 42"); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := env.Destination.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	file := func(name, entry, options string) string {
+		return writeFile(t, name, strings.Replace(workflowFile(env, name, db, options), `    tables: ["*"]`, "    tables:\n"+entry, 1))
+	}
+	dbExists := func() bool {
+		var n int
+		dst.QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&n)
+		return n > 0
+	}
+
+	// A misspelt column: the precheck fails, the destination stays untouched.
+	code, out, _ := s.sluice(t, "start", "-f", file("etlbad", "      - {name: t, filter: 'row.vv > 1'}\n", ""), "--follow")
+	if code != 1 || !strings.Contains(out, "etl.expressions") || !strings.Contains(out, `undefined field 'vv' (did you mean "v"?)`) || !strings.Contains(out, "nothing was written") {
+		t.Errorf("bad expression: exit %d", code)
+	}
+	if dbExists() {
+		t.Fatal("the destination was written to despite a bad expression")
+	}
+
+	// A value that does not fit on one row (id 42: 'abcd' + '!!' > VARCHAR(5)).
+	entry := "      - {name: t, transform: {s: 'row.s + \"!!\"'}}\n"
+	code, out, errOut := s.sluice(t, "start", "-f", file("etlfail", entry, ""), "--follow")
+	out += errOut
+	if code == 0 || !strings.Contains(out, "`"+db+"`.`t` row (id=42): transform.s") || !strings.Contains(out, "do not fit varchar(5)") ||
+		!strings.Contains(out, "options.etl.on_error: skip") {
+		t.Errorf("failing transform: exit %d", code)
+	}
+	env.Destination.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
+
+	// The same with skip: 99 rows, one counted as skipped.
+	code, out, _ = s.sluice(t, "start", "-f", file("etlskip", entry, "options:\n  etl: {on_error: skip}\n"), "--follow")
+	if code != 0 || !strings.Contains(out, "1 row(s) skipped because an expression failed") {
+		t.Errorf("skipping transform: exit %d", code)
+	}
+	var n, bang int
+	if err := dst.QueryRow("SELECT COUNT(*), SUM(s = 'ab!!') FROM "+db+".t").Scan(&n, &bang); err != nil || n != 99 || bang != 99 {
+		t.Errorf("destination: %d rows, %d transformed (%v); want 99, 99", n, bang, err)
+	}
+	var res workflows.Result
+	if err := s.client.GetWorkflow(ctx, "sluice-etlskip", "").Get(ctx, &res); err != nil || res.Full == nil || res.Full.Totals.ETLFailed != 1 {
+		t.Errorf("result %+v, %v", res.Full, err)
+	}
+}

@@ -66,9 +66,11 @@ type CopyRangeResult struct {
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
 	Skipped int64 `json:"skipped"`
-	// Filtered counts rows read and not written: left out by the filter (or by
-	// options.etl.on_error: skip).
-	Filtered int64 `json:"filtered,omitempty"`
+	// Filtered counts rows read and left out by a filter evaluated in Go (rows a
+	// filter's SQL part excluded are never read, so not counted); ETLFailed rows
+	// skipped because an expression failed (options.etl.on_error: skip).
+	Filtered  int64 `json:"filtered,omitempty"`
+	ETLFailed int64 `json:"etl_failed,omitempty"`
 }
 
 // TableProgress is one table's line in the progress query.
@@ -79,6 +81,7 @@ type TableProgress struct {
 	Bytes      int64  `json:"bytes"`
 	Skipped    int64  `json:"skipped"`
 	Filtered   int64  `json:"filtered,omitempty"`
+	ETLFailed  int64  `json:"etl_failed,omitempty"`
 	Chunks     int    `json:"chunks"`
 	ChunksDone int    `json:"chunks_done"`
 	// Indexes are the secondary indexes added after the rows (defer_indexes).
@@ -104,8 +107,10 @@ type FullTotals struct {
 	Rows    int64 `json:"rows"`
 	Bytes   int64 `json:"bytes"`
 	Skipped int64 `json:"skipped"`
-	// Filtered: rows the filter left out.
-	Filtered int64 `json:"filtered,omitempty"`
+	// Filtered: rows a filter left out (in Go); ETLFailed: rows skipped because
+	// an expression failed on them.
+	Filtered  int64 `json:"filtered,omitempty"`
+	ETLFailed int64 `json:"etl_failed,omitempty"`
 }
 
 // FullStatus answers FullStatusQuery.
@@ -198,11 +203,13 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 				p.Bytes += res.Bytes
 				p.Skipped += res.Skipped
 				p.Filtered += res.Filtered
+				p.ETLFailed += res.ETLFailed
 				p.ChunksDone++
 				st.Done.Rows += res.Rows
 				st.Done.Bytes += res.Bytes
 				st.Done.Skipped += res.Skipped
 				st.Done.Filtered += res.Filtered
+				st.Done.ETLFailed += res.ETLFailed
 				left--
 				if left == 0 {
 					finish(ctx)

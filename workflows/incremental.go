@@ -78,6 +78,9 @@ type IncrementalProgress struct {
 	Rows       uint64    `json:"rows"`
 	DDL        uint64    `json:"ddl"`
 	SafeMode   bool      `json:"safe_mode"`
+	// ETLSkipped counts changes this attempt left out because an expression
+	// failed on them (options.etl.on_error: skip).
+	ETLSkipped uint64 `json:"etl_skipped,omitempty"`
 	// Heartbeat says whether the source heartbeat table is written (or why not).
 	Heartbeat string    `json:"heartbeat,omitempty"`
 	At        time.Time `json:"at"`

@@ -3,6 +3,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -131,7 +132,7 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 		st.Phase = PhaseSchema
 		if sp, err = schemaPhase(ctx, s, st); err != nil {
 			st.Phase, st.Message = PhaseFailed, errorText(err)
-			return Result{*st}, err
+			return Result{*st}, phaseError(err)
 		}
 		st.Schema.TriggersPending = len(sp.Triggers) > 0
 	}
@@ -139,7 +140,7 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 		st.Phase = PhaseFull
 		if err := fullPhase(ctx, s, st); err != nil {
 			st.Phase, st.Message = PhaseFailed, errorText(err)
-			return Result{*st}, err
+			return Result{*st}, phaseError(err)
 		}
 	}
 	if s.Has(spec.TypeIncremental) {
@@ -149,7 +150,7 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 			if start = st.Full.Position; start == nil {
 				err := temporal.NewNonRetryableApplicationError("incremental: the source had no binlog position when the full copy started", ErrFullCopyFailed, nil)
 				st.Phase, st.Message = PhaseFailed, errorText(err)
-				return Result{*st}, err
+				return Result{*st}, phaseError(err)
 			}
 		}
 		err := incrementalPhase(ctx, s, st, start, cuts)
@@ -157,7 +158,7 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		if err != nil {
 			st.Phase, st.Message = PhaseFailed, errorText(err)
-			return Result{*st}, err
+			return Result{*st}, phaseError(err)
 		}
 	}
 	if st.Schema != nil && st.Schema.TriggersPending {
@@ -166,13 +167,28 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 		// the task is fenced, sluice writes nothing more.
 		if err := createTriggers(ctx, s, sp, st); err != nil {
 			st.Phase, st.Message = PhaseFailed, errorText(err)
-			return Result{*st}, err
+			return Result{*st}, phaseError(err)
 		}
 	}
 	st.Phase = PhaseDone
 	st.Message = doneMessage(s, st)
 	workflow.GetLogger(ctx).Info("migration finished", "name", s.Name)
 	return Result{*st}, nil
+}
+
+// phaseError is what a failed migration returns: the failing phase's
+// application error on top (its type and message), not Go's wrapping, which
+// Temporal would record as a retryable "wrapError" around a chain of causes.
+func phaseError(err error) error {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || err == error(ae) {
+		return err
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(errorText(err), ae.Type(), nil)
 }
 
 func doneMessage(s spec.Spec, st *Status) string {
@@ -197,6 +213,9 @@ func doneMessage(s spec.Spec, st *Status) string {
 		parts = append(parts, fmt.Sprintf("full: %d table(s), %d row(s) copied", f.Totals.Tables, f.Totals.Rows))
 		if f.Totals.Filtered > 0 {
 			parts = append(parts, fmt.Sprintf("%d row(s) left out by filters", f.Totals.Filtered))
+		}
+		if f.Totals.ETLFailed > 0 {
+			parts = append(parts, fmt.Sprintf("%d row(s) skipped because an expression failed on them (options.etl.on_error: skip; see the worker log)", f.Totals.ETLFailed))
 		}
 		if f.Totals.Skipped > 0 {
 			parts = append(parts, fmt.Sprintf("%d row(s) kept as the destination had them (conflicts: ignore)", f.Totals.Skipped))
