@@ -37,12 +37,12 @@ func TestFilterChangeSemantics(t *testing.T) {
 		return string(r[1].([]byte))
 	}
 	for _, c := range []struct {
-		name          string
-		op            binlog.Op
-		before, after rowcodec.Row
-		keep          bool
-		wantOp        binlog.Op
-		upsert, left  bool
+		name            string
+		op              binlog.Op
+		before, after   rowcodec.Row
+		keep            bool
+		wantOp          binlog.Op
+		upsert, left    bool
 		before2, after2 string
 	}{
 		{"insert in", binlog.Insert, nil, row("in"), true, binlog.Insert, false, false, "-", "insert:in>in"},

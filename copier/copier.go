@@ -94,7 +94,7 @@ type Progress struct {
 	// because an expression failed on them (options.etl.on_error: skip).
 	Filtered int64 `json:"filtered,omitempty"`
 	Failed   int64 `json:"failed,omitempty"`
-	Pages   int   `json:"pages"`
+	Pages    int   `json:"pages"`
 }
 
 // pageBytes bounds a page's values by default. A range holds one page and one
