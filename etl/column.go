@@ -385,7 +385,7 @@ func (ci *colInfo) rawCEL(v any) ref.Val {
 }
 
 // ErrZeroDate is the evaluation error of a zero date read as a timestamp.
-const zeroDateHelp = "a zero date has no timestamp value: compare raw.%s (its text) instead, e.g. raw.%s == \"0000-00-00 00:00:00\""
+const zeroDateHelp = "a zero date has no timestamp value: compare raw.%s (its text) instead, e.g. raw.%s == %q"
 
 // parseTemporal reads DATE, DATETIME and TIMESTAMP text (UTC: the reader's
 // session zone) into a UTC time. Zero dates (0000-00-00, or a zero month or

@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -142,5 +143,44 @@ func TestPushDownAgreesWithCEL(t *testing.T) {
 			}
 		}
 		t.Logf("%-40s -> %-50s CEL %s", c.filter, where, strings.Join(inGo, ","))
+	}
+}
+
+// LoadTable: MariaDB's JSON (LONGTEXT with json_valid) is JSON, lengths and
+// keys come from the server; a JSON column reads as a dynamic value.
+func TestLoadTable(t *testing.T) {
+	env := testenv.Shared(t)
+	db, err := env.Source.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for _, q := range []string{"DROP DATABASE IF EXISTS etl_load", "CREATE DATABASE etl_load",
+		"CREATE TABLE etl_load.t (a INT NOT NULL, b VARCHAR(7) NOT NULL, doc JSON, note TEXT, g INT AS (a + 1) VIRTUAL, UNIQUE KEY u (a, b), KEY k (note(5)))",
+		`INSERT INTO etl_load.t (a, b, doc, note) VALUES (1, 'x', '{"k": [1, "two"]}', NULL)`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS etl_load") })
+	tbl, err := LoadTable(ctx, db, "etl_load", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range tbl.Columns {
+		got = append(got, fmt.Sprintf("%s:len=%d,json=%v,key=%v", c.Name, c.MaxLength, c.JSON, c.Key))
+	}
+	if want := "a:len=0,json=false,key=true b:len=7,json=false,key=true doc:len=4294967295,json=true,key=false note:len=65535,json=false,key=false"; strings.Join(got, " ") != want {
+		t.Errorf("columns %s\nwant    %s", strings.Join(got, " "), want)
+	}
+	p, err := Compile(tbl, Spec{Filter: `row.doc.orValue({}).k[1] == "two" && row.a == 1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readAll(t, db, tbl)
+	if keep, err := p.Keep(rows[0], nil, OpInsert); !keep || err != nil {
+		t.Errorf("JSON filter: %v %v", keep, err)
 	}
 }

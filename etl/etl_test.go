@@ -324,3 +324,91 @@ func TestCostLimit(t *testing.T) {
 		t.Errorf("got %v, want the cost limit", err)
 	}
 }
+
+// Zero dates, of every temporal type and kind (all zero, a zero month or day),
+// are errors whose hint shows the column's own zero text.
+func TestZeroDates(t *testing.T) {
+	for _, c := range []struct {
+		col  Column
+		in   string
+		hint string
+	}{
+		{col("v", "date", "date", false, ""), "0000-00-00", `raw.v == "0000-00-00"`},
+		{col("v", "date", "date", false, ""), "2024-00-10", `raw.v == "0000-00-00"`},
+		{col("v", "datetime", "datetime(3)", false, ""), "2024-05-00 10:00:00.000", `raw.v == "0000-00-00 00:00:00.000"`},
+		{col("v", "timestamp", "timestamp", false, ""), "0000-00-00 00:00:00", `raw.v == "0000-00-00 00:00:00"`},
+	} {
+		p, err := Compile(oneCol(c.col), Spec{Filter: `row.v > timestamp("2000-01-01T00:00:00Z")`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Keep(rowcodec.Row{int64(1), []byte(c.in)}, nil, OpInsert)
+		if err == nil || !strings.Contains(err.Error(), "zero date") || !strings.Contains(err.Error(), c.hint) {
+			t.Errorf("%s %s: %v", c.col.ColumnType, c.in, err)
+		}
+		p, err = Compile(oneCol(c.col), Spec{Filter: `raw.v.startsWith("0000") || raw.v.contains("-00")`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keep, err := p.Keep(rowcodec.Row{int64(1), []byte(c.in)}, nil, OpInsert); !keep || err != nil {
+			t.Errorf("%s %s through raw: %v %v", c.col.ColumnType, c.in, keep, err)
+		}
+	}
+}
+
+// More of the library: both overloads of the hashes, conversions, the
+// specifiers dateFormat knows, and the errors of bad arguments.
+func TestFunctionsMore(t *testing.T) {
+	text := oneCol(col("v", "text", "text", false, "utf8mb4"))
+	for _, c := range []struct{ expr, want, err string }{
+		{`md5("abc")`, "900150983cd24fb0d6963f7d28e17f72", ""},
+		{`sha256(b"abc")`, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", ""},
+		{`string(uint(decimal("18446744073709551615"))) + " " + string(decimal(7u))`, "18446744073709551615 7", ""},
+		{`dateFormat(timestamp("2024-03-05T17:08:09Z"), "%c %h %I %l %M %a %r")`, "3 05 05 5 March Tue 05:08:09 PM", ""},
+		{`dateFormat(timestamp("2024-03-05T00:00:00Z"), "%Q")`, "", "unknown specifier %Q"},
+		{`mask("abc", -1, 0)`, "", "negative"},
+		{`jsonText(jsonPath("{\"a\": 1}", "a").value())`, "", "must start with $"},
+		{`jsonText(json("{bad"))`, "", "JSON"},
+		{`string(int(decimal("99999999999999999999")))`, "", "out of int range"},
+		{`string(decimal("1") / decimal("0"))`, "", "division by zero"},
+		{`string(round(decimal("1.5"), 40))`, "", "scale 40"},
+	} {
+		p, err := Compile(text, Spec{Transform: map[string]string{"v": c.expr}})
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		out, err := p.Transform(rowcodec.Row{int64(1), []byte("")}, nil, OpInsert)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want an error with %q", c.expr, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", c.expr, err)
+		case string(out[1].([]byte)) != c.want:
+			t.Errorf("%s = %q, want %q", c.expr, out[1], c.want)
+		}
+	}
+}
+
+// Runtime errors name the table, the row by its key and the expression, never
+// another column's value.
+func TestEvalErrorMessage(t *testing.T) {
+	p, err := Compile(testTable(), Spec{Transform: map[string]string{"qty": `row.qty * 1000000000000`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := testRow()
+	row[3] = int64(9999999)
+	_, err = p.Transform(row, nil, OpInsert)
+	var ee *EvalError
+	if !errors.As(err, &ee) || ee.Key != "(id=7)" || ee.Where != "transform.qty" ||
+		err.Error() != "`shop`.`customers` row (id=7): transform.qty \"row.qty * 1000000000000\": 9999999000000000000 is out of range for qty (int(11))" &&
+			!strings.Contains(err.Error(), "overflow") {
+		t.Errorf("%v", err)
+	}
+	if strings.Contains(err.Error(), "Example.com") {
+		t.Error("a non-key value in the message")
+	}
+}

@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -68,8 +69,48 @@ func (p *Program) HasFilter() bool { return p.filter != nil }
 func (p *Program) HasTransforms() bool { return len(p.transforms) > 0 }
 
 // Compile type-checks the entry's expressions against the table's columns. The
-// error, when not nil, is a *CheckErrors listing every problem.
+// error, when not nil, is a CheckErrors listing every problem. Programs are
+// kept per table definition and expressions: the copy's chunks and attempts of
+// one table share one (a program is immutable and safe for concurrent use).
 func Compile(t Table, s Spec) (*Program, error) {
+	key, err := cacheKey(t, s)
+	if err == nil {
+		programsMu.Lock()
+		p, ok := programs[key]
+		programsMu.Unlock()
+		if ok {
+			return p, nil
+		}
+	}
+	p, cerr := compile(t, s)
+	if cerr == nil && err == nil {
+		programsMu.Lock()
+		if len(programs) >= maxPrograms {
+			clear(programs)
+		}
+		programs[key] = p
+		programsMu.Unlock()
+	}
+	return p, cerr
+}
+
+var (
+	programsMu sync.Mutex
+	programs   = map[string]*Program{}
+)
+
+// maxPrograms bounds the cache (a worker serves many tables of many tasks).
+const maxPrograms = 512
+
+func cacheKey(t Table, s Spec) (string, error) {
+	b, err := json.Marshal(struct {
+		T Table
+		S Spec
+	}{t, s})
+	return string(b), err
+}
+
+func compile(t Table, s Spec) (*Program, error) {
 	p := &Program{table: t}
 	for _, c := range t.Columns {
 		p.cols = append(p.cols, newColInfo(c))
@@ -334,7 +375,14 @@ func (im *image) get(i int) ref.Val {
 		}
 	}
 	if types.IsError(v) && strings.Contains(fmt.Sprint(v), "zero date") {
-		v = types.NewErr("%v: "+zeroDateHelp, v, ci.Name, ci.Name)
+		zero := "0000-00-00"
+		if ci.DataType != "date" {
+			zero += " 00:00:00"
+			if ci.scale > 0 {
+				zero += "." + strings.Repeat("0", ci.scale)
+			}
+		}
+		v = types.NewErr("%v: "+zeroDateHelp, v, ci.Name, ci.Name, zero)
 	}
 	im.cache[i] = v
 	return v

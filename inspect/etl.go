@@ -37,6 +37,7 @@ func checkExpressions(ctx context.Context, src *sql.DB, s spec.Spec, p plan.Plan
 		}
 		base := fmt.Sprintf("objects[%d].tables[%d]", t.Object, t.EntryIndex)
 		add := func(pr precheck.ETLProblem) {
+			out.Failed++
 			if len(out.Problems) < maxETLProblems {
 				out.Problems = append(out.Problems, pr)
 			}
@@ -63,11 +64,29 @@ func checkExpressions(ctx context.Context, src *sql.DB, s spec.Spec, p plan.Plan
 		}
 	}
 	if out != nil {
-		// One problem of a pattern entry on many tables is one line per table:
-		// the same place, message and hint are reported once.
-		out.Problems = slices.CompactFunc(out.Problems, func(a, b precheck.ETLProblem) bool {
-			return a.Place == b.Place && a.Msg == b.Msg && a.Hint == b.Hint && strings.HasPrefix(a.Path, "objects")
-		})
+		// A pattern entry's problem on many tables is reported once, naming
+		// every table it concerns (a glob's expression must check on each).
+		var merged []precheck.ETLProblem
+		tables := map[int][]string{}
+		for _, p := range out.Problems {
+			i := slices.IndexFunc(merged, func(m precheck.ETLProblem) bool {
+				return m.Place == p.Place && m.Path == p.Path && m.Msg == p.Msg && m.Hint == p.Hint
+			})
+			if i < 0 {
+				merged = append(merged, p)
+				i = len(merged) - 1
+			}
+			tables[i] = append(tables[i], p.Table)
+		}
+		for i := range merged {
+			if ts := tables[i]; len(ts) > 1 {
+				if len(ts) > 5 {
+					ts = append(ts[:5:5], fmt.Sprintf("and %d more", len(ts)-5))
+				}
+				merged[i].Table = strings.Join(ts, ", ")
+			}
+		}
+		out.Problems = merged
 	}
 	return out
 }

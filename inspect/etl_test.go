@@ -58,3 +58,21 @@ objects:
 		t.Errorf("the good table's expressions are reported:\n%s", got)
 	}
 }
+
+// A pattern entry whose filter names a column some matched tables lack: one
+// problem, naming each table.
+func TestGlobExpressionNamesEveryTable(t *testing.T) {
+	h := newHarness(t)
+	db := uniq("etlglob")
+	h.database(h.env.Source, db,
+		"CREATE TABLE log_a (id INT PRIMARY KEY, level INT NOT NULL)",
+		"CREATE TABLE log_b (id INT PRIMARY KEY)",
+		"CREATE TABLE log_c (id INT PRIMARY KEY)")
+	s := h.spec(spec.Object{Database: db, Tables: []spec.Table{{Name: "log_*", Filter: "row.level > 1"}}})
+	r := h.run(s)
+	it := expect(t, r, precheck.IDETLExpressions, precheck.Fail, []string{"2 expressions of 3 do not type-check"}, "fix the expressions")
+	got := strings.Join(it.Details, "\n")
+	if !strings.Contains(got, "(`"+db+"`.`log_b`, `"+db+"`.`log_c`): undefined field 'level'") || strings.Count(got, "undefined field") != 1 {
+		t.Errorf("details:\n%s", got)
+	}
+}

@@ -29,9 +29,10 @@ type Facts struct {
 
 // ETLFacts is what checking the expressions found.
 type ETLFacts struct {
-	// Expressions counts the expressions checked, Tables the tables.
-	Expressions, Tables int
-	Problems            []ETLProblem
+	// Expressions counts the expressions checked (per table), Tables the
+	// tables, Failed the expressions that did not check.
+	Expressions, Tables, Failed int
+	Problems                    []ETLProblem
 }
 
 // ETLProblem is one expression that does not check.

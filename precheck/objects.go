@@ -377,8 +377,9 @@ func checkExpressions(f *Facts) Item {
 			details = append(details, strings.Split(p.Snippet, "\n")...)
 		}
 	}
+	failed := max(e.Failed, len(e.Problems))
 	it := fail(fmt.Sprintf("%s of %d do not type-check against the source's columns",
-		plural(len(e.Problems), "expression", "expressions"), e.Expressions),
+		plural(failed, "expression", "expressions"), e.Expressions),
 		"fix the expressions at the places shown (docs/etl.md lists the types and functions), then run the precheck again")
 	it.Details = details
 	return it
