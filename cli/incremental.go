@@ -157,7 +157,7 @@ func cutoverCmd() *command {
 						case p.Stage == workflows.StageDraining && prev == workflows.StageStopWrites:
 							fmt.Fprintf(e.Stdout, "%s  the source is quiet; applying the last changes\n", time.Now().Format("15:04:05"))
 						case p.Stage == workflows.StageStopWrites || p.Stage == workflows.StageDraining:
-							fmt.Fprintf(e.Stdout, "%s  lag %.1fs <= %s: STOP WRITES ON THE SOURCE NOW. sluice waits until the source's position stops moving and everything is applied.\n", time.Now().Format("15:04:05"), p.LagSeconds, *maxLag)
+							fmt.Fprintf(e.Stdout, "%s  lag %.1fs <= %s: STOP WRITES ON THE SOURCE NOW. sluice waits until the migrated tables stay unchanged for 2s and everything is applied.\n", time.Now().Format("15:04:05"), p.LagSeconds, *maxLag)
 						default:
 							fmt.Fprintf(e.Stdout, "%s  %s (lag %.1fs)\n", time.Now().Format("15:04:05"), p.Stage, p.LagSeconds)
 						}
