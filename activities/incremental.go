@@ -414,7 +414,8 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				// Running it again would succeed with another result (a swap swaps
 				// back, in the history too), and whether it ran before the crash
 				// cannot be told: stop rather than guess.
-				if pre, err := ddl.ReplicateDDL(schema, statement, sel, ghost); err == nil && pre.NotIdempotent != "" {
+				// (A RENAME cycle is guarded by the history: it runs once.)
+				if pre, err := ddl.ReplicateDDL(schema, statement, sel, ghost); err == nil && pre.NotIdempotent != "" && pre.Kind != ddl.KindRenameTable {
 					return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("a %s at %s was interrupted between the destination DDL and its checkpoint, and running it again would not be safe (%s): compare the tables it names on the destination with the source, then start the migration again", pre.Kind, at, pre.NotIdempotent), ErrIncrementalFailed, nil)
 				}
 			}

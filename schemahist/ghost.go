@@ -2,10 +2,14 @@ package schemahist
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/ddl"
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // gh-ost (`online_ddl: gh-ost`): its shadow table `_t_gho` is altered and filled
@@ -73,6 +77,9 @@ func (h *History) Replicate(ctx context.Context, sel ddl.Selector, ghost *ddl.Gh
 		rd.Statements = nil
 		return rd, nil
 	}
+	if rd.Kind == ddl.KindRenameTable && rd.NotIdempotent != "" {
+		return h.guardedRename(ctx, rd, shadow, at)
+	}
 	if !shapesTables(rd.Kind) {
 		// Views, routines, triggers: the decoder never looks them up, and the
 		// shadow holds tables only (a view over a view from before replication
@@ -87,6 +94,92 @@ func (h *History) Replicate(ctx context.Context, sel ddl.Selector, ghost *ddl.Gh
 		}
 	}
 	return rd, h.exec(ctx, shadow.Statements, retried)
+}
+
+// guardedRename runs a RENAME cycle (a swap) so that running it again after a
+// crash is safe: each RENAME also moves a guard table of the task and position
+// (`sluice`.`g_<hash>_s` for the shadow, `_d` for the destination) to its
+// `_done` name, in the same atomic statement. A guard found done means that
+// rename ran: it is not run again (it would swap back).
+func (h *History) guardedRename(ctx context.Context, rd, shadow ddl.ReplicatedDDL, at string) (ddl.ReplicatedDDL, error) {
+	if len(rd.Statements) > 1 || len(shadow.Statements) != 1 {
+		return rd, fmt.Errorf("schema history: a RENAME cycle rewrote to %d destination and %d shadow statements", len(rd.Statements), len(shadow.Statements))
+	}
+	sum := sha256.Sum256([]byte(h.task + "\x00" + at))
+	guard := "g_" + hex.EncodeToString(sum[:8])
+	// Guards of earlier DDLs of the task are done with: their checkpoints passed.
+	if err := h.dropGuards(ctx, guard); err != nil {
+		return rd, err
+	}
+	run := func(side, stmt string) (string, bool, error) {
+		g := "`sluice`." + sqltok.Quote(guard+"_"+side)
+		done := "`sluice`." + sqltok.Quote(guard+"_"+side+"_done")
+		var n int
+		if err := h.dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sluice' AND TABLE_NAME = ?", guard+"_"+side+"_done").Scan(&n); err != nil {
+			return "", false, fmt.Errorf("schema history: %w", err)
+		}
+		if n > 0 {
+			return "", true, nil // this rename ran before the crash
+		}
+		if _, err := h.dst.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+g+" (`x` INT) ENGINE=InnoDB COMMENT "+sqltok.QuoteString(guardComment(h.task))); err != nil {
+			return "", false, fmt.Errorf("schema history: guard table: %w", err)
+		}
+		return stmt + ", " + g + " TO " + done, false, nil
+	}
+	sq, done, err := run("s", shadow.Statements[0])
+	if err != nil {
+		return rd, err
+	}
+	if !done {
+		if err := h.exec(ctx, []string{sq}, false); err != nil {
+			return rd, err
+		}
+	}
+	if len(rd.Statements) == 1 {
+		dq, done, err := run("d", rd.Statements[0])
+		if err != nil {
+			return rd, err
+		}
+		rd.Statements = nil
+		if !done {
+			rd.Statements = []string{dq}
+		}
+	}
+	rd.NotIdempotent = "" // guarded
+	return rd, nil
+}
+
+// guardComment marks a task's guard tables (other tasks may share the destination).
+func guardComment(task string) string {
+	sum := sha256.Sum256([]byte(task))
+	return "sluice rename guard " + hex.EncodeToString(sum[:8])
+}
+
+// dropGuards drops the task's guard tables but those of keep.
+func (h *History) dropGuards(ctx context.Context, keep string) error {
+	rows, err := h.dst.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sluice' AND TABLE_NAME LIKE 'g\\_%' AND TABLE_COMMENT = ?", guardComment(h.task))
+	if err != nil {
+		return fmt.Errorf("schema history: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("schema history: %w", err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if strings.HasPrefix(n, keep) {
+			continue
+		}
+		if _, err := h.dst.ExecContext(ctx, "DROP TABLE IF EXISTS `sluice`."+sqltok.Quote(n)); err != nil {
+			return fmt.Errorf("schema history: %w", err)
+		}
+	}
+	return nil
 }
 
 // shapesTables: DDL kinds that change a table definition (or which tables exist).

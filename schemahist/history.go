@@ -222,6 +222,9 @@ func (h *History) Drop(ctx context.Context) error {
 		dbs = append(dbs, s)
 	}
 	rows.Close()
+	if err := h.dropGuards(ctx, "\x00"); err != nil {
+		return err
+	}
 	for _, s := range dbs {
 		if s == "" {
 			continue // the Init marker

@@ -368,3 +368,76 @@ func TestShadowForeignKeys(t *testing.T) {
 		t.Errorf("after RENAME: %q", got)
 	}
 }
+
+// A swap (RENAME a TO tmp, b TO a, tmp TO b) run again after a crash does not
+// swap back, in the shadow or on the destination, whichever ran before it.
+func TestSwapRenameRunsOnce(t *testing.T) {
+	srcDB, dstDB := "sh_swap_src", "sh_swap_dst"
+	_, src, dst, s, _ := databases(t, srcDB, dstDB,
+		"CREATE TABLE %s.a (id INT PRIMARY KEY, only_a INT)",
+		"CREATE TABLE %s.b (id INT PRIMARY KEY, only_b INT)")
+	ctx := context.Background()
+	h, err := Open(ctx, dst, "swap-test", sel{srcDB, dstDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Init(ctx, src, []Table{{srcDB, "a"}, {srcDB, "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	swap := "RENAME TABLE " + s + ".a TO " + s + ".tmp, " + s + ".b TO " + s + ".a, " + s + ".tmp TO " + s + ".b"
+	cols := func(db, table string) string {
+		_, rows, _ := strings.Cut(rowsOf(t, dst, "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '"+db+"' AND TABLE_NAME = '"+table+"'"), "\n")
+		return rows
+	}
+	check := func(what, wantA string) {
+		t.Helper()
+		if got := cols(h.Shadow(srcDB), "a"); got != wantA {
+			t.Errorf("%s: shadow a has %q, want %q", what, got, wantA)
+		}
+		if got := cols(dstDB, "a"); got != wantA {
+			t.Errorf("%s: destination a has %q, want %q", what, got, wantA)
+		}
+	}
+	run := func(at string, retried bool) []string {
+		t.Helper()
+		rd, err := h.Replicate(ctx, sel{srcDB, dstDB}, nil, srcDB, swap, at, retried)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rd.NotIdempotent != "" {
+			t.Errorf("the guarded swap still says %q", rd.NotIdempotent)
+		}
+		return rd.Statements
+	}
+	execAll := func(stmts []string) {
+		t.Helper()
+		for _, q := range stmts {
+			exec(t, dst, q)
+		}
+	}
+	// 1. A crash between the shadow's rename and the destination's.
+	run("at-1", false) // the destination statement is lost with the crash
+	stmts := run("at-1", true)
+	if len(stmts) != 1 {
+		t.Fatalf("after a crash before the destination ran: %q", stmts)
+	}
+	execAll(stmts)
+	check("crash before the destination", "id,only_b")
+	// 2. A crash after the destination's rename, before the checkpoint.
+	execAll(run("at-2", false))
+	check("second swap", "id,only_a")
+	if stmts := run("at-2", true); len(stmts) != 0 {
+		t.Errorf("after a crash once both ran: %q", stmts)
+	}
+	check("the second swap's re-run", "id,only_a")
+	// Guards of earlier positions are dropped; Drop removes the rest.
+	if err := h.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := strings.Cut(rowsOf(t, dst, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sluice' AND TABLE_COMMENT = '"+guardComment("swap-test")+"'"), "\n"); n != "0" {
+		t.Errorf("%s guard tables left after Drop", n)
+	}
+}
