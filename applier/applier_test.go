@@ -176,36 +176,10 @@ func load(t *testing.T, src *sql.DB, db string, seed uint64, n int) int {
 	return committed
 }
 
-// dump reads a table's rows as text, ordered, on one server.
+// dump reads a query's rows as text on one server.
 func dump(t *testing.T, db *sql.DB, query string) []string {
 	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, v := range vals {
-			if v.Valid {
-				parts = append(parts, strconv.Quote(v.String))
-			} else {
-				parts = append(parts, "NULL")
-			}
-		}
-		out = append(out, strings.Join(parts, ","))
-	}
-	return out
+	return testenv.Rows(t, db, query)
 }
 
 // runUntil applies from the applier's checkpoint until the task's position

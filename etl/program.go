@@ -362,18 +362,7 @@ func (im *image) get(i int) ref.Val {
 		return v
 	}
 	ci := &im.p.cols[i]
-	var v ref.Val
-	switch x := im.vals[i]; {
-	case x == nil && ci.Nullable:
-		v = types.OptionalNone
-	case x == nil:
-		v = types.NewErr("column %s is NULL", ci.Name)
-	default:
-		v = ci.toCEL(x)
-		if ci.Nullable && !types.IsError(v) {
-			v = types.OptionalOf(v)
-		}
-	}
+	v := im.value(i, ci.toCEL)
 	if types.IsError(v) && strings.Contains(fmt.Sprint(v), "zero date") {
 		zero := "0000-00-00"
 		if ci.DataType != "date" {
@@ -392,21 +381,26 @@ func (im *image) getRaw(i int) ref.Val {
 	if v := im.raws[i]; v != nil {
 		return v
 	}
+	v := im.value(i, im.p.cols[i].rawCEL)
+	im.raws[i] = v
+	return v
+}
+
+// value converts column i with conv; NULL is none for a NULL-able column.
+func (im *image) value(i int, conv func(any) ref.Val) ref.Val {
 	ci := &im.p.cols[i]
-	var v ref.Val
 	switch x := im.vals[i]; {
 	case x == nil && ci.Nullable:
-		v = types.OptionalNone
+		return types.OptionalNone
 	case x == nil:
-		v = types.NewErr("column %s is NULL", ci.Name)
+		return types.NewErr("column %s is NULL", ci.Name)
 	default:
-		v = ci.rawCEL(x)
+		v := conv(x)
 		if ci.Nullable && !types.IsError(v) {
 			v = types.OptionalOf(v)
 		}
+		return v
 	}
-	im.raws[i] = v
-	return v
 }
 
 func (im *image) ConvertToNative(reflect.Type) (any, error) {

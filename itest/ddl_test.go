@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,13 +58,7 @@ func TestReplicatedDDLWhileWriting(t *testing.T) {
 	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	ctx := context.Background()
 	const srcDB, dstDB, otherDB, id = "itd_src", "itd dst", "itd_other", "sluice-itddl"
-	drop := func() {
-		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+srcDB, "DROP DATABASE IF EXISTS "+otherDB)
-		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+dstDB+"`")
-	}
-	drop()
-	t.Cleanup(drop)
-	if err := env.Source.Exec(ctx, "CREATE DATABASE "+srcDB, "CREATE DATABASE "+otherDB,
+	src, dst := databases(t, env, []string{srcDB, otherDB}, []string{dstDB}, "CREATE DATABASE "+srcDB, "CREATE DATABASE "+otherDB,
 		"CREATE TABLE "+otherDB+".busy (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))",
 		"CREATE TABLE "+srcDB+".`order` (`id` INT NOT NULL PRIMARY KEY, `code` VARCHAR(20) NOT NULL, `qty` INT, `note` VARCHAR(50), `secret` VARCHAR(20), UNIQUE KEY `uc` (`code`))",
 		"INSERT INTO "+srcDB+".`order` SELECT seq, CONCAT('c', seq), seq % 100, 'initial', 'x' FROM "+srcDB+".seq_1_to_40000",
@@ -77,19 +70,7 @@ func TestReplicatedDDLWhileWriting(t *testing.T) {
 		// source drops meanwhile.
 		"CREATE TRIGGER "+srcDB+".trg_note BEFORE UPDATE ON "+srcDB+".`order` FOR EACH ROW SET NEW.`note` = NEW.`note`",
 		"CREATE TRIGGER "+srcDB+".trg_gone BEFORE INSERT ON "+srcDB+".trunc_me FOR EACH ROW SET NEW.id = NEW.id",
-	); err != nil {
-		t.Fatal(err)
-	}
-	src, err := env.Source.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := env.Destination.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
+	)
 
 	file := writeFile(t, "itddl", fmt.Sprintf(`name: itddl
 source: {host: %s, port: %d, user: %s, password: "${IT_SRC_PASSWORD}"}
@@ -111,20 +92,8 @@ options:
 
 	var table atomic.Value
 	table.Store("order")
-	stop := make(chan struct{})
 	var writes atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); kvLoad(t, src, srcDB, &table, stop, &writes) }()
-	stopLoad := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}
-	defer stopLoad()
+	stopLoad := background(t, func(stop <-chan struct{}) { kvLoad(t, src, srcDB, &table, stop, &writes) })
 
 	if code, _, _ := s.sluice(t, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)

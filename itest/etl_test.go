@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,32 +85,14 @@ func TestFilteredTransformedMigration(t *testing.T) {
 	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	ctx := context.Background()
 	const srcDB, dstDB, id = "ite_src", "ite_dst", "sluice-itetl"
-	drop := func() {
-		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+srcDB)
-		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dstDB)
-	}
-	drop()
-	t.Cleanup(drop)
-	if err := env.Source.Exec(ctx, "CREATE DATABASE "+srcDB,
+	src, dst := databases(t, env, []string{srcDB}, []string{dstDB}, "CREATE DATABASE "+srcDB,
 		"CREATE TABLE "+srcDB+".customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, status ENUM('active','deleted') NOT NULL,"+
 			" credit DECIMAL(10,2) NOT NULL, phone VARCHAR(20) NULL, note TEXT NULL)",
 		"INSERT INTO "+srcDB+".customers SELECT seq, CONCAT('User', seq, '@Example.com'), IF(seq % 3 = 0, 'deleted', 'active'),"+
 			" (seq % 25) + 0.55, IF(seq % 4 = 0, NULL, CONCAT('+49', seq)), IF(seq % 5 = 0, NULL, 'x') FROM "+srcDB+".seq_1_to_8000",
 		"CREATE TABLE "+srcDB+".events (id INT PRIMARY KEY, kind INT NOT NULL, payload VARCHAR(20) NOT NULL)",
 		"INSERT INTO "+srcDB+".events SELECT seq, seq % 5, CONCAT('p', seq) FROM "+srcDB+".seq_1_to_12000",
-	); err != nil {
-		t.Fatal(err)
-	}
-	src, err := env.Source.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := env.Destination.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
+	)
 	file := writeFile(t, "itetl", fmt.Sprintf(`name: itetl
 source: {host: %s, port: %d, user: %s, password: "${IT_SRC_PASSWORD}"}
 destination: {host: %s, port: %d, user: %s, password: "${IT_DST_PASSWORD}"}
@@ -132,20 +113,8 @@ options:
   throttle: {full: {rps: 5000}}
 `, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser, srcDB, dstDB))
 
-	stop := make(chan struct{})
 	var writes int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); etlLoad(t, src, srcDB, stop, &writes) }()
-	stopLoad := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}
-	defer stopLoad()
+	stopLoad := background(t, func(stop <-chan struct{}) { etlLoad(t, src, srcDB, stop, &writes) })
 	if code, _, _ := s.sluice(t, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)
 	}
@@ -185,7 +154,7 @@ options:
 	// What the semantics define, computed by the source server from its rows.
 	compare := func(what, want, got string) {
 		t.Helper()
-		w, g := dumpRows(t, src, want), dumpRows(t, dst, got)
+		w, g := testenv.Rows(t, src, want), testenv.Rows(t, dst, got)
 		if len(w) < 100 {
 			t.Errorf("%s: only %d expected rows", what, len(w))
 		}
@@ -216,38 +185,6 @@ options:
 		"SELECT id, kind, payload FROM "+dstDB+".events ORDER BY id")
 }
 
-// dumpRows reads a query's rows as text.
-func dumpRows(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, v := range vals {
-			if v.Valid {
-				parts = append(parts, fmt.Sprintf("%q", v.String))
-			} else {
-				parts = append(parts, "NULL")
-			}
-		}
-		out = append(out, strings.Join(parts, ","))
-	}
-	return out
-}
-
 // Issue 6: a bad expression stops the migration at the precheck and nothing is
 // written; a transform failing on a row fails the copy naming the table, the
 // row's key and the expression, or with on_error: skip leaves that row out and
@@ -259,21 +196,8 @@ func TestETLErrors(t *testing.T) {
 	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
 	ctx := context.Background()
 	const db = "it_etlerr"
-	drop := func() {
-		env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-	}
-	drop()
-	t.Cleanup(drop)
-	if err := env.Source.Exec(ctx, "CREATE DATABASE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(5) NOT NULL)",
-		"INSERT INTO "+db+".t SELECT seq, seq, 'ab' FROM "+db+".seq_1_to_100", "UPDATE "+db+".t SET s = 'abcd' WHERE id = 42"); err != nil {
-		t.Fatal(err)
-	}
-	dst, err := env.Destination.Open("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
+	_, dst := databases(t, env, []string{db}, []string{db}, "CREATE DATABASE "+db, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(5) NOT NULL)",
+		"INSERT INTO "+db+".t SELECT seq, seq, 'ab' FROM "+db+".seq_1_to_100", "UPDATE "+db+".t SET s = 'abcd' WHERE id = 42")
 	file := func(name, entry, options string) string {
 		return writeFile(t, name, strings.Replace(workflowFile(env, name, db, options), `    tables: ["*"]`, "    tables:\n"+entry, 1))
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -181,20 +180,8 @@ options:
 	})
 	w := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
 
-	stop := make(chan struct{})
 	var loadTxns atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); writeLoad(t, src, srcDB, 1, stop, &loadTxns) }()
-	stopLoad := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}
-	defer stopLoad()
+	stopLoad := background(t, func(stop <-chan struct{}) { writeLoad(t, src, srcDB, 1, stop, &loadTxns) })
 
 	if code, _, _ := s.sluiceOn(t, queue, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)

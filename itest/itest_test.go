@@ -6,6 +6,7 @@ package itest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -198,4 +199,49 @@ objects:
 
 func clientStart(id, queue string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: id, TaskQueue: queue}
+}
+
+// databases prepares a migration's source: srcDBs are dropped on the source and
+// dstDBs on the destination before and after the test, then stmts run on the
+// source (as root). It returns root pools of both servers.
+func databases(t *testing.T, env *testenv.Env, srcDBs, dstDBs []string, stmts ...string) (src, dst *sql.DB) {
+	t.Helper()
+	drop := func() {
+		for _, db := range srcDBs {
+			env.Source.Exec(context.Background(), "DROP DATABASE IF EXISTS "+testenv.QuoteIdent(db))
+		}
+		for _, db := range dstDBs {
+			env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS "+testenv.QuoteIdent(db))
+		}
+	}
+	drop()
+	t.Cleanup(drop)
+	if err := env.Source.Exec(context.Background(), stmts...); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if src, err = env.Source.Open(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	if dst, err = env.Destination.Open(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
+	return src, dst
+}
+
+// background runs load until the returned stop is called (idempotent; also at
+// the end of the test) and waits for it to return.
+func background(t *testing.T, load func(stop <-chan struct{})) (stop func()) {
+	ch := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); load(ch) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() { close(ch) })
+		<-done
+	}
+	t.Cleanup(stop)
+	return stop
 }

@@ -44,6 +44,44 @@ func Row(t testing.TB, db Querier, query string, args ...any) map[string]string 
 	return out
 }
 
+// Rows returns every row of query as text: the columns' values quoted (Go
+// syntax) and joined by commas, NULL as NULL. Tests compare servers with it.
+func Rows(t testing.TB, db Querier, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = "NULL"
+			if v.Valid {
+				parts[i] = strconv.Quote(v.String)
+			}
+		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return out
+}
+
 // ShowCreate runs a SHOW CREATE statement and returns the definition it prints,
 // whatever the object kind.
 func ShowCreate(t testing.TB, db Querier, show string) string {
