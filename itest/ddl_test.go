@@ -72,10 +72,7 @@ func TestReplicatedDDLWhileWriting(t *testing.T) {
 		"CREATE TRIGGER "+srcDB+".trg_gone BEFORE INSERT ON "+srcDB+".trunc_me FOR EACH ROW SET NEW.id = NEW.id",
 	)
 
-	file := writeFile(t, "itddl", fmt.Sprintf(`name: itddl
-source: {host: %s, port: %d, user: %s, password: "${IT_SRC_PASSWORD}"}
-destination: {host: %s, port: %d, user: %s, password: "${IT_DST_PASSWORD}"}
-types: [schema, full, incremental]
+	file := writeFile(t, "itddl", servers(env, "itddl", "IT_SRC_PASSWORD", "IT_DST_PASSWORD")+fmt.Sprintf(`types: [schema, full, incremental]
 objects:
   - database: %s
     to: %s
@@ -88,7 +85,7 @@ options:
   full: {parallel: 2}
   throttle: {full: {rps: 8000}}
   ignore_warnings: [objects.exist]   # log_* matches tables created later
-`, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser, srcDB, dstDB))
+`, srcDB, dstDB))
 
 	var table atomic.Value
 	table.Store("order")

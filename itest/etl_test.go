@@ -93,10 +93,7 @@ func TestFilteredTransformedMigration(t *testing.T) {
 		"CREATE TABLE "+srcDB+".events (id INT PRIMARY KEY, kind INT NOT NULL, payload VARCHAR(20) NOT NULL)",
 		"INSERT INTO "+srcDB+".events SELECT seq, seq % 5, CONCAT('p', seq) FROM "+srcDB+".seq_1_to_12000",
 	)
-	file := writeFile(t, "itetl", fmt.Sprintf(`name: itetl
-source: {host: %s, port: %d, user: %s, password: "${IT_SRC_PASSWORD}"}
-destination: {host: %s, port: %d, user: %s, password: "${IT_DST_PASSWORD}"}
-types: [schema, full, incremental]
+	file := writeFile(t, "itetl", servers(env, "itetl", "IT_SRC_PASSWORD", "IT_DST_PASSWORD")+fmt.Sprintf(`types: [schema, full, incremental]
 objects:
   - database: %s
     to: %s
@@ -111,7 +108,7 @@ objects:
         filter: row.kind != 3            # all SQL: pushed into the chunk SELECT
 options:
   throttle: {full: {rps: 5000}}
-`, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser, srcDB, dstDB))
+`, srcDB, dstDB))
 
 	var writes int64
 	stopLoad := background(t, func(stop <-chan struct{}) { etlLoad(t, src, srcDB, stop, &writes) })

@@ -153,10 +153,7 @@ func TestIncrementalUnderLoadWithKillsAndCutover(t *testing.T) {
 		}
 	}
 
-	file := writeFile(t, "inc", fmt.Sprintf(`name: inc
-source: {host: %s, port: %d, user: %s, password: "${SRC_INC_PW}"}
-destination: {host: %s, port: %d, user: %s, password: "${DST_INC_PW}"}
-types: [schema, full, incremental]
+	file := writeFile(t, "inc", servers(env, "inc", "SRC_INC_PW", "DST_INC_PW")+fmt.Sprintf(`types: [schema, full, incremental]
 objects:
   - database: %s
     to: %s
@@ -166,7 +163,7 @@ objects:
 options:
   full: {parallel: 2}
   throttle: {full: {rps: 30000}}
-`, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser, srcDB, dstDB))
+`, srcDB, dstDB))
 	secrets := []string{"SRC_INC_PW=" + env.Source.RootPassword, "DST_INC_PW=" + env.Destination.RootPassword}
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	t.Cleanup(func() {

@@ -245,3 +245,10 @@ func background(t *testing.T, load func(stop <-chan struct{})) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
+
+// servers is the start of a workflow file: its name and both servers as root,
+// passwords by reference (${srcRef}, ${dstRef}).
+func servers(env *testenv.Env, name, srcRef, dstRef string) string {
+	return fmt.Sprintf("name: %s\nsource: {host: %s, port: %d, user: %s, password: \"${%s}\"}\ndestination: {host: %s, port: %d, user: %s, password: \"${%s}\"}\n",
+		name, env.Source.Host, env.Source.Port, env.Source.RootUser, srcRef, env.Destination.Host, env.Destination.Port, env.Destination.RootUser, dstRef)
+}
