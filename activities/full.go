@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-dev/sluice/schema"
 	"github.com/sluice-dev/sluice/schemahist"
 	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/throttle"
 	"github.com/sluice-dev/sluice/workflows"
 )
 
@@ -401,7 +402,7 @@ func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Ob
 // limiter is this worker's throttle for one run: chunks of a run on one worker
 // share it. (Limits apply per worker until the control issue spreads them across
 // workers.) Buckets of runs idle for an hour are dropped.
-func (a *Activities) limiter(runID string, t spec.ThrottleLimits) copier.Limiter {
+func (a *Activities) limiter(runID string, t spec.ThrottleLimits) throttle.Limiter {
 	a.limMu.Lock()
 	defer a.limMu.Unlock()
 	if a.limiters == nil {
@@ -415,7 +416,7 @@ func (a *Activities) limiter(runID string, t spec.ThrottleLimits) copier.Limiter
 	}
 	l, ok := a.limiters[runID]
 	if !ok {
-		l = &runLimiter{bucket: copier.NewTokenBucket(copier.Limits{SourceQPS: float64(t.SourceQPS), RowsPerSec: float64(t.RPS), MBPerSec: t.MBPS})}
+		l = &runLimiter{bucket: throttle.NewTokenBucket(throttle.Limits{SourceQPS: float64(t.SourceQPS), RowsPerSec: float64(t.RPS), MBPerSec: t.MBPS})}
 		a.limiters[runID] = l
 	}
 	l.used = now
@@ -423,6 +424,6 @@ func (a *Activities) limiter(runID string, t spec.ThrottleLimits) copier.Limiter
 }
 
 type runLimiter struct {
-	bucket *copier.TokenBucket
+	bucket *throttle.TokenBucket
 	used   time.Time
 }

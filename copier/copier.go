@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluice-dev/sluice/chunk"
 	"github.com/sluice-dev/sluice/rowcodec"
+	"github.com/sluice-dev/sluice/throttle"
 )
 
 // WritePath is how pages are written to the destination.
@@ -56,7 +57,7 @@ type Job struct {
 	// Sizer bounds the adaptive page size (chunk.SizerOptions; zero = defaults).
 	Sizer chunk.SizerOptions `json:"sizer"`
 	// Limiter paces the source reads; nil = unlimited.
-	Limiter Limiter `json:"-"`
+	Limiter throttle.Limiter `json:"-"`
 
 	// Where is a condition on the source rows (a filter's exact SQL part), added
 	// to every SELECT. Read, when set, are the columns to read (a superset of
@@ -121,7 +122,7 @@ func CopyRange(ctx context.Context, src, dst *sql.DB, job Job, progress func(Pro
 		progress = func(Progress) {}
 	}
 	if job.Limiter == nil {
-		job.Limiter = unlimited{}
+		job.Limiter = throttle.Unlimited{}
 	}
 	s, err := OpenSource(ctx, src)
 	if err != nil {

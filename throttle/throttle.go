@@ -1,4 +1,8 @@
-package copier
+// Package throttle paces the data paths: the full copy's reads and the
+// incremental applier's writes. A TokenBucket holds the limits (statements,
+// rows, bytes per second) and a pause; both change at runtime (sluice throttle,
+// pause, resume) and wake the waiters.
+package throttle
 
 import (
 	"context"
@@ -7,10 +11,10 @@ import (
 	"time"
 )
 
-// Limiter paces the reads of the full copy (the spec's throttle.full). CopyRange
-// calls Wait once after every SELECT it ran on the source, with the rows and
-// bytes that statement returned, before writing them; a streamed read (no-key
-// table) calls it once per batch, counting each batch as one statement.
+// Limiter paces a data path. The full copy calls Wait once after every SELECT
+// it ran on the source, with the rows and bytes that statement returned, before
+// writing them (a streamed read once per batch); the applier once per epoch,
+// before applying it.
 type Limiter interface {
 	Wait(ctx context.Context, rows, bytes int) error
 }
@@ -48,7 +52,8 @@ type TokenBucket struct {
 	mu      sync.Mutex
 	clk     clock
 	buckets [3]bucket     // statements, rows, bytes
-	changed chan struct{} // closed and replaced by SetLimits
+	paused  bool          // Wait blocks until resumed
+	changed chan struct{} // closed and replaced by SetLimits and SetPaused
 }
 
 type bucket struct {
@@ -73,6 +78,25 @@ func (tb *TokenBucket) SetLimits(l Limits) {
 	tb.setLocked(l)
 	close(tb.changed)
 	tb.changed = make(chan struct{})
+}
+
+// SetPaused pauses (every Wait blocks, however the limits stand) or resumes.
+func (tb *TokenBucket) SetPaused(p bool) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if tb.paused == p {
+		return
+	}
+	tb.paused = p
+	close(tb.changed)
+	tb.changed = make(chan struct{})
+}
+
+// Paused reports whether the bucket is paused.
+func (tb *TokenBucket) Paused() bool {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.paused
 }
 
 // Limits returns the current limits.
@@ -122,6 +146,16 @@ func (tb *TokenBucket) Wait(ctx context.Context, rows, bytes int) error {
 	costs := [3]float64{1, float64(max(rows, 0)), float64(max(bytes, 0))}
 	for {
 		tb.mu.Lock()
+		if tb.paused {
+			changed := tb.changed
+			tb.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-changed:
+			}
+			continue
+		}
 		now := tb.clk.Now()
 		var wait time.Duration
 		for i := range tb.buckets {
@@ -159,7 +193,8 @@ func (tb *TokenBucket) Wait(ctx context.Context, rows, bytes int) error {
 	}
 }
 
-// unlimited is the Limiter used when a Job has none.
-type unlimited struct{}
+// Unlimited is the Limiter of no limits.
+type Unlimited struct{}
 
-func (unlimited) Wait(ctx context.Context, _, _ int) error { return ctx.Err() }
+// Wait returns at once (ctx's error if it ended).
+func (Unlimited) Wait(ctx context.Context, _, _ int) error { return ctx.Err() }

@@ -1,4 +1,4 @@
-package copier
+package throttle
 
 import (
 	"context"
@@ -198,4 +198,36 @@ func TestTokenBucketConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A paused bucket blocks every Wait, unlimited or not, until resumed; a Wait
+// blocked by the pause returns when ctx ends.
+func TestPause(t *testing.T) {
+	for _, l := range []Limits{{}, {RowsPerSec: 1e6}} {
+		tb := NewTokenBucket(l)
+		tb.SetPaused(true)
+		done := make(chan error, 1)
+		go func() { done <- tb.Wait(context.Background(), 10, 10) }()
+		select {
+		case err := <-done:
+			t.Fatalf("%+v: Wait returned while paused: %v", l, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		tb.SetPaused(false)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("%+v: Wait still blocked after resume", l)
+		}
+	}
+	tb := NewTokenBucket(Limits{})
+	tb.SetPaused(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := tb.Wait(ctx, 1, 1); !errors.Is(err, context.DeadlineExceeded) || !tb.Paused() {
+		t.Errorf("paused Wait with an ending ctx: %v", err)
+	}
 }
