@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -21,9 +22,13 @@ type Activities struct {
 	// OnSecret is told every secret the worker resolves, so the log core can mask it.
 	OnSecret func(string)
 
+	// Client reads the migrations' control state (throttle, pause) and reports
+	// retries; nil (tests of single activities): the workflow file's limits.
+	Client client.Client
+
 	schemaCache schemaCache
-	limMu       sync.Mutex
-	limiters    map[string]*runLimiter
+	ctlMu       sync.Mutex
+	watches     map[string]*controlWatch
 }
 
 // New returns the activities of a worker whose environment holds the secrets.

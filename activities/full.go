@@ -24,7 +24,6 @@ import (
 	"github.com/sluice-dev/sluice/schema"
 	"github.com/sluice-dev/sluice/schemahist"
 	"github.com/sluice-dev/sluice/spec"
-	"github.com/sluice-dev/sluice/throttle"
 	"github.com/sluice-dev/sluice/workflows"
 )
 
@@ -276,8 +275,11 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		Range:     rj.Range,
 		Conflicts: conflicts,
 		Sizer:     chunk.SizerOptions{AvgRowLength: rj.AvgRow},
-		Limiter:   a.limiter(activity.GetInfo(ctx).WorkflowExecution.RunID, s.Options.Throttle.Full),
 	}
+	info := activity.GetInfo(ctx)
+	lim, release := a.controlled(ctx, migrationOf(in.Control, info.WorkflowExecution.ID), info.WorkflowExecution.ID, s, true)
+	defer release()
+	job.Limiter = lim
 	// Filters and transforms: the exact part of the filter in the SELECT, the
 	// rest and the transforms on each page.
 	if e, ok := entryOf(r, in.Table.Database, in.Table.Name); ok {
@@ -397,33 +399,4 @@ func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Ob
 		a.Log.Info("secondary indexes added", zap.String("table", t.String()), zap.Strings("indexes", names))
 	}
 	return names, nil
-}
-
-// limiter is this worker's throttle for one run: chunks of a run on one worker
-// share it. (Limits apply per worker until the control issue spreads them across
-// workers.) Buckets of runs idle for an hour are dropped.
-func (a *Activities) limiter(runID string, t spec.ThrottleLimits) throttle.Limiter {
-	a.limMu.Lock()
-	defer a.limMu.Unlock()
-	if a.limiters == nil {
-		a.limiters = map[string]*runLimiter{}
-	}
-	now := time.Now()
-	for id, l := range a.limiters {
-		if now.Sub(l.used) > time.Hour {
-			delete(a.limiters, id)
-		}
-	}
-	l, ok := a.limiters[runID]
-	if !ok {
-		l = &runLimiter{bucket: throttle.NewTokenBucket(throttle.Limits{SourceQPS: float64(t.SourceQPS), RowsPerSec: float64(t.RPS), MBPerSec: t.MBPS})}
-		a.limiters[runID] = l
-	}
-	l.used = now
-	return l.bucket
-}
-
-type runLimiter struct {
-	bucket *throttle.TokenBucket
-	used   time.Time
 }

@@ -378,8 +378,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		p.At = time.Now().UTC()
 		return p
 	}
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer stopRun()
+	var runCtx context.Context
+	stopRun := func() {}
+	defer func() { stopRun() }()
 	hist, err := schemahist.Open(ctx, dst, in.Task, sel)
 	if err != nil {
 		return workflows.IncrementalProgress{}, classify(err)
@@ -499,6 +500,10 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			a.Log.Warn("etl: change skipped (options.etl.on_error: skip)", zap.String("workflow", in.Task), zap.Error(err))
 		},
 	}
+	info := activity.GetInfo(ctx)
+	lim, release := a.controlled(ctx, info.WorkflowExecution.ID, "", s, false)
+	defer release()
+	cfg.Limiter = lim
 	ap, err := applier.New(ctx, cfg, safe)
 	if errors.Is(err, applier.ErrFenced) && in.Cutover != nil {
 		// A cutover attempt that fenced the task and died before reporting it:
@@ -538,11 +543,10 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			return workflows.IncrementalProgress{}, classifyIncremental(err)
 		}
 	}
-	info := activity.GetInfo(ctx)
 	a.Log.Info("incremental replication starts", zap.String("workflow", info.WorkflowExecution.ID),
 		zap.Int32("attempt", info.Attempt), zap.Stringer("from", from), zap.Bool("cutover", in.Cutover != nil))
 
-	stream, err := binlog.Open(ctx, binlog.Config{
+	bcfg := binlog.Config{
 		Endpoint: s.Source, Env: a.LookupEnv, ServerID: binlog.ServerIDFor(in.Task),
 		Lookup: func(ctx context.Context, db, table string) (*binlog.Table, error) {
 			if db == applier.MetaSchema && table == applier.HeartbeatTable {
@@ -550,11 +554,27 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			}
 			return hist.Lookup(ctx, db, table)
 		},
-	}, from)
-	if err != nil {
-		return workflows.IncrementalProgress{}, classifyIncremental(fmt.Errorf("incremental: open the source binlog at %s: %w", from, err))
 	}
-	defer stream.Close()
+	// run opens the binlog at the checkpoint and applies from it until stopRun
+	// (a pause closes the stream; resume opens it again at the checkpoint).
+	var stream *binlog.Stream
+	runErr := make(chan error, 1)
+	run := func() error {
+		from, _ := ap.Checkpoint()
+		st, err := binlog.Open(ctx, bcfg, from)
+		if err != nil {
+			return classifyIncremental(fmt.Errorf("incremental: open the source binlog at %s: %w", from, err))
+		}
+		stream = st
+		runCtx, stopRun = context.WithCancel(ctx)
+		go func() { runErr <- ap.Run(runCtx, st) }()
+		return nil
+	}
+	defer func() {
+		if stream != nil {
+			stream.Close()
+		}
+	}()
 
 	// The heartbeat writer makes lag exact on an idle source; a cutover stops it
 	// once writes are to stop (its own writes would keep the position moving).
@@ -568,13 +588,15 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	}
 
 	// Heartbeats to Temporal carry the progress (sluice status shows it).
+	beatCtx, stopBeats := context.WithCancel(ctx)
+	defer stopBeats()
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		activity.RecordHeartbeat(ctx, snapshot())
 		for {
 			select {
-			case <-runCtx.Done():
+			case <-beatCtx.Done():
 				return
 			case h := <-hbState:
 				mu.Lock()
@@ -586,8 +608,37 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		}
 	}()
 
-	runErr := make(chan error, 1)
-	go func() { runErr <- ap.Run(runCtx, stream) }()
+	// A pause (sluice pause) ends the run at its last epoch and closes the
+	// binlog connection (a stream left unread would be cut by the source's
+	// net_write_timeout); the activity stays, heartbeating its growing lag, and
+	// opens the binlog again on resume. A worker restarting meanwhile finds the
+	// pause before it opens anything.
+	pauseTick := time.NewTicker(250 * time.Millisecond)
+	defer pauseTick.Stop()
+	paused := func() bool { return lim.Paused() }
+	waitResume := func(deadline <-chan time.Time) error {
+		mu.Lock()
+		resumeStage := prog.Stage
+		prog.Stage = workflows.StagePaused
+		mu.Unlock()
+		a.Log.Info("incremental replication paused", zap.String("workflow", info.WorkflowExecution.ID), zap.Stringer("at", ap.Progress().Position))
+		for paused() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-activity.GetWorkerStopChannel(ctx):
+				return temporal.NewApplicationError("the worker is stopping; another one resumes from the checkpoint", "WorkerStopping")
+			case <-deadline:
+				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("cutover did not complete within %s: replication is paused (sluice resume, then cut over again); replication goes on", in.Cutover.Timeout), workflows.ErrCutoverTimeout, nil)
+			case <-pauseTick.C:
+			}
+		}
+		mu.Lock()
+		prog.Stage = resumeStage
+		mu.Unlock()
+		a.Log.Info("incremental replication resumed", zap.String("workflow", info.WorkflowExecution.ID))
+		return nil
+	}
 
 	var deadline <-chan time.Time
 	var check <-chan time.Time
@@ -599,8 +650,35 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		defer tk.Stop()
 		check = tk.C
 	}
+	if paused() {
+		if err := waitResume(deadline); err != nil {
+			return snapshot(), err
+		}
+	}
+	if err := run(); err != nil {
+		return snapshot(), err
+	}
 	for {
 		select {
+		case <-pauseTick.C:
+			if !paused() {
+				continue
+			}
+			stopRun()
+			if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+				if ctx.Err() != nil {
+					return snapshot(), ctx.Err()
+				}
+				return snapshot(), classifyIncremental(err)
+			}
+			stream.Close()
+			stream = nil
+			if err := waitResume(deadline); err != nil {
+				return snapshot(), err
+			}
+			if err := run(); err != nil {
+				return snapshot(), err
+			}
 		case err := <-runErr:
 			if ctx.Err() != nil {
 				return snapshot(), ctx.Err()

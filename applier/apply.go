@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/etl"
 	"github.com/sluice-dev/sluice/rowcodec"
+	"github.com/sluice-dev/sluice/throttle"
 )
 
 // Events is what the applier reads: a *binlog.Stream.
@@ -74,6 +75,10 @@ type Config struct {
 	// (options.etl.on_error: skip) instead of stopping; OnETLSkip is told.
 	SkipETLErrors bool
 	OnETLSkip     func(error)
+	// Limiter paces the applying (options.throttle.incremental, sluice throttle
+	// and pause): Wait is called before each epoch with its row changes and
+	// bytes; a Pager also bounds the epoch's rows. nil: unlimited.
+	Limiter throttle.Limiter
 }
 
 // HeartbeatTable is the table on the source the heartbeat writer updates.
@@ -124,8 +129,10 @@ type Applier struct {
 	// epoch starts, and the checkpoint being repaired (nil after it).
 	readPos    binlog.Position
 	readResume *Resume
-	cur        *txn
-	prog       Progress
+	// readRows and readBytes (the reader's too) size a throttled epoch.
+	readRows, readBytes int64
+	cur                 *txn
+	prog                Progress
 	// abortable lets ctx cut an epoch mid-commit (tests: a crash between slots).
 	abortable bool
 	// afterDDL, a test hook, runs between a DDL and its checkpoint; an error
@@ -141,6 +148,9 @@ type Applier struct {
 func New(ctx context.Context, cfg Config, safeUntil binlog.Position) (*Applier, error) {
 	if cfg.Slots <= 0 {
 		cfg.Slots = 4
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = throttle.Unlimited{}
 	}
 	if cfg.EpochTxns <= 0 {
 		cfg.EpochTxns = 4096
@@ -237,12 +247,18 @@ type change struct {
 	// that replaces; left: one that took it out, written as a delete (the
 	// source deleted nothing: no foreign key action runs).
 	upsert, left bool
+	// cascadeOnly: a change of a parent row the filter keeps off the
+	// destination (or one written as upsert/left) whose foreign key actions on
+	// the children still run: the source ran them on its children, which the
+	// destination holds (op and images are the source's).
+	cascadeOnly bool
 }
 
 type epochBatch struct {
 	start, end binlog.Position
 	txns       []*txn
 	bytes      int
+	rows       int
 }
 
 // Run applies transactions from ev (opened at Checkpoint, or at the start position)
@@ -261,7 +277,10 @@ func (a *Applier) Run(ctx context.Context, ev Events) error {
 	out := make(chan collected, 1)
 	ack := make(chan struct{})
 	done := make(chan struct{})
+	// Reading starts over at the last committed epoch (Run may be called again
+	// on a new stream after a pause): what an earlier Run read past it is read again.
 	a.readPos, a.readResume = a.pos, a.resume
+	a.carry, a.cur = nil, nil
 	go func() {
 		defer close(done)
 		a.read(rctx, ev, out, ack)
@@ -298,7 +317,11 @@ func (a *Applier) Run(ctx context.Context, ev Events) error {
 			if a.abortable {
 				actx = ctx
 			}
-			err = a.apply(actx, c.ep)
+			// The throttle (and a pause) hold the epoch before any of it is
+			// written; ctx ending here loses nothing.
+			if err = a.cfg.Limiter.Wait(ctx, c.ep.rows, c.ep.bytes); err == nil {
+				err = a.apply(actx, c.ep)
+			}
 			if err == nil && c.ep.ddl() {
 				select {
 				case ack <- struct{}{}:
@@ -382,6 +405,15 @@ func (a *Applier) collect(ctx context.Context, ev Events, idle func()) (*epochBa
 	var dl deadline
 	defer dl.stop()
 	expired := false
+	// Under a throttle an epoch is a fraction of a second's budget (smooth rate).
+	maxRows := 0
+	if p, ok := a.cfg.Limiter.(throttle.Pager); ok {
+		avg := 0.0
+		if a.readRows > 0 {
+			avg = float64(a.readBytes) / float64(a.readRows)
+		}
+		maxRows = p.PageRows(avg)
+	}
 	add := func(t *txn) bool {
 		t.ordinal = len(ep.txns)
 		if a.readResume != nil && a.readResume.Applied.has(t.ordinal) {
@@ -390,6 +422,9 @@ func (a *Applier) collect(ctx context.Context, ev Events, idle func()) (*epochBa
 		ep.txns = append(ep.txns, t)
 		ep.end = t.end
 		ep.bytes += t.bytes
+		ep.rows += len(t.changes)
+		a.readRows += int64(len(t.changes))
+		a.readBytes += int64(t.bytes)
 		if a.readResume != nil {
 			if c := t.end.Compare(a.readResume.End); c >= 0 {
 				if c > 0 {
@@ -399,7 +434,7 @@ func (a *Applier) collect(ctx context.Context, ev Events, idle func()) (*epochBa
 			}
 			return false
 		}
-		return len(ep.txns) >= a.cfg.EpochTxns || ep.bytes >= a.cfg.EpochBytes
+		return len(ep.txns) >= a.cfg.EpochTxns || ep.bytes >= a.cfg.EpochBytes || (maxRows > 0 && ep.rows >= maxRows)
 	}
 	if t := a.carry; t != nil {
 		a.carry = nil
@@ -548,7 +583,9 @@ func (a *Applier) addRows(ctx context.Context, t *txn, e *binlog.Event) error {
 	}
 	for _, c := range e.Changes {
 		ch := change{t: tg, op: e.Op, before: c.Before, after: c.After}
+		var extra *change
 		if tg.prog != nil {
+			orig := ch
 			keep, err := filterChange(tg.prog, &ch)
 			if err != nil {
 				if a.cfg.SkipETLErrors {
@@ -560,12 +597,25 @@ func (a *Applier) addRows(ctx context.Context, t *txn, e *binlog.Event) error {
 				}
 				return err
 			}
+			if len(tg.cascades) > 0 && (!keep || ch.upsert || ch.left) && orig.cascades() {
+				// The parent's own change is filtered (or rewritten), its
+				// children's foreign key actions are not: the source ran them.
+				orig.cascadeOnly, orig.upsert = true, keep && ch.upsert
+				extra = &orig
+			}
 			if !keep {
+				if extra != nil {
+					t.changes = append(t.changes, *extra)
+				}
 				continue
 			}
 		}
 		t.changes = append(t.changes, ch)
 		t.bytes += rowSize(ch.before) + rowSize(ch.after)
+		if extra != nil {
+			// After the upsert's new row (the children's check needs it).
+			t.changes = append(t.changes, *extra)
+		}
 	}
 	return nil
 }

@@ -299,8 +299,11 @@ func (t *target) appendFKKeys(keys []uint64, row rowcodec.Row) []uint64 {
 
 // cascadeStatements returns what the destination must run before a parent
 // change: for a delete (after == nil) the ON DELETE actions, for an update that
-// changes referenced values the ON UPDATE ones.
-func (t *target) cascadeStatements(before, after rowcodec.Row) ([]string, error) {
+// changes referenced values the ON UPDATE ones. checks: run them with
+// foreign_key_checks on (InnoDB carries them to grandchildren); off for an
+// update whose parent row the destination does not hold (filtered), which the
+// check of the children's new values would refuse.
+func (t *target) cascadeStatements(before, after rowcodec.Row, checks bool) ([]string, error) {
 	var out []string
 	for _, c := range t.cascades {
 		rule := c.deleteRule
@@ -355,7 +358,11 @@ func (t *target) cascadeStatements(before, after rowcodec.Row) ([]string, error)
 		if rule == "CASCADE" && after == nil {
 			stmt = "DELETE FROM " + c.child.Quoted() + " WHERE " + where
 		}
-		out = append(out, "SET SESSION foreign_key_checks = 1", stmt, "SET SESSION foreign_key_checks = 0")
+		if checks {
+			out = append(out, "SET SESSION foreign_key_checks = 1", stmt, "SET SESSION foreign_key_checks = 0")
+		} else {
+			out = append(out, stmt)
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package applier
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/etl"
+	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/sqltok"
 )
 
@@ -137,5 +140,68 @@ func TestForeignKeyUpdateCascadeTwoLevels(t *testing.T) {
 		if strings.Join(w, "|") != strings.Join(g, "|") {
 			t.Errorf("%s: source %v destination %v", tb, w, g)
 		}
+	}
+}
+
+// A parent the filter keeps off the destination still cascades: the source's
+// InnoDB deleted, updated or nulled its children, which the destination holds
+// (children are not filtered). Deleted, key changed while out of the filter,
+// brought into it (upsert, checks on) and taken out of it (left).
+func TestCascadeOfFilteredParent(t *testing.T) {
+	env, src, dst, srcDB, dstDB := pair(t, "cascadef")
+	sq, dq := sqltok.Quote(srcDB), sqltok.Quote(dstDB)
+	for _, x := range []struct {
+		db *sql.DB
+		q  string
+	}{{src, sq}, {dst, dq}} {
+		for _, s := range strings.Split(fmt.Sprintf(cascadeTables, x.q), ";") {
+			mustExec(t, x.db, s)
+		}
+	}
+	const keep = "`id` < 10 OR `id` > 50"
+	var load []string
+	for i := 1; i <= 20; i++ {
+		load = append(load, fmt.Sprintf("INSERT INTO %%[1]s.`p` VALUES (%d, 'p%d')", i, i),
+			fmt.Sprintf("INSERT INTO %%[1]s.`c` VALUES (%d, %d, 'p%d', 0)", 100+i, i, i),
+			fmt.Sprintf("INSERT INTO %%[1]s.`n` VALUES (%d, %d)", 200+i, i),
+			fmt.Sprintf("INSERT INTO %%[1]s.`g` VALUES (%d, %d)", 300+i, 100+i))
+	}
+	all := fmt.Sprintf(strings.Join(load, ";"), sq)
+	mustExec(t, src, all)
+	// The full copy's result: the filtered parents, every child.
+	mustExec(t, dst, "SET SESSION foreign_key_checks = 0;"+fmt.Sprintf(strings.Join(load, ";"), dq)+";DELETE FROM "+dq+".`p` WHERE NOT ("+keep+")")
+	start := position(t, src)
+	mustExec(t, src,
+		"DELETE FROM "+sq+".`p` WHERE `id` = 15",               // out: c 115 and g 315 go, n 215 nulls
+		"UPDATE "+sq+".`p` SET `id` = 35 WHERE `id` = 16",      // out → out: c 116 follows, n 216 nulls
+		"UPDATE "+sq+".`p` SET `id` = 60 WHERE `id` = 17",      // out → in (upsert): c 117 follows
+		"UPDATE "+sq+".`p` SET `id` = 30 WHERE `id` = 3",       // in → out (left): c 103 follows, n 203 nulls
+		"UPDATE "+sq+".`p` SET `code` = 'q18' WHERE `id` = 18") // out → out: c 118's pcode follows
+	end := position(t, src)
+	compile := func(ctx context.Context, db, table string, cols []rowcodec.Column) (*etl.Program, error) {
+		if table != "p" {
+			return nil, nil
+		}
+		var tc []etl.Column
+		for _, c := range cols {
+			tc = append(tc, etl.Column{Column: c, Key: c.Name == "id"})
+		}
+		return etl.Compile(etl.Table{Schema: db, Name: table, Columns: tc}, etl.Spec{Filter: "row.id < 10 || row.id > 50"})
+	}
+	cfg := Config{Task: "test-cascadef", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 2, MultiStatements: true, ETL: compile}
+	resetTask(t, dst, cfg.Task)
+	if _, done := runUntil(t, env, cfg, start, end, time.Minute); !done {
+		t.Fatal("not caught up")
+	}
+	for _, tb := range []string{"c", "n", "g"} {
+		q := "SELECT * FROM %s.`" + tb + "` ORDER BY `id`"
+		want, got := dump(t, src, fmt.Sprintf(q, sq)), dump(t, dst, fmt.Sprintf(q, dq))
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("%s differs\nsource:\n%s\ndestination:\n%s", tb, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+	want := dump(t, src, "SELECT * FROM "+sq+".`p` WHERE "+keep+" ORDER BY `id`")
+	if got := dump(t, dst, "SELECT * FROM "+dq+".`p` ORDER BY `id`"); strings.Join(want, "\n") != strings.Join(got, "\n") {
+		t.Errorf("p: source (filtered) %v, destination %v", want, got)
 	}
 }

@@ -47,6 +47,20 @@ const maxBatch = 4 << 20
 //     key), the before-image is deleted first;
 //   - delete: DELETE by key.
 func (w *writer) add(ctx context.Context, c change, safe bool) error {
+	if c.cascadeOnly {
+		after := c.after
+		if c.op == binlog.Delete {
+			after = nil
+		}
+		// With checks on, InnoDB carries the action to grandchildren; an
+		// update's check needs the parent's new row, which the destination
+		// holds only when the change brought it into the filter.
+		stmts, err := c.t.cascadeStatements(c.before, after, c.op == binlog.Delete || c.upsert)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.t, err)
+		}
+		return w.raw(ctx, stmts...)
+	}
 	switch c.op {
 	case binlog.Insert:
 		k := kindInsert
@@ -63,7 +77,7 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		var cascades []string
 		if len(c.t.cascades) > 0 {
 			var err error
-			if cascades, err = c.t.cascadeStatements(c.before, c.after); err != nil {
+			if cascades, err = c.t.cascadeStatements(c.before, c.after, true); err != nil {
 				return fmt.Errorf("%s: %w", c.t, err)
 			}
 		}
@@ -88,7 +102,7 @@ func (w *writer) add(ctx context.Context, c change, safe bool) error {
 		return w.raw(ctx, cascades...)
 	case binlog.Delete:
 		if len(c.t.cascades) > 0 && !c.left {
-			stmts, err := c.t.cascadeStatements(c.before, nil)
+			stmts, err := c.t.cascadeStatements(c.before, nil, true)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.t, err)
 			}

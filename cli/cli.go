@@ -62,9 +62,8 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 var errFailedQuietly = errors.New("failed")
 
 func commands() []*command {
-	// Throttle, pause, resume and verify join this table in later releases.
 	return []*command{
-		validateCmd(), precheckCmd(), startCmd(), statusCmd(), listCmd(), stopCmd(), cutoverCmd(),
+		validateCmd(), precheckCmd(), startCmd(), statusCmd(), listCmd(), throttleCmd(), pauseCmd(), resumeCmd(), stopCmd(), cutoverCmd(),
 	}
 }
 

@@ -301,6 +301,9 @@ func statusCmd() *command {
 					if out.Status.Message != "" {
 						fmt.Fprintf(e.Stdout, "Message:  %s\n", out.Status.Message)
 					}
+					if out.State == "running" {
+						printControl(e.Stdout, out.Status.Control)
+					}
 				}
 				if out.Error != "" {
 					fmt.Fprintf(e.Stdout, "Error:    %s\n", out.Error)

@@ -320,8 +320,16 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 	selCols := append(keyColumns(job.Key), read...)
 	dstTable := rowcodec.Table{Schema: job.Dest.Schema, Name: job.Dest.Name}
 	sizer := chunk.NewSizer(job.Sizer)
+	avgRow := float64(job.Sizer.AvgRowLength)
 	for {
 		limit := sizer.Rows()
+		// Under a throttle a page is a fraction of a second's budget, so the
+		// rate is smooth (a page of seconds' worth would make it a staircase).
+		if p, ok := job.Limiter.(throttle.Pager); ok {
+			if c := p.PageRows(avgRow); c > 0 && c < limit {
+				limit = c
+			}
+		}
 		q, err := chunk.PageQueryWhere(job.Source, job.Key, names, job.Range, res.Cursor, limit, job.where())
 		if err != nil {
 			return res, fmt.Errorf("copier: %w", err)
@@ -384,6 +392,7 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		res.Bytes += bytes
 		progress(res)
 		sizer.Observe(n, bytes, took)
+		avgRow = float64(bytes) / float64(n)
 		if n < limit {
 			return res, nil
 		}

@@ -129,6 +129,7 @@ func (s *stack) startWorker(queue string) (worker.Worker, error) {
 	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second, MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle})
 	workflows.Register(w)
 	a := activities.New(s.log)
+	a.Client = s.client
 	a.LookupEnv = func(k string) (string, bool) {
 		s.envMu.Lock()
 		defer s.envMu.Unlock()

@@ -198,3 +198,33 @@ type Unlimited struct{}
 
 // Wait returns at once (ctx's error if it ended).
 func (Unlimited) Wait(ctx context.Context, _, _ int) error { return ctx.Err() }
+
+// Pager is a Limiter that says how large one call should be for the pacing to
+// stay smooth: a page (or epoch) worth several seconds of the budget makes the
+// rate a staircase, the copy standing still while its debt is repaid.
+type Pager interface {
+	// PageRows is the most rows one Wait should cover (0: no cap), for rows of
+	// avgRowBytes bytes on average (0: unknown).
+	PageRows(avgRowBytes float64) int
+}
+
+// pageFraction: a page costs at most 1/pageFraction of a second's budget, so
+// several chunks sharing a bucket still move in small steps.
+const pageFraction = 8
+
+// PageRows implements Pager.
+func (tb *TokenBucket) PageRows(avgRowBytes float64) int {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	n := math.Inf(1)
+	if r := tb.buckets[1].rate; r > 0 {
+		n = r / pageFraction
+	}
+	if r := tb.buckets[2].rate; r > 0 && avgRowBytes > 0 {
+		n = min(n, r/avgRowBytes/pageFraction)
+	}
+	if math.IsInf(n, 1) {
+		return 0
+	}
+	return max(1, int(n))
+}

@@ -231,3 +231,27 @@ func TestPause(t *testing.T) {
 		t.Errorf("paused Wait with an ending ctx: %v", err)
 	}
 }
+
+func TestPageRows(t *testing.T) {
+	tb := NewTokenBucket(Limits{})
+	if n := tb.PageRows(100); n != 0 {
+		t.Fatalf("unlimited: PageRows = %d, want 0 (no cap)", n)
+	}
+	tb.SetLimits(Limits{RowsPerSec: 800})
+	if n := tb.PageRows(0); n != 100 {
+		t.Fatalf("800 rows/s: PageRows = %d, want 100", n)
+	}
+	// 1 MB/s of 1000-byte rows is 1000 rows/s: the tighter rows limit wins, then the bytes.
+	tb.SetLimits(Limits{RowsPerSec: 800, MBPerSec: 1})
+	if n := tb.PageRows(1000); n != 100 {
+		t.Fatalf("800 rows/s and 1 MB/s of 1 kB rows: PageRows = %d, want 100", n)
+	}
+	tb.SetLimits(Limits{MBPerSec: 0.4})
+	if n := tb.PageRows(1000); n != 50 {
+		t.Fatalf("0.4 MB/s of 1 kB rows: PageRows = %d, want 50", n)
+	}
+	tb.SetLimits(Limits{RowsPerSec: 2})
+	if n := tb.PageRows(0); n != 1 {
+		t.Fatalf("2 rows/s: PageRows = %d, want at least 1", n)
+	}
+}

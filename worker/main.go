@@ -156,7 +156,9 @@ func run(ctx context.Context, stopSignals func(), cfg config, logger *zap.Logger
 		},
 	})
 	workflows.Register(w)
-	activities.Register(w, activities.New(logger))
+	acts := activities.New(logger)
+	acts.Client = c
+	activities.Register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start the worker on task queue %q: %w", cfg.TaskQueue, err)
 	}

@@ -59,6 +59,8 @@ type CopyRangeInput struct {
 	Table plan.Object     `json:"table"`
 	Index int             `json:"index"`
 	Range json.RawMessage `json:"range"`
+	// Control is the migration workflow whose throttle and pause apply.
+	Control string `json:"control,omitempty"`
 }
 
 // CopyRangeResult is what one chunk copied.
@@ -99,6 +101,8 @@ type FullCopyInput struct {
 	Total  int `json:"total"`
 	// Done accumulates the finished tables' totals over all runs.
 	Done FullTotals `json:"done"`
+	// Control is the parent migration's workflow ID (its throttle and pause).
+	Control string `json:"control,omitempty"`
 }
 
 // FullTotals sums what the full copy did.
@@ -188,7 +192,7 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 				break
 			}
 			wg.Add(1)
-			job := CopyRangeInput{Table: t, Index: ri, Range: r}
+			job := CopyRangeInput{Table: t, Index: ri, Range: r, Control: in.Control}
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				defer wg.Done()
 				defer sem.Release(1)
@@ -232,7 +236,7 @@ func FullCopy(ctx workflow.Context, in FullCopyInput) (FullTotals, error) {
 	}
 	next := in.Offset + len(tables)
 	if next < in.Total {
-		return st.Done, workflow.NewContinueAsNewError(ctx, FullCopy, FullCopyInput{Spec: in.Spec, Parallel: in.Parallel, Offset: next, Total: in.Total, Done: st.Done})
+		return st.Done, workflow.NewContinueAsNewError(ctx, FullCopy, FullCopyInput{Spec: in.Spec, Parallel: in.Parallel, Offset: next, Total: in.Total, Done: st.Done, Control: in.Control})
 	}
 	return st.Done, nil
 }
@@ -264,7 +268,8 @@ func fullPhase(ctx workflow.Context, s spec.Spec, st *Status) error {
 	st.Full = &FullSummary{Position: fs.Position, ChildID: childID, Tables: fs.Tables}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: childID})
 	var totals FullTotals
-	err := workflow.ExecuteChildWorkflow(cctx, FullCopyName, FullCopyInput{Spec: s, Parallel: fs.Parallel, Total: fs.Tables}).Get(ctx, &totals)
+	err := workflow.ExecuteChildWorkflow(cctx, FullCopyName, FullCopyInput{Spec: s, Parallel: fs.Parallel, Total: fs.Tables,
+		Control: workflow.GetInfo(ctx).WorkflowExecution.ID}).Get(ctx, &totals)
 	st.Full.Totals = totals
 	if err != nil {
 		return fmt.Errorf("full: %w", err)

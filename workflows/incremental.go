@@ -33,7 +33,9 @@ const (
 	StageStopWrites  = "cutover: stop writes on the source"
 	StageDraining    = "cutover: applying the last changes"
 	StageStopped     = "stopped"
-	StageCutOver     = "cut over"
+	// StagePaused: sluice pause; the binlog is closed until sluice resume.
+	StagePaused  = "paused"
+	StageCutOver = "cut over"
 )
 
 // IncrementalStart is what StartIncremental returns.

@@ -49,7 +49,11 @@ type Status struct {
 	// Incremental is the replication phase; its live lag and position are the
 	// Incremental activity's heartbeat (sluice status reads both).
 	Incremental *IncrementalStatus `json:"incremental,omitempty"`
-	Message     string             `json:"message,omitempty"`
+	// Control is the throttle and pause in force (sluice throttle, pause, resume).
+	Control *Control `json:"control,omitempty"`
+	// Retries are the failures being retried within their windows (options.retry).
+	Retries *Retries `json:"retries,omitempty"`
+	Message string   `json:"message,omitempty"`
 }
 
 // Result is what a finished migration returns.
@@ -115,6 +119,10 @@ func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := registerControl(ctx, s, st); err != nil {
+		return Result{}, err
+	}
+	watchRetries(ctx, st)
 	r, err := runPrecheck(ctx, s)
 	if err != nil {
 		st.Phase, st.Message = PhaseFailed, err.Error()

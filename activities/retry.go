@@ -1,0 +1,229 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/sluice-dev/sluice/logging"
+	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+// Retry windows (options.retry, DTS semantics). Temporal retries a failed
+// activity with backoff, without end; the window is kept by the activity: an
+// outage (the first failure of a class after the last progress) travels from
+// attempt to attempt as the heartbeat's second detail, and a failure past its
+// window is returned non-retryable, naming the outage. Progress (a page
+// committed, an epoch applied, the activity done) ends the outage.
+//
+// Classes: connection (network, MySQL 2002/2003/2006/2013, server shutdown,
+// read-only after a failover) uses retry.connection; lock conflicts (deadlock,
+// lock wait timeout) are retried in place by the copier and applier and, when
+// they still escape, do not consume a window; everything else a retry may cure
+// (a statement the destination refuses, a missing privilege) uses retry.other.
+// Errors sluice knows a retry cannot fix are non-retryable from the start.
+
+// Error classes of a failed attempt.
+const (
+	ClassConnection = "connection"
+	ClassOther      = "other"
+	ClassLock       = "lock"
+)
+
+// ErrRetryWindow is the ApplicationError type of a failure past its window
+// (retryable errors keep their own types).
+const ErrRetryWindow = "RetryWindowExhausted"
+
+// attempt is one activity attempt's view of the retry window.
+type attempt struct {
+	a    *Activities
+	ctx  context.Context
+	spec spec.Spec
+	// migration receives the retry signals ("" = none: not a migration).
+	migration string
+
+	mu       sync.Mutex
+	progress any                   // the activity's own heartbeat detail
+	outage   *workflows.RetryState // carried until progress
+}
+
+// newAttempt reads the outage the previous attempts left in the heartbeat.
+func (a *Activities) newAttempt(ctx context.Context, s spec.Spec, migration string) *attempt {
+	at := &attempt{a: a, ctx: ctx, spec: s, migration: migration}
+	if activity.HasHeartbeatDetails(ctx) {
+		var skip any
+		var o *workflows.RetryState
+		if err := activity.GetHeartbeatDetails(ctx, &skip, &o); err == nil && o != nil && !o.Cleared {
+			at.outage = o
+		}
+	}
+	return at
+}
+
+// beat records the activity's progress detail; advanced: it made progress, which
+// ends an outage.
+func (at *attempt) beat(progress any, advanced bool) {
+	at.mu.Lock()
+	at.progress = progress
+	var ended *workflows.RetryState
+	if advanced && at.outage != nil {
+		ended = at.outage
+		at.outage = nil
+	}
+	o := at.outage
+	at.mu.Unlock()
+	activity.RecordHeartbeat(at.ctx, progress, o)
+	if ended != nil {
+		c := *ended
+		c.Cleared = true
+		c.Error = ""
+		at.a.Log.Info("recovered: the operation succeeds again", zap.String("activity", c.Activity), zap.String("class", c.Class),
+			zap.Duration("after", time.Since(c.Since).Round(time.Second)))
+		at.signal(c)
+	}
+}
+
+// last is the last progress detail recorded.
+func (at *attempt) last() any {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	return at.progress
+}
+
+// done ends an outage of a successful attempt.
+func (at *attempt) done() {
+	at.mu.Lock()
+	o := at.outage
+	at.outage = nil
+	at.mu.Unlock()
+	if o != nil {
+		c := *o
+		c.Cleared, c.Error = true, ""
+		at.signal(c)
+	}
+}
+
+// classOf tells the retry class of an error (after classify); ok=false: not
+// retryable at all, or not a failure of the servers (a cancellation, a worker
+// stopping), which no window limits.
+func classOf(err error) (string, bool) {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) {
+		return ClassOther, true
+	}
+	if ae.NonRetryable() {
+		return "", false
+	}
+	switch ae.Type() {
+	case "Connection":
+		return ClassConnection, true
+	case "LockConflict":
+		return ClassLock, true
+	case "Canceled", "WorkerStopping":
+		return "", false
+	}
+	return ClassOther, true
+}
+
+// fail turns an attempt's error (already classified) into what Temporal gets:
+// within the window a retryable error (the outage recorded in the heartbeat
+// and signalled to the migration), past it a non-retryable one naming the
+// outage.
+func (at *attempt) fail(err error) error {
+	if err == nil {
+		at.done()
+		return nil
+	}
+	if at.ctx.Err() != nil {
+		return err // cancelled: not a failure of the servers
+	}
+	class, ok := classOf(err)
+	if !ok || class == ClassLock {
+		return err
+	}
+	info := activity.GetInfo(at.ctx)
+	now := time.Now()
+	window := at.spec.Options.Retry.Other.D()
+	if class == ClassConnection {
+		window = at.spec.Options.Retry.Connection.D()
+	}
+	if window <= 0 {
+		window = spec.DefaultRetryOther.D()
+		if class == ClassConnection {
+			window = spec.DefaultRetryConnection.D()
+		}
+	}
+	msg := logging.Redact(errText(err))
+	at.mu.Lock()
+	o := at.outage
+	fresh := o == nil || o.Class != class
+	if fresh {
+		o = &workflows.RetryState{Class: class, Since: now}
+	}
+	o.Activity = activityName(info)
+	o.Until = o.Since.Add(window)
+	o.Attempt = info.Attempt
+	changed := fresh || o.Error != msg
+	o.Error = msg
+	at.outage = o
+	progress := at.progress
+	at.mu.Unlock()
+
+	if now.After(o.Until) {
+		what := "failing"
+		if class == ClassConnection {
+			what = "connection lost"
+		}
+		final := fmt.Sprintf("%s since %s (%s, %d attempts), longer than options.retry.%s (%s): %s",
+			what, o.Since.UTC().Format(time.RFC3339), now.Sub(o.Since).Round(time.Second), info.Attempt, class, window, msg)
+		at.a.Log.Error("retry window exhausted: the task fails", zap.String("activity", o.Activity), zap.String("class", class), zap.String("error", msg))
+		e := *o
+		e.Exhausted = true
+		at.signal(e)
+		return temporal.NewNonRetryableApplicationError(final, ErrRetryWindow, nil)
+	}
+	// The next attempt reads the outage from the last heartbeat, flushed with
+	// this failure.
+	activity.RecordHeartbeat(at.ctx, progress, o)
+	at.a.Log.Warn("attempt failed; retrying within the window", zap.String("activity", o.Activity), zap.String("class", class),
+		zap.Int32("attempt", info.Attempt), zap.Time("window_ends", o.Until), zap.String("error", msg))
+	if changed {
+		at.signal(*o)
+	}
+	return err
+}
+
+// signal tells the migration workflow (best effort: the status shows it, the
+// data path never waits for it beyond a few seconds).
+func (at *attempt) signal(r workflows.RetryState) {
+	if at.a.Client == nil || at.migration == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := at.a.Client.SignalWorkflow(ctx, at.migration, "", workflows.RetrySignal, r); err != nil {
+		at.a.Log.Debug("retry signal not delivered", zap.String("workflow", at.migration), zap.Error(err))
+	}
+}
+
+// activityName names an attempt's activity in the status: its type and, for a
+// chunk, which.
+func activityName(info activity.Info) string {
+	return info.ActivityType.Name + " " + info.ActivityID + " of " + info.WorkflowExecution.ID
+}
+
+// errText is an error's message without Go's wrapping of ApplicationErrors.
+func errText(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && err == error(ae) {
+		return ae.Message()
+	}
+	return err.Error()
+}

@@ -1,0 +1,71 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// RetrySignal carries a RetryState from an activity that failed and is being
+// retried within its window (options.retry), or that recovered (Cleared).
+const RetrySignal = "retry"
+
+// RetryState is one failing activity's outage: what fails, since when, and when
+// its retry window runs out.
+type RetryState struct {
+	Activity string `json:"activity"`
+	// Class: connection (options.retry.connection) or other (options.retry.other).
+	Class   string    `json:"class"`
+	Error   string    `json:"error,omitempty"`
+	Since   time.Time `json:"since"`
+	Until   time.Time `json:"until"`
+	Attempt int32     `json:"attempt"`
+	// Cleared: the activity succeeds again; Exhausted: the window ran out (the
+	// task fails).
+	Cleared   bool `json:"cleared,omitempty"`
+	Exhausted bool `json:"exhausted,omitempty"`
+}
+
+// Retries is the status's view of failures being retried.
+type Retries struct {
+	// Active are the outages not over yet, one per activity.
+	Active []RetryState `json:"active,omitempty"`
+	// Last is the most recent failure, kept after it is over.
+	Last *RetryState `json:"last,omitempty"`
+	// Recovered counts outages that ended by themselves.
+	Recovered int `json:"recovered,omitempty"`
+}
+
+// watchRetries keeps st.Retries from the retry signals.
+func watchRetries(ctx workflow.Context, st *Status) {
+	ch := workflow.GetSignalChannel(ctx, RetrySignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var r RetryState
+			if !ch.Receive(ctx, &r) {
+				return
+			}
+			if st.Retries == nil {
+				st.Retries = &Retries{}
+			}
+			rs := st.Retries
+			kept := rs.Active[:0]
+			for _, a := range rs.Active {
+				if a.Activity != r.Activity {
+					kept = append(kept, a)
+				}
+			}
+			rs.Active = kept
+			if r.Cleared {
+				rs.Recovered++
+				if rs.Last != nil && rs.Last.Activity == r.Activity {
+					rs.Last.Cleared = true
+				}
+				continue
+			}
+			rs.Active = append(rs.Active, r)
+			last := r
+			rs.Last = &last
+		}
+	})
+}
