@@ -4,29 +4,49 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/temporal"
 )
 
-func TestClassifyRetriesTransientErrors(t *testing.T) {
+// Every error class of the retry windows: connection (retry.connection), lock
+// (retried, no window), other (retry.other), and errors of cancellation.
+func TestClassifyErrorClasses(t *testing.T) {
 	for _, c := range []struct {
-		err       error
-		retryable bool
+		err   error
+		class string // "" = no window
 	}{
-		{fmt.Errorf("copy: %w", &mysql.MySQLError{Number: 1213, Message: "Deadlock found"}), true},
-		{fmt.Errorf("copy: %w", &mysql.MySQLError{Number: 1205, Message: "Lock wait timeout exceeded"}), true},
-		{fmt.Errorf("copy: %w", context.Canceled), true},
-		{fmt.Errorf("copy: %w", &mysql.MySQLError{Number: 1062, Message: "Duplicate entry"}), false},
-		{errors.New("syntax"), false},
+		{fmt.Errorf("copy: %w", &mysql.MySQLError{Number: 1213, Message: "Deadlock found"}), ClassLock},
+		{fmt.Errorf("copy: %w", &mysql.MySQLError{Number: 1205, Message: "Lock wait timeout exceeded"}), ClassLock},
+		{fmt.Errorf("copy: %w", context.Canceled), ""},
+		{fmt.Errorf("copy: %w", &mysql.MySQLError{Number: 1062, Message: "Duplicate entry"}), ClassOther},
+		{fmt.Errorf("ddl: %w", &mysql.MySQLError{Number: 1064, Message: "You have an error in your SQL syntax"}), ClassOther},
+		{fmt.Errorf("ddl: %w", &mysql.MySQLError{Number: 1142, Message: "ALTER command denied"}), ClassOther},
+		{errors.New("something else"), ClassOther},
+		{fmt.Errorf("read: %w", &mysql.MySQLError{Number: 2013, Message: "Lost connection"}), ClassConnection},
+		{fmt.Errorf("read: %w", &mysql.MySQLError{Number: 1290, Message: "running with the --read-only option"}), ClassConnection},
+		{fmt.Errorf("binlog: %w", &gomysql.MyError{Code: 1053, Message: "Server shutdown in progress"}), ClassConnection},
+		{fmt.Errorf("binlog: %w", io.EOF), ClassConnection},
+		{fmt.Errorf("binlog: %w", gomysql.ErrBadConn), ClassConnection},
+		{fmt.Errorf("open: %w", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), ClassConnection},
+		{temporal.NewNonRetryableApplicationError("fenced", "Fenced", nil), ""},
 	} {
+		err := classify(c.err)
 		var ae *temporal.ApplicationError
-		if !errors.As(classify(c.err), &ae) {
+		if !errors.As(err, &ae) {
 			t.Fatalf("%v: not an application error", c.err)
 		}
-		if ae.NonRetryable() == c.retryable {
-			t.Errorf("%v: non-retryable = %v", c.err, ae.NonRetryable())
+		class, ok := classOf(err)
+		if !ok {
+			class = ""
+		}
+		if class != c.class {
+			t.Errorf("%v: class %q, want %q", c.err, class, c.class)
 		}
 	}
 }

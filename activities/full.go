@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -329,14 +330,31 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 	var mu sync.Mutex
 	last := base
 	stop := heartbeatTicker(ctx, func() any { mu.Lock(); defer mu.Unlock(); return last })
-	res, err := copier.CopyRange(ctx, src, dst, job, func(p copier.Progress) {
+	// A stopping worker ends the chunk at its last committed page (a page
+	// waiting on a pause or throttle would otherwise hold the stop until its
+	// timeout); another attempt resumes from the heartbeat's cursor.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stopping atomic.Bool
+	go func() {
+		select {
+		case <-activity.GetWorkerStopChannel(ctx):
+			stopping.Store(true)
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
+	res, err := copier.CopyRange(cctx, src, dst, job, func(p copier.Progress) {
 		t := total(p)
 		mu.Lock()
 		last = t
 		mu.Unlock()
-		activity.RecordHeartbeat(ctx, t)
+		heartbeat(ctx, t, true)
 	})
 	stop()
+	if err != nil && stopping.Load() && ctx.Err() == nil {
+		return workflows.CopyRangeResult{}, temporal.NewApplicationError(fmt.Sprintf("full: %s chunk %d: the worker is stopping; another attempt resumes from the last committed page", in.Table, in.Index+1), "WorkerStopping")
+	}
 	if err != nil {
 		return workflows.CopyRangeResult{}, classify(fmt.Errorf("full: %s chunk %d: %w", in.Table, in.Index+1, err))
 	}
@@ -360,7 +378,7 @@ func heartbeatTicker(ctx context.Context, detail func() any) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, detail())
+				heartbeat(ctx, detail(), false)
 			}
 		}
 	}()

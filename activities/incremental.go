@@ -11,7 +11,6 @@ import (
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
-	"github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -593,7 +592,16 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
-		activity.RecordHeartbeat(ctx, snapshot())
+		attemptStart := time.Now()
+		// Progress: the applier reported (an epoch, or idle on an open binlog)
+		// since this attempt started.
+		beat := func() {
+			mu.Lock()
+			advanced := last.At.After(attemptStart)
+			mu.Unlock()
+			heartbeat(ctx, snapshot(), advanced)
+		}
+		beat()
 		for {
 			select {
 			case <-beatCtx.Done():
@@ -603,7 +611,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				prog.Heartbeat = h
 				mu.Unlock()
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, snapshot())
+				beat()
 			}
 		}
 	}()
@@ -841,7 +849,6 @@ func classifyIncremental(err error) error {
 		return classify(err) // the ApplicationError on top
 	}
 	var mm *binlog.MismatchError
-	var me *mysql.MySQLError
 	var ee *etl.EvalError
 	var purged *gomysql.MyError
 	switch {
@@ -855,12 +862,11 @@ func classifyIncremental(err error) error {
 		return temporal.NewNonRetryableApplicationError("the source no longer has the binlog replication needs (purged?): "+err.Error()+"; raise the source's binlog retention (expire_logs_days / binlog_expire_logs_seconds) and start the migration again", ErrIncrementalFailed, nil)
 	case errors.As(err, &mm), errors.Is(err, binlog.ErrNoMetadata):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncrementalFailed, nil)
-	case errors.As(err, &me) && me.Number != 1213 && me.Number != 1205 && !strings.Contains(err.Error(), "binlog:"):
-		// A statement the destination refuses (duplicate key: it diverged; a
-		// missing table; a privilege): retrying repeats it.
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrIncrementalFailed, nil)
 	}
-	return temporal.NewApplicationErrorWithCause(err.Error(), "Incremental", err)
+	// A lost connection (source or destination), a lock conflict, or a
+	// statement the destination refuses (retried for options.retry.other: an
+	// operator may fix its cause).
+	return classify(err)
 }
 
 // gtidContains reports that the GTID set have holds every transaction of want.

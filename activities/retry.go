@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
@@ -54,17 +56,88 @@ type attempt struct {
 	outage   *workflows.RetryState // carried until progress
 }
 
-// newAttempt reads the outage the previous attempts left in the heartbeat.
+// newAttempt reads the outage the previous attempts left in the heartbeat, and
+// their progress detail (kept as it is until this attempt records its own, so a
+// failure before any progress does not erase a cursor).
 func (a *Activities) newAttempt(ctx context.Context, s spec.Spec, migration string) *attempt {
 	at := &attempt{a: a, ctx: ctx, spec: s, migration: migration}
 	if activity.HasHeartbeatDetails(ctx) {
-		var skip any
+		var raw converter.RawValue
 		var o *workflows.RetryState
-		if err := activity.GetHeartbeatDetails(ctx, &skip, &o); err == nil && o != nil && !o.Cleared {
-			at.outage = o
+		if err := activity.GetHeartbeatDetails(ctx, &raw, &o); err == nil {
+			if raw.Payload() != nil {
+				at.progress = raw
+			}
+			if o != nil && !o.Cleared {
+				at.outage = o
+			}
 		}
 	}
 	return at
+}
+
+type attemptKey struct{}
+
+// heartbeat records an activity's progress detail through the attempt the
+// interceptor started (the outage rides along); advanced: the activity made
+// progress, which ends an outage.
+func heartbeat(ctx context.Context, progress any, advanced bool) {
+	if at, ok := ctx.Value(attemptKey{}).(*attempt); ok {
+		at.beat(progress, advanced)
+		return
+	}
+	activity.RecordHeartbeat(ctx, progress)
+}
+
+// Interceptor applies the retry windows to every activity of a's worker
+// (worker.Options.Interceptors): the attempt wraps the activity's error. (A
+// function, not a method: every exported method of Activities is an activity.)
+func Interceptor(a *Activities) interceptor.WorkerInterceptor { return &windows{a: a} }
+
+type windows struct {
+	interceptor.WorkerInterceptorBase
+	a *Activities
+}
+
+func (w *windows) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	i := &windowed{a: w.a}
+	i.Next = next
+	return i
+}
+
+type windowed struct {
+	interceptor.ActivityInboundInterceptorBase
+	a *Activities
+}
+
+func (i *windowed) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	info := activity.GetInfo(ctx)
+	var s *spec.Spec
+	for _, arg := range in.Args {
+		switch v := arg.(type) {
+		case spec.Spec:
+			s = &v
+		case workflows.IncrementalInput:
+			s = &v.Spec
+		}
+		if s != nil {
+			break
+		}
+	}
+	// The precheck reports unreachable servers as items: no window.
+	if s == nil || info.ActivityType.Name == "Precheck" {
+		return i.Next.ExecuteActivity(ctx, in)
+	}
+	migration := ""
+	switch info.WorkflowType.Name {
+	case workflows.MigrationName:
+		migration = info.WorkflowExecution.ID
+	case workflows.FullCopyName:
+		migration = migrationOf("", info.WorkflowExecution.ID)
+	}
+	at := i.a.newAttempt(ctx, *s, migration)
+	res, err := i.Next.ExecuteActivity(context.WithValue(ctx, attemptKey{}, at), in)
+	return res, at.fail(err)
 }
 
 // beat records the activity's progress detail; advanced: it made progress, which

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -155,7 +154,7 @@ func (a *Activities) CreateTriggers(ctx context.Context, s spec.Spec, task strin
 			continue
 		}
 		tr.Dest = plan.Name{DB: db, Table: tbl}
-		activity.RecordHeartbeat(ctx, tr.Name)
+		heartbeat(ctx, tr.Name, true)
 		r, err := schema.ApplyTrigger(ctx, src, dst, tr, names)
 		if err != nil {
 			return out, classify(err)
@@ -260,7 +259,7 @@ func (a *Activities) ApplySchemaObjects(ctx context.Context, s spec.Spec, objs [
 	log := a.Log.With(zap.String("workflow", activity.GetInfo(ctx).WorkflowExecution.ID))
 	var out []plan.ApplyResult
 	for _, o := range objs {
-		activity.RecordHeartbeat(ctx, o.String())
+		heartbeat(ctx, o.String(), true)
 		res, err := a.applyOne(ctx, s, src, dst, r, o)
 		if err != nil {
 			return out, classify(err)
@@ -314,9 +313,13 @@ func (a *Activities) applyOne(ctx context.Context, s spec.Spec, src, dst *sql.DB
 	return notFound()
 }
 
-// classify turns an error into what the retry policy needs: connection trouble is
-// retried; anything else (a statement the destination refuses, a definition sluice
-// cannot rewrite) would fail the same way again, so it is not.
+// classify turns an error into what the retry windows need (retry.go):
+// connection trouble ("Connection", retry.connection), a deadlock or lock wait
+// ("LockConflict", no window), a cancellation or a worker stopping (another
+// attempt resumes from the heartbeat), and everything else ("Other",
+// retry.other: a statement the destination refuses may succeed once an
+// operator fixed the cause). Errors sluice knows a retry cannot fix are
+// non-retryable ApplicationErrors already, kept as they are.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -332,21 +335,19 @@ func classify(err error) error {
 		msg := strings.Replace(err.Error(), ae.Error(), ae.Message(), 1)
 		return temporal.NewApplicationErrorWithOptions(msg, ae.Type(), temporal.ApplicationErrorOptions{NonRetryable: ae.NonRetryable(), Cause: errors.Unwrap(ae)})
 	}
-	if dbconn.IsConnectionError(err) {
+	switch {
+	case dbconn.IsConnectionError(err):
 		return temporal.NewApplicationErrorWithCause(err.Error(), "Connection", err)
-	}
-	// Transient: a deadlock or lock wait (retried quickly, as a server would), a
-	// worker stopping or an attempt cancelled (another attempt resumes from the
-	// heartbeat). The retry windows of issue 7 refine the rest.
-	var me *mysql.MySQLError
-	if errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205) {
+	case dbconn.IsLockConflict(err):
 		return temporal.NewApplicationErrorWithCause(err.Error(), "LockConflict", err)
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return temporal.NewApplicationErrorWithCause(err.Error(), "Canceled", err)
 	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrSchemaApplyFailed, nil)
+	return temporal.NewApplicationError(err.Error(), ErrOther)
 }
+
+// ErrOther is the ApplicationError type of a failure retried for options.retry.other.
+const ErrOther = "Other"
 
 // deferIndexes: tables the schema phase creates for a full copy get their plain
 // secondary indexes after their rows (options.full.defer_indexes). Under

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/dbconn"
@@ -961,7 +960,7 @@ func (a *Applier) applyRows(ctx context.Context, ep *epochBatch) error {
 				err := a.commitSlot(cctx, s, ep, work[s].txns, base)
 				// Slots share no key, but InnoDB's next-key locks on unique
 				// indexes can still cross: the victim rolled back, and runs again.
-				if err != nil && transient(err) && attempt < 20 && cctx.Err() == nil {
+				if err != nil && dbconn.IsLockConflict(err) && attempt < 20 && cctx.Err() == nil {
 					time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
 					continue
 				}
@@ -1186,8 +1185,3 @@ func (a *Applier) runDDL(ctx context.Context, t *txn, mark string, retried bool)
 	return nil
 }
 
-// transient: a deadlock or lock wait timeout, whose transaction was rolled back.
-func transient(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
-}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/chunk"
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/throttle"
 )
@@ -375,7 +376,17 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		}
 		var wr rowcodec.Result
 		if len(rows) > 0 {
-			if wr, err = d.writePage(ctx, job, dstTable, rows); err != nil {
+			// A deadlock or lock wait timeout rolled the page back: it is
+			// written again in place (not an attempt's failure; issue 7's
+			// windows do not count it).
+			for try := 1; ; try++ {
+				wr, err = d.writePage(ctx, job, dstTable, rows)
+				if err == nil || !dbconn.IsLockConflict(err) || try == lockRetries || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(time.Duration(try) * 50 * time.Millisecond)
+			}
+			if err != nil {
 				return res, err
 			}
 		}
@@ -398,6 +409,9 @@ func copyKeyed(ctx context.Context, s *Source, d *Dest, job Job, progress func(P
 		}
 	}
 }
+
+// lockRetries bounds the in-place retries of a page after lock conflicts.
+const lockRetries = 10
 
 // writePage writes one page in one transaction.
 func (d *Dest) writePage(ctx context.Context, job Job, dst rowcodec.Table, rows []rowcodec.Row) (rowcodec.Result, error) {

@@ -7,13 +7,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-sql-driver/mysql"
 	"go.uber.org/zap"
 
@@ -227,8 +231,10 @@ func Redact(err error, secret string) error {
 	return errors.New(strings.ReplaceAll(err.Error(), secret, "******"))
 }
 
-// IsConnectionError tells failures worth retrying for the connection window (network,
-// server gone, too many connections) from the others.
+// IsConnectionError tells failures worth retrying for the connection window:
+// network trouble, the server gone or shutting down, too many connections, and
+// a server turned read-only (a failover in progress), for the database/sql
+// driver and go-mysql's binlog connection alike.
 func IsConnectionError(err error) bool {
 	if err == nil {
 		return false
@@ -236,20 +242,40 @@ func IsConnectionError(err error) bool {
 	var ce *ConnectError
 	if errors.As(err, &ce) {
 		var me *mysql.MySQLError
-		return !errors.As(ce.Err, &me) || me.Number == 1040 || me.Number == 1203
+		return !errors.As(ce.Err, &me) || connectionCode(me.Number)
 	}
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) {
+	if errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gomysql.ErrBadConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		switch me.Number {
-		case 1040, 1053, 1203, 2006, 2013: // too many connections, shutdown, gone away, lost
-			return true
-		}
+		return connectionCode(me.Number)
+	}
+	var ge *gomysql.MyError
+	if errors.As(err, &ge) {
+		return connectionCode(ge.Code)
 	}
 	return false
+}
+
+func connectionCode(n uint16) bool {
+	switch n {
+	case 1040, 1053, 1203, // too many connections, server shutdown, too many user connections
+		2002, 2003, 2006, 2013, // cannot connect (socket, TCP), gone away, lost during query
+		1290, 1836, 1792: // read-only (--read-only, read-only mode, read-only transaction): a failover
+		return true
+	}
+	return false
+}
+
+// IsLockConflict tells a deadlock or a lock wait timeout: the transaction was
+// rolled back and running it again usually succeeds.
+func IsLockConflict(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // DDLAlreadyApplied tells the errors a DDL statement gives when it already ran

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -126,10 +127,11 @@ func startStack(t *testing.T) *stack {
 
 // startWorker runs the real worker code on a task queue, its secrets from s.env.
 func (s *stack) startWorker(queue string) (worker.Worker, error) {
-	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second, MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle})
-	workflows.Register(w)
 	a := activities.New(s.log)
 	a.Client = s.client
+	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second, MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle,
+		Interceptors: []interceptor.WorkerInterceptor{activities.Interceptor(a)}})
+	workflows.Register(w)
 	a.LookupEnv = func(k string) (string, bool) {
 		s.envMu.Lock()
 		defer s.envMu.Unlock()

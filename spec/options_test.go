@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // incrementalOnly is base with types: [incremental] (line 9); cases append options
@@ -206,5 +207,22 @@ func TestOptionalBooleans(t *testing.T) {
 	_, err = Parse("t.yaml", []byte(head+"options:\n  heartbeat: 1\n"))
 	if err == nil || !strings.Contains(err.Error(), "t.yaml:7:14: options.heartbeat: expected true or false") {
 		t.Fatalf("a number for a boolean: %v", err)
+	}
+}
+
+// The test-only floor (RetryFloorEnv) lets windows of seconds through; without
+// it they are refused.
+func TestRetryFloorForTests(t *testing.T) {
+	src := base + "options:\n  retry: {connection: 20s, other: 5s}\n"
+	if _, err := Parse("w.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "20s is outside 10m-1440m") {
+		t.Fatalf("without the floor: %v", err)
+	}
+	t.Setenv(RetryFloorEnv, "2s")
+	s, err := Parse("w.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("with the floor: %v", err)
+	}
+	if s.Options.Retry.Connection.D() != 20*time.Second || s.Options.Retry.Other.D() != 5*time.Second {
+		t.Fatalf("retry %+v", s.Options.Retry)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -142,7 +143,11 @@ func run(ctx context.Context, stopSignals func(), cfg config, logger *zap.Logger
 	}
 
 	fatal := make(chan error, 1)
+	acts := activities.New(logger)
+	acts.Client = c
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		// The retry windows (options.retry) of every activity.
+		Interceptors:                       []interceptor.WorkerInterceptor{activities.Interceptor(acts)},
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
 		WorkerStopTimeout:                  workerStopTimeout,
 		// Heartbeats carry the live progress (lag, cutover stage) sluice status
@@ -156,8 +161,6 @@ func run(ctx context.Context, stopSignals func(), cfg config, logger *zap.Logger
 		},
 	})
 	workflows.Register(w)
-	acts := activities.New(logger)
-	acts.Client = c
 	activities.Register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start the worker on task queue %q: %w", cfg.TaskQueue, err)

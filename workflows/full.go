@@ -130,12 +130,7 @@ func fullOptions() workflow.ActivityOptions {
 		// so a retry resumes there.
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrFullCopyFailed},
-		},
+		RetryPolicy:         retryPolicy(ErrFullCopyFailed),
 	}
 }
 

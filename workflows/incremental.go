@@ -111,13 +111,8 @@ func incrementalOptions() workflow.ActivityOptions {
 		StartToCloseTimeout: 365 * 24 * time.Hour,
 		HeartbeatTimeout:    10 * time.Second,
 		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{ErrCutoverTimeout},
-		},
-		Summary: "binlog replication",
+		RetryPolicy:         retryPolicy(ErrCutoverTimeout),
+		Summary:             "binlog replication",
 	}
 }
 

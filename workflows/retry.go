@@ -3,8 +3,22 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
+
+// retryPolicy is every data activity's: Temporal retries with backoff, without
+// end; the activity's retry window (options.retry, activities/retry.go) makes a
+// failure final. The backoff caps at 30 s, so an attempt follows the end of an
+// outage within that.
+func retryPolicy(nonRetryable ...string) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		NonRetryableErrorTypes: nonRetryable,
+	}
+}
 
 // RetrySignal carries a RetryState from an activity that failed and is being
 // retried within its window (options.retry), or that recovered (Cleared).

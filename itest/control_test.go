@@ -1,0 +1,230 @@
+package itest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enums "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/sluice-dev/sluice/testenv"
+	"github.com/sluice-dev/sluice/workflows"
+)
+
+// countRows is the destination's row count of table (-1 while it does not exist).
+func countRows(db *sql.DB, table string) int64 {
+	var n int64
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// measureRate is the rows per second count gains over d, as the destination
+// itself counts them.
+func measureRate(db *sql.DB, table string, d time.Duration) float64 {
+	n0, t0 := countRows(db, table), time.Now()
+	time.Sleep(d)
+	n1 := countRows(db, table)
+	return float64(n1-n0) / time.Since(t0).Seconds()
+}
+
+// within: the rate is N ± 15% (the issue's bound).
+func within(t *testing.T, what string, rate float64, n int) {
+	t.Helper()
+	t.Logf("%s: %.0f rows/s (limit %d)", what, rate, n)
+	if rate < 0.85*float64(n) || rate > 1.15*float64(n) {
+		t.Errorf("%s: %.0f rows/s, want %d ± 15%%", what, rate, n)
+	}
+}
+
+// Issue 7, "Done means": throttle a running full copy, then the replication, to
+// N rows/s (the destination's own count settles within ±15% within 5 s; lifted,
+// the rate recovers); pause each, restart the worker while paused (nothing
+// moves, lag keeps being reported), resume; cut over; data equal. The history
+// records every change with its caller.
+func TestThrottleAndPause(t *testing.T) {
+	env := testenv.Shared(t)
+	s := startStack(t)
+	s.setEnv("IT_SRC_PASSWORD", env.Source.RootPassword)
+	s.setEnv("IT_DST_PASSWORD", env.Destination.RootPassword)
+	const (
+		queue        = "sluice-ctl"
+		id           = "sluice-ctl"
+		srcDB, dstDB = "itctl", "itctl dst"
+		rows         = 60000
+		fullLimit    = 1000
+		incrLimit    = 500
+	)
+	w, err := s.startWorker(queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current atomic.Pointer[worker.Worker]
+	current.Store(&w)
+	t.Cleanup(func() { (*current.Load()).Stop() })
+	restart := func() {
+		t.Helper()
+		start := time.Now()
+		(*current.Load()).Stop()
+		w, err := s.startWorker(queue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		current.Store(&w)
+		t.Logf("worker restarted in %s", time.Since(start).Round(time.Millisecond))
+	}
+	src, dst := databases(t, env, []string{srcDB}, []string{dstDB},
+		"CREATE DATABASE "+srcDB,
+		"CREATE TABLE "+srcDB+".t (id INT PRIMARY KEY, pad CHAR(60) NOT NULL)",
+		fmt.Sprintf("INSERT INTO %s.t SELECT seq, REPEAT(CHAR(97 + seq %% 26), 60) FROM %s.seq_1_to_%d", srcDB, srcDB, rows),
+		"CREATE TABLE "+srcDB+".ev (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)")
+	file := writeFile(t, "ctl", servers(env, "ctl", "IT_SRC_PASSWORD", "IT_DST_PASSWORD")+fmt.Sprintf(`types: [schema, full, incremental]
+objects:
+  - database: %s
+    to: %s
+    tables: ["*"]
+options:
+  full: {parallel: 2}
+  throttle: {full: {rps: 3000}}
+`, srcDB, dstDB))
+	ctl := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := s.sluiceOn(t, queue, args...)
+		if code != 0 {
+			t.Fatalf("sluice %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	ctl("start", "-f", file)
+	dt, de := "`"+dstDB+"`.t", "`"+dstDB+"`.ev"
+	waitFor(t, "the full copy to start", func() bool { return countRows(dst, dt) > 0 })
+
+	// Full: throttle to N, measure from 5 s after the command.
+	out := ctl("throttle", id, "--full-rps", fmt.Sprint(fullLimit))
+	if !strings.Contains(out, "full rps 3000 → 1000") {
+		t.Errorf("throttle answer: %s", out)
+	}
+	time.Sleep(5 * time.Second)
+	within(t, "full copy throttled", measureRate(dst, dt, 5*time.Second), fullLimit)
+
+	// Pause, restart the worker while paused: nothing is copied.
+	ctl("pause", id, "--reason", "itest")
+	time.Sleep(2 * time.Second)
+	held := countRows(dst, dt)
+	restart()
+	time.Sleep(4 * time.Second)
+	if n := countRows(dst, dt); n != held || n >= rows {
+		t.Fatalf("paused full copy: %d rows, then %d (of %d)", held, n, rows)
+	}
+	st, err := queryStatusOf(context.Background(), s, id)
+	if err != nil || st.Control == nil || !st.Control.Paused || st.Phase != workflows.PhaseFull {
+		t.Fatalf("status while paused: %+v %v", st.Control, err)
+	}
+	// Resume and lift: the rest at full speed.
+	ctl("resume", id)
+	ctl("throttle", id, "--full-rps", "0")
+	t0, n0 := time.Now(), countRows(dst, dt)
+	waitFor(t, "the full copy to finish", func() bool { return countRows(dst, dt) == rows })
+	if rate := float64(rows-n0) / time.Since(t0).Seconds(); rate < 3*fullLimit {
+		t.Errorf("lifted, the full copy ran at %.0f rows/s; want well above the old limit %d", rate, fullLimit)
+	} else {
+		t.Logf("lifted: %.0f rows/s", rate)
+	}
+
+	// Incremental: a load writes 10-row transactions at ~2000 rows/s.
+	waitFor(t, "replication", func() bool {
+		p, ok := incrementalProgress(context.Background(), s, id)
+		return ok && p.Stage == workflows.StageReplicating
+	})
+	ctl("throttle", id, "--incr-rps", fmt.Sprint(incrLimit))
+	var written atomic.Int64
+	stopLoad := background(t, func(stop <-chan struct{}) {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := src.Exec("INSERT INTO " + srcDB + ".ev (v) VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10)"); err != nil {
+				t.Errorf("load: %v", err)
+				return
+			}
+			written.Add(10)
+		}
+	})
+	time.Sleep(5 * time.Second)
+	within(t, "replication throttled", measureRate(dst, de, 5*time.Second), incrLimit)
+	stopLoad()
+	ctl("throttle", id, "--incr-rps", "0")
+	t0, n0 = time.Now(), countRows(dst, de)
+	total := written.Load()
+	waitFor(t, "replication to catch up", func() bool { return countRows(dst, de) == total })
+	if rate := float64(total-n0) / time.Since(t0).Seconds(); rate < 3*incrLimit {
+		t.Errorf("lifted, replication applied %.0f rows/s; want well above the old limit %d", rate, incrLimit)
+	} else {
+		t.Logf("lifted: %.0f rows/s over %d rows", rate, total-n0)
+	}
+
+	// Pause replication, write, restart the worker: nothing applied, lag grows.
+	ctl("pause", id)
+	waitFor(t, "replication to pause", func() bool {
+		p, ok := incrementalProgress(context.Background(), s, id)
+		return ok && p.Stage == workflows.StagePaused
+	})
+	if _, err := src.Exec("INSERT INTO " + srcDB + ".ev (v) VALUES (100), (101)"); err != nil {
+		t.Fatal(err)
+	}
+	restart()
+	var lags []float64
+	waitFor(t, "the new attempt to report the pause", func() bool {
+		p, ok := incrementalProgress(context.Background(), s, id)
+		if ok && p.Stage == workflows.StagePaused && p.LagSeconds > 0 {
+			lags = append(lags, p.LagSeconds)
+		}
+		return len(lags) >= 3 && lags[len(lags)-1] > lags[0]
+	})
+	if n := countRows(dst, de); n != total {
+		t.Fatalf("paused replication applied changes: %d rows, want %d", n, total)
+	}
+	ctl("resume", id)
+	waitFor(t, "replication to resume", func() bool { return countRows(dst, de) == total+2 })
+
+	if out := ctl("cutover", id, "--max-lag", "1s", "--timeout", "2m"); !strings.Contains(out, "The migration is complete") {
+		t.Fatalf("cutover: %s", out)
+	}
+	for _, c := range []struct{ table, cols string }{{"t", "id, pad"}, {"ev", "id, v"}} {
+		sn, ss := checksum(t, src, srcDB+"."+c.table, c.cols)
+		dn, ds := checksum(t, dst, "`"+dstDB+"`."+c.table, c.cols)
+		if sn != dn || ss != ds {
+			t.Errorf("%s: source %s rows (sum %s), destination %s rows (sum %s)", c.table, sn, ss, dn, ds)
+		}
+	}
+
+	// The history shows who changed what when: each update accepted with its
+	// caller's identity and arguments.
+	var changes []string
+	for _, ev := range history(t, s, id).Events {
+		if ev.GetEventType() != enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED {
+			continue
+		}
+		req := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest()
+		if req.GetMeta().GetIdentity() == "" {
+			t.Errorf("update %s without the caller's identity", req.GetInput().GetName())
+		}
+		changes = append(changes, req.GetInput().GetName()+" "+string(req.GetInput().GetArgs().GetPayloads()[0].GetData()))
+	}
+	got := strings.Join(changes, "\n")
+	for _, want := range []string{`throttle {"full_rps":1000`, `"reason":"itest"`, "resume {", `throttle {"incr_rps":500`, "cutover"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("history lacks %q; updates:\n%s", want, got)
+		}
+	}
+}
