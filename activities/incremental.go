@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -547,6 +548,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 
 	bcfg := binlog.Config{
 		Endpoint: s.Source, Env: a.LookupEnv, ServerID: binlog.ServerIDFor(in.Task),
+		// The reader reconnects for as long as it takes; the heartbeat below
+		// applies options.retry.connection to the outage (and shows it).
+		ReconnectAttempts: -1,
 		Lookup: func(ctx context.Context, db, table string) (*binlog.Table, error) {
 			if db == applier.MetaSchema && table == applier.HeartbeatTable {
 				return binlog.LoadTable(ctx, src, db, table)
@@ -557,6 +561,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	// run opens the binlog at the checkpoint and applies from it until stopRun
 	// (a pause closes the stream; resume opens it again at the checkpoint).
 	var stream *binlog.Stream
+	var reading atomic.Pointer[binlog.Stream] // stream, for the heartbeat goroutine
 	runErr := make(chan error, 1)
 	run := func() error {
 		from, _ := ap.Checkpoint()
@@ -565,6 +570,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			return classifyIncremental(fmt.Errorf("incremental: open the source binlog at %s: %w", from, err))
 		}
 		stream = st
+		reading.Store(st)
 		runCtx, stopRun = context.WithCancel(ctx)
 		go func() { runErr <- ap.Run(runCtx, st) }()
 		return nil
@@ -587,6 +593,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	}
 
 	// Heartbeats to Temporal carry the progress (sluice status shows it).
+	windowOut := make(chan error, 1)
 	beatCtx, stopBeats := context.WithCancel(ctx)
 	defer stopBeats()
 	go func() {
@@ -599,6 +606,22 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			mu.Lock()
 			advanced := last.At.After(attemptStart)
 			mu.Unlock()
+			if st := reading.Load(); st != nil {
+				if o := st.Disconnected(); o != nil {
+					// The reader reconnects by itself: an outage all the same,
+					// shown and bounded by the connection window.
+					advanced = false
+					if at := attemptIn(ctx); at != nil {
+						err := at.down(ClassConnection, o.Since, fmt.Errorf("incremental: the source's binlog connection is lost, reconnecting: %w", o.Cause))
+						if err != nil {
+							select {
+							case windowOut <- err:
+							default:
+							}
+						}
+					}
+				}
+			}
 			heartbeat(ctx, snapshot(), advanced)
 		}
 		beat()
@@ -681,12 +704,17 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			}
 			stream.Close()
 			stream = nil
+			reading.Store(nil)
 			if err := waitResume(deadline); err != nil {
 				return snapshot(), err
 			}
 			if err := run(); err != nil {
 				return snapshot(), err
 			}
+		case err := <-windowOut:
+			stopRun()
+			<-runErr
+			return snapshot(), err
 		case err := <-runErr:
 			if ctx.Err() != nil {
 				return snapshot(), ctx.Err()

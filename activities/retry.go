@@ -78,11 +78,17 @@ func (a *Activities) newAttempt(ctx context.Context, s spec.Spec, migration stri
 
 type attemptKey struct{}
 
+// attemptIn is the interceptor's attempt of ctx's activity (nil outside a worker).
+func attemptIn(ctx context.Context) *attempt {
+	at, _ := ctx.Value(attemptKey{}).(*attempt)
+	return at
+}
+
 // heartbeat records an activity's progress detail through the attempt the
 // interceptor started (the outage rides along); advanced: the activity made
 // progress, which ends an outage.
 func heartbeat(ctx context.Context, progress any, advanced bool) {
-	if at, ok := ctx.Value(attemptKey{}).(*attempt); ok {
+	if at := attemptIn(ctx); at != nil {
 		at.beat(progress, advanced)
 		return
 	}
@@ -221,8 +227,28 @@ func (at *attempt) fail(err error) error {
 	if !ok || class == ClassLock {
 		return err
 	}
+	if final := at.record(class, time.Time{}, logging.Redact(errText(err))); final != nil {
+		return final
+	}
+	return err
+}
+
+// down records an outage the activity rides out itself (the binlog reader
+// reconnecting): the same window, the same status; a non-nil error when the
+// window ran out (the activity must fail with it).
+func (at *attempt) down(class string, since time.Time, cause error) error {
+	return at.record(class, since, logging.Redact(errText(cause)))
+}
+
+// record notes a failure of class (since: when it started, zero = now) in the
+// outage, heartbeats and signals it, and returns the final error once the
+// window ran out.
+func (at *attempt) record(class string, since time.Time, msg string) error {
 	info := activity.GetInfo(at.ctx)
 	now := time.Now()
+	if since.IsZero() {
+		since = now
+	}
 	window := at.spec.Options.Retry.Other.D()
 	if class == ClassConnection {
 		window = at.spec.Options.Retry.Connection.D()
@@ -233,12 +259,11 @@ func (at *attempt) fail(err error) error {
 			window = spec.DefaultRetryConnection.D()
 		}
 	}
-	msg := logging.Redact(errText(err))
 	at.mu.Lock()
 	o := at.outage
 	fresh := o == nil || o.Class != class
 	if fresh {
-		o = &workflows.RetryState{Class: class, Since: now}
+		o = &workflows.RetryState{Class: class, Since: since}
 	}
 	o.Activity = activityName(info)
 	o.Until = o.Since.Add(window)
@@ -262,15 +287,15 @@ func (at *attempt) fail(err error) error {
 		at.signal(e)
 		return temporal.NewNonRetryableApplicationError(final, ErrRetryWindow, nil)
 	}
-	// The next attempt reads the outage from the last heartbeat, flushed with
-	// this failure.
+	// The next attempt reads the outage from the last heartbeat (flushed with
+	// a failure).
 	activity.RecordHeartbeat(at.ctx, progress, o)
-	at.a.Log.Warn("attempt failed; retrying within the window", zap.String("activity", o.Activity), zap.String("class", class),
-		zap.Int32("attempt", info.Attempt), zap.Time("window_ends", o.Until), zap.String("error", msg))
 	if changed {
+		at.a.Log.Warn("failing; retrying within the window", zap.String("activity", o.Activity), zap.String("class", class),
+			zap.Int32("attempt", info.Attempt), zap.Time("window_ends", o.Until), zap.String("error", msg))
 		at.signal(*o)
 	}
-	return err
+	return nil
 }
 
 // signal tells the migration workflow (best effort: the status shows it, the

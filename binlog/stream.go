@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -133,7 +134,20 @@ type Stream struct {
 	pending  *replication.BinlogEvent // a TableMap whose Lookup ctx interrupted
 	cause    error                    // why the connection was lost, while reconnecting
 	attempts int                      // consecutive failed reconnects
+	// lost is set while the connection is down (read by other goroutines:
+	// Disconnected).
+	lost atomic.Pointer[Outage]
 }
+
+// Outage is a lost binlog connection being reconnected.
+type Outage struct {
+	Since time.Time
+	Cause error // redacted
+}
+
+// Disconnected reports the connection lost and not back yet (nil: connected).
+// Safe to call from any goroutine, while Next reconnects.
+func (s *Stream) Disconnected() *Outage { return s.lost.Load() }
 
 type planEntry struct {
 	fingerprint uint64
@@ -220,6 +234,7 @@ func (s *Stream) Next(ctx context.Context) (*Event, error) {
 				return nil, s.err
 			}
 			s.cause = err
+			s.lost.CompareAndSwap(nil, &Outage{Since: time.Now(), Cause: dbconn.Redact(err, s.syncCfg.Password)})
 			s.drop()
 			continue
 		}
@@ -272,6 +287,7 @@ func (s *Stream) reconnect(ctx context.Context) error {
 		err := s.connect()
 		if err == nil {
 			s.attempts, s.cause = 0, nil
+			s.lost.Store(nil)
 			if s.inTx {
 				s.queue = append(s.queue, Event{Kind: Rollback, Pos: s.committed, GTID: s.txGTID})
 				s.endTx()
@@ -282,6 +298,9 @@ func (s *Stream) reconnect(ctx context.Context) error {
 			return fmt.Errorf("binlog: reconnect (attempt %d) after %v: %w", s.attempts, dbconn.Redact(s.cause, s.syncCfg.Password), err)
 		}
 		s.cause = err
+		if o := s.lost.Load(); o != nil {
+			s.lost.Store(&Outage{Since: o.Since, Cause: dbconn.Redact(err, s.syncCfg.Password)})
+		}
 	}
 }
 

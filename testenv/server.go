@@ -65,6 +65,8 @@ type Server struct {
 	Dir string
 
 	cmd      *exec.Cmd
+	mariadbd string   // what launch ran, for Restart
+	args     []string // its arguments
 	exited   chan struct{}
 	waitErr  error
 	errorLog string
@@ -317,7 +319,8 @@ func (s *Server) launch(ctx context.Context, mariadbd string, args []string) err
 		deadline = d
 	}
 	for {
-		if err := pingSocket(ctx, s.socket); err == nil {
+		if err := pingSocket(ctx, s.socket, s.RootPassword); err == nil {
+			s.mariadbd, s.args = mariadbd, args
 			return nil
 		}
 		select {
@@ -342,9 +345,10 @@ func (s *Server) launch(ctx context.Context, mariadbd string, args []string) err
 	}
 }
 
-func pingSocket(ctx context.Context, socket string) error {
+// pingSocket connects as root (password "" before secureRoot set one).
+func pingSocket(ctx context.Context, socket, password string) error {
 	cfg := mysql.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User = "unix", socket, "root"
+	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "unix", socket, "root", password
 	cfg.Timeout = 2 * time.Second
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -450,6 +454,25 @@ func (s *Server) Stop() error {
 		s.cleanupFiles()
 	})
 	return s.stopErr
+}
+
+// Halt shuts the server down (SIGTERM: a clean shutdown, nothing committed is
+// lost) and keeps its files, for tests of an outage; Restart starts it again.
+func (s *Server) Halt() error {
+	if s.mariadbd == "" {
+		return fmt.Errorf("testenv: %s: not started by testenv: cannot halt it", s.Name)
+	}
+	return s.stopProcess()
+}
+
+// Restart starts a halted server again, on the same port with the same files.
+func (s *Server) Restart(ctx context.Context) error {
+	select {
+	case <-s.exited:
+	default:
+		return fmt.Errorf("testenv: %s: still running", s.Name)
+	}
+	return s.launch(ctx, s.mariadbd, s.args)
 }
 
 func (s *Server) stopProcess() error {
