@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/etl"
@@ -1184,4 +1183,3 @@ func (a *Applier) runDDL(ctx context.Context, t *txn, mark string, retried bool)
 	}
 	return nil
 }
-
