@@ -175,7 +175,29 @@ options:
 			t.Logf("worker log (tail):\n%s", b)
 		}
 	})
-	w := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+	// Two workers on the queue: the one running replication is killed, the
+	// other takes over (issue 7), then a new one joins.
+	workers := []*workerProcess{
+		startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets),
+		startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets),
+	}
+	// holder is the worker running the Incremental activity (-1: none yet).
+	holder := func() int {
+		d, err := s.client.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			return -1
+		}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() == "Incremental" && pa.GetState() == enums.PENDING_ACTIVITY_STATE_STARTED {
+				for i, w := range workers {
+					if strings.HasPrefix(pa.GetLastWorkerIdentity(), fmt.Sprintf("%d@", w.cmd.Process.Pid)) {
+						return i
+					}
+				}
+			}
+		}
+		return -1
+	}
 
 	var loadTxns atomic.Int64
 	stopLoad := background(t, func(stop <-chan struct{}) { writeLoad(t, src, srcDB, 1, stop, &loadTxns) })
@@ -206,11 +228,15 @@ options:
 	for k := 0; k < 3; k++ {
 		time.Sleep(time.Duration(300+r.IntN(1500)) * time.Millisecond)
 		before, _ := incrementalProgress(ctx, s, id)
-		if err := w.cmd.Process.Kill(); err != nil {
+		h := holder()
+		if h < 0 {
+			t.Fatal("no worker runs the Incremental activity")
+		}
+		if err := workers[h].cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		<-w.done
-		t.Logf("kill %d: worker SIGKILLed at %d transactions applied", k+1, before.Txns)
+		<-workers[h].done
+		t.Logf("kill %d: the worker running replication SIGKILLed at %d transactions applied", k+1, before.Txns)
 		if k == 1 {
 			// DDL while the load goes on, on the table with a renamed and an
 			// excluded column: replicated through the rewrite and the history.
@@ -218,11 +244,15 @@ options:
 				t.Fatal(err)
 			}
 		}
-		w = startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
-		// The next attempt starts once the heartbeat timeout notices the dead one.
+		// The next attempt starts on the other worker once the heartbeat
+		// timeout notices the dead one.
 		waitInc("replication after the kill", func(p *workflows.IncrementalProgress) bool {
 			return p.Txns > before.Txns && p.At.After(time.Now().Add(-3*time.Second))
 		})
+		if now := holder(); now != 1-h {
+			t.Errorf("after the kill replication runs on worker %d, want the survivor %d", now, 1-h)
+		}
+		workers[h] = startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
 	}
 
 	stopLoad()

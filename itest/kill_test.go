@@ -55,13 +55,13 @@ type workerProcess struct {
 
 // startWorkerProcess runs sluice-worker against the test's Temporal server, its
 // output appended to logPath.
-func startWorkerProcess(t *testing.T, bin, address, queue, logPath string, env []string) *workerProcess {
+func startWorkerProcess(t *testing.T, bin, address, queue, logPath string, env []string, args ...string) *workerProcess {
 	t.Helper()
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--address", address, "--namespace", "default", "--task-queue", queue, "--log-format", "json")
+	cmd := exec.Command(bin, append([]string{"--address", address, "--namespace", "default", "--task-queue", queue, "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -77,9 +77,11 @@ func startWorkerProcess(t *testing.T, bin, address, queue, logPath string, env [
 	return &workerProcess{cmd: cmd, done: done}
 }
 
-// Issue 4, "Done means": a worker killed with SIGKILL in the middle of a large table's
-// copy, then started again, finishes the migration with exactly the source's rows
-// and re-runs only the chunks that were in flight.
+// Issue 4 and issue 7, "Done means": two worker processes on one task queue
+// share the chunks (each runs at most two at a time, the copy four); one is
+// killed with SIGKILL in the middle of a large table's copy and the other
+// finishes the migration with exactly the source's rows, re-running only the
+// chunks that were in flight on the dead one.
 func TestKillWorkerMidCopy(t *testing.T) {
 	env := testenv.Shared(t)
 	s := startStack(t)
@@ -89,7 +91,7 @@ func TestKillWorkerMidCopy(t *testing.T) {
 		queue    = "sluice-kill"
 		srcDB    = "itk_src"
 		dstDB    = "itk dst"
-		parallel = 2
+		parallel = 4
 		bigRows  = 400000
 	)
 	drop := func() {
@@ -131,7 +133,10 @@ options:
 			t.Logf("worker log:\n%s", b)
 		}
 	})
-	w1 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+	w1 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets, "--max-concurrent-activities", "2")
+	w2 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets, "--max-concurrent-activities", "2")
+	// The SDK's default identity of a worker is pid@host@.
+	identity := func(w *workerProcess) string { return fmt.Sprintf("%d@", w.cmd.Process.Pid) }
 
 	if code, _, _ := s.sluiceOn(t, queue, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)
@@ -167,6 +172,7 @@ options:
 		}
 		var hb bool
 		ids := map[string]bool{}
+		holders := map[string]bool{}
 		for _, pa := range d.GetPendingActivities() {
 			if pa.GetActivityType().GetName() != "CopyRange" {
 				continue
@@ -175,9 +181,13 @@ options:
 			if pa.GetHeartbeatDetails() != nil {
 				hb = true
 			}
+			if pa.GetState() == enums.PENDING_ACTIVITY_STATE_STARTED {
+				holders[pa.GetLastWorkerIdentity()] = true
+			}
 		}
-		// The heartbeat may come from the small table; wait for the big one's pages too.
-		if hb && destRows(t, dst, "`"+dstDB+"`.b_big") >= 10000 {
+		// The heartbeat may come from the small table; wait for the big one's
+		// pages too, and for both workers to run chunks.
+		if hb && len(holders) == 2 && destRows(t, dst, "`"+dstDB+"`.b_big") >= 10000 {
 			inFlight = ids
 		}
 	}
@@ -186,7 +196,7 @@ options:
 	}
 	<-w1.done
 	killedAt := time.Now()
-	t.Logf("killed the worker with CopyRange activities %v in flight", setKeys(inFlight))
+	t.Logf("killed worker %s with CopyRange activities %v in flight on both workers", identity(w1), setKeys(inFlight))
 
 	n := destRows(t, dst, "`"+dstDB+"`.b_big")
 	if n == 0 || n >= bigRows {
@@ -194,8 +204,8 @@ options:
 	}
 	t.Logf("at the kill the destination holds %d of %d rows", n, bigRows)
 
-	startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
-	// The killed chunks are retried only when their heartbeat times out (1 minute).
+	// The other worker takes over the killed chunks once their heartbeat times
+	// out (1 minute).
 	wctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	var res workflows.Result
@@ -225,6 +235,7 @@ options:
 	retried := map[string]bool{}
 	scheduled := map[int64]string{} // event id -> activity id
 	copyRanges := 0
+	byW1, byW2 := 0, 0
 	for _, runID := range runChain(t, s, child) {
 		it := s.client.GetWorkflowHistory(ctx, child, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
@@ -236,6 +247,14 @@ options:
 				scheduled[ev.GetEventId()] = runID + "/" + a.GetActivityId()
 				copyRanges++
 			}
+			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] != "" {
+				switch {
+				case strings.HasPrefix(a.GetIdentity(), identity(w1)):
+					byW1++
+				case strings.HasPrefix(a.GetIdentity(), identity(w2)):
+					byW2++
+				}
+			}
 			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetAttempt() > 1 {
 				if id, ok := scheduled[a.GetScheduledEventId()]; ok {
 					retried[id] = true
@@ -246,6 +265,12 @@ options:
 			}
 		}
 	}
+	// Both did work: the killed one's chunks that completed before the kill,
+	// and the survivor's (its own and the retried ones).
+	if byW1 == 0 || byW2 == 0 {
+		t.Errorf("chunks copied by the killed worker: %d, by the other: %d; want both", byW1, byW2)
+	}
+	t.Logf("chunks copied: %d by the killed worker (before the kill), %d by the other", byW1, byW2)
 	if copyRanges < 3 {
 		t.Fatalf("only %d CopyRange activities in the child's history", copyRanges)
 	}
