@@ -238,7 +238,7 @@ func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string
 			PrintReport(e.Stdout, *res.Precheck, ignore)
 		}
 		printSchema(e.Stdout, res.Schema)
-		printFull(ctx, e.Stdout, c, res.Full, false)
+		printFull(e.Stdout, &view{statusOut: statusOut{State: "completed", Status: &res.Status}}, nil)
 		fmt.Fprintf(e.Stdout, "\nWorkflow %s finished: %s\n", id, res.Message)
 		return nil
 	}
@@ -260,14 +260,19 @@ func printOutcome(ctx context.Context, e *Env, c client.Client, id, runID string
 
 func statusCmd() *command {
 	return &command{
-		name: "status", args: "ID [--json]",
-		summary: "Show the phase and progress of a workflow.",
-		example: "sluice status sluice-shop-demo",
+		name: "status", args: "ID [--watch] [--json]",
+		summary: "Show the phase and progress of a workflow (--watch: live, refreshed every second).",
+		example: "sluice status sluice-shop-demo --watch",
 		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
-			jsonOut := fs.Bool("json", false, "print as JSON")
+			jsonOut := fs.Bool("json", false, "print as JSON (with --watch: one object per line and refresh)")
+			watch := fs.Bool("watch", false, "refresh every second until the workflow ends or Ctrl-C")
+			every := fs.Duration("interval", time.Second, "refresh interval of --watch")
 			return func() error {
 				if fs.NArg() != 1 {
 					return usagef("expected one workflow ID, got %d arguments", fs.NArg())
+				}
+				if *every < 100*time.Millisecond {
+					return usagef("--interval must be at least 100ms")
 				}
 				id := fs.Arg(0)
 				c, err := dial(ctx, g)
@@ -275,50 +280,18 @@ func statusCmd() *command {
 					return err
 				}
 				defer c.Close()
-				desc, err := c.DescribeWorkflowExecution(ctx, id, "")
-				if err != nil {
-					var nf *serviceerror.NotFound
-					if errors.As(err, &nf) {
-						return fmt.Errorf("no workflow %s in namespace %s (list them with 'sluice list')", id, g.Namespace)
+				if !*watch {
+					v, err := gather(ctx, c, g, id)
+					if err != nil {
+						return err
 					}
-					return err
-				}
-				info := desc.GetWorkflowExecutionInfo()
-				out := statusOut{ID: id, Type: info.GetType().GetName(), State: stateName(info.GetStatus()), UI: g.workflowURL(id)}
-				if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-					if st, err := queryStatus(ctx, c, id, ""); err == nil {
-						out.Status = &st
+					if *jsonOut {
+						return printJSON(e.Stdout, v)
 					}
-				} else {
-					fillClosed(ctx, c, id, &out)
+					render(e.Stdout, v, nil)
+					return nil
 				}
-				if *jsonOut {
-					return printJSON(e.Stdout, out)
-				}
-				fmt.Fprintf(e.Stdout, "Workflow: %s (%s)\nState:    %s\n", out.ID, out.Type, out.State)
-				if out.Status != nil {
-					fmt.Fprintf(e.Stdout, "Phase:    %s\n", out.Status.Phase)
-					if out.Status.Message != "" {
-						fmt.Fprintf(e.Stdout, "Message:  %s\n", out.Status.Message)
-					}
-					if out.State == "running" {
-						printControl(e.Stdout, out.Status.Control)
-					}
-				}
-				if out.Error != "" {
-					fmt.Fprintf(e.Stdout, "Error:    %s\n", out.Error)
-				}
-				fmt.Fprintf(e.Stdout, "Web UI:   %s\n", out.UI)
-				if out.Status != nil {
-					printSchema(e.Stdout, out.Status.Schema)
-					printFull(ctx, e.Stdout, c, out.Status.Full, out.State == "running")
-					printIncremental(ctx, e.Stdout, c, id, out.Status.Incremental, out.State == "running")
-				}
-				if out.Report != nil {
-					fmt.Fprintln(e.Stdout)
-					PrintReport(e.Stdout, *out.Report, nil)
-				}
-				return nil
+				return watchStatus(ctx, e, c, g, id, *jsonOut, *every)
 			}, nil
 		},
 	}
@@ -391,6 +364,9 @@ func listCmd() *command {
 					ID     string    `json:"id"`
 					Type   string    `json:"type"`
 					State  string    `json:"state"`
+					Phase  string    `json:"phase,omitempty"`
+					Lag    *float64  `json:"lag_seconds,omitempty"`
+					Paused bool      `json:"paused,omitempty"`
 					Start  time.Time `json:"start_time"`
 					TaskQ  string    `json:"task_queue"`
 					WebURL string    `json:"ui"`
@@ -404,8 +380,22 @@ func listCmd() *command {
 					}
 					for _, ex := range resp.GetExecutions() {
 						id := ex.GetExecution().GetWorkflowId()
-						rows = append(rows, row{ID: id, Type: ex.GetType().GetName(), State: stateName(ex.GetStatus()),
-							Start: ex.GetStartTime().AsTime(), TaskQ: ex.GetTaskQueue(), WebURL: g.workflowURL(id)})
+						r := row{ID: id, Type: ex.GetType().GetName(), State: stateName(ex.GetStatus()),
+							Start: ex.GetStartTime().AsTime(), TaskQ: ex.GetTaskQueue(), WebURL: g.workflowURL(id)}
+						// A running migration's phase, pause and replication lag.
+						if ex.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && r.Type == workflows.MigrationName {
+							if st, err := queryStatus(ctx, c, id, ""); err == nil {
+								r.Phase = st.Phase
+								r.Paused = st.Control != nil && st.Control.Paused
+								if st.Phase == workflows.PhaseIncremental {
+									if p, _ := liveIncremental(ctx, c, id); p != nil {
+										lag := p.LagSeconds
+										r.Lag = &lag
+									}
+								}
+							}
+						}
+						rows = append(rows, r)
 					}
 					token = resp.GetNextPageToken()
 					if len(token) == 0 {
@@ -420,9 +410,16 @@ func listCmd() *command {
 					return nil
 				}
 				tw := tabwriter.NewWriter(e.Stdout, 2, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tTYPE\tSTATE\tSTARTED")
+				fmt.Fprintln(tw, "ID\tTYPE\tSTATE\tPHASE\tLAG\tSTARTED")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Type, r.State, r.Start.Local().Format(time.DateTime))
+					phase, lag := r.Phase, ""
+					if r.Paused {
+						phase += " (paused)"
+					}
+					if r.Lag != nil {
+						lag = fmt.Sprintf("%.1fs", *r.Lag)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Type, r.State, phase, lag, r.Start.Local().Format(time.DateTime))
 				}
 				return tw.Flush()
 			}, nil
@@ -504,68 +501,6 @@ func printSchema(w io.Writer, p *workflows.SchemaProgress) {
 	for _, x := range p.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
-}
-
-// printFull prints the full copy: where incremental replication will start, the
-// totals, and while it runs each table's progress from the FullCopy child.
-func printFull(ctx context.Context, w io.Writer, c client.Client, f *workflows.FullSummary, running bool) {
-	if f == nil {
-		return
-	}
-	fmt.Fprintln(w, "\nFull copy:")
-	if f.Position != nil {
-		fmt.Fprintf(w, "  binlog position before the copy: %s:%d", f.Position.File, f.Position.Pos)
-		if f.Position.GTID != "" {
-			fmt.Fprintf(w, " (GTID %s)", f.Position.GTID)
-		}
-		fmt.Fprintln(w)
-	}
-	// While the copy runs, the totals live in the FullCopy child (the parent's are
-	// set when it returns).
-	t := f.Totals
-	var fs workflows.FullStatus
-	live := false
-	if running {
-		if v, err := c.QueryWorkflow(ctx, f.ChildID, "", workflows.FullStatusQuery); err == nil && v.Get(&fs) == nil {
-			live = true
-			if fs.Done.Rows >= t.Rows {
-				t = fs.Done
-			}
-		}
-	}
-	fmt.Fprintf(w, "  %d of %d table(s) done, %d row(s), %s", t.Tables, f.Tables, t.Rows, humanBytes(t.Bytes))
-	if t.Filtered > 0 {
-		fmt.Fprintf(w, ", %d row(s) left out by filters", t.Filtered)
-	}
-	if t.ETLFailed > 0 {
-		fmt.Fprintf(w, ", %d row(s) skipped on expression errors", t.ETLFailed)
-	}
-	if t.Skipped > 0 {
-		fmt.Fprintf(w, ", %d row(s) kept as the destination had them", t.Skipped)
-	}
-	fmt.Fprintln(w)
-	if !live {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  TABLE\tROWS\tEST.\tCHUNKS\tBYTES\tROWS/S\tETA")
-	now := time.Now()
-	for _, p := range fs.Tables {
-		rate, eta := "", ""
-		end := now
-		if !p.Finished.IsZero() {
-			end = p.Finished
-		}
-		if secs := end.Sub(p.Started).Seconds(); secs > 0 && p.Rows > 0 {
-			r := float64(p.Rows) / secs
-			rate = fmt.Sprintf("%.0f", r)
-			if p.Finished.IsZero() && p.EstRows > p.Rows {
-				eta = (time.Duration(float64(p.EstRows-p.Rows)/r) * time.Second).Round(time.Second).String()
-			}
-		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d/%d\t%s\t%s\t%s\n", p.Table, p.Rows, p.EstRows, p.ChunksDone, p.Chunks, humanBytes(p.Bytes), rate, eta)
-	}
-	tw.Flush()
 }
 
 func humanBytes(n int64) string {

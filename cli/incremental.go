@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -38,55 +37,6 @@ func liveIncremental(ctx context.Context, c client.Client, id string) (*workflow
 		return &p, lastErr
 	}
 	return nil, ""
-}
-
-func printIncremental(ctx context.Context, w io.Writer, c client.Client, id string, inc *workflows.IncrementalStatus, running bool) {
-	if inc == nil {
-		return
-	}
-	fmt.Fprintln(w, "\nIncremental:")
-	fmt.Fprintf(w, "  task %s, from %s", inc.Task, posText(inc.Start))
-	if inc.SafeUntil != nil {
-		fmt.Fprintf(w, ", safe mode until %s", posText(*inc.SafeUntil))
-	}
-	fmt.Fprintln(w)
-	p := inc.Result
-	lastErr := ""
-	if running {
-		if live, e := liveIncremental(ctx, c, id); live != nil {
-			p, lastErr = live, e
-		}
-	}
-	stage := inc.Stage
-	if p != nil && p.Stage != "" && running {
-		stage = p.Stage
-	}
-	fmt.Fprintf(w, "  stage: %s\n", stage)
-	if p != nil {
-		fmt.Fprintf(w, "  applied: %s; %d transaction(s), %d row change(s), %d DDL\n", posText(p.Position), p.Txns, p.Rows, p.DDL)
-		if p.ETLSkipped > 0 {
-			fmt.Fprintf(w, "  skipped: %d change(s) on which an expression failed (options.etl.on_error: skip; see the worker log)\n", p.ETLSkipped)
-		}
-		if running {
-			lag := fmt.Sprintf("%.1fs", p.LagSeconds)
-			if p.CaughtUp {
-				lag += " (caught up)"
-			}
-			if p.SafeMode {
-				lag += ", safe mode"
-			}
-			fmt.Fprintf(w, "  lag: %s\n", lag)
-			if p.Heartbeat != "" {
-				fmt.Fprintf(w, "  heartbeat: %s\n", p.Heartbeat)
-			}
-		}
-	}
-	if inc.CutoverError != "" {
-		fmt.Fprintf(w, "  last cutover: %s\n", inc.CutoverError)
-	}
-	if lastErr != "" {
-		fmt.Fprintf(w, "  retrying after: %s\n", lastErr)
-	}
 }
 
 func cutoverCmd() *command {

@@ -3,7 +3,9 @@ package itest
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -110,7 +112,33 @@ options:
 	if !strings.Contains(out, "full rps 3000 → 1000") {
 		t.Errorf("throttle answer: %s", out)
 	}
-	time.Sleep(5 * time.Second)
+	// Meanwhile: the live status, as plain text (not a terminal) and as JSON
+	// lines, and the list.
+	code, live := s.sluiceFor(t, queue, 2500*time.Millisecond, "status", id, "--watch", "--interval", "500ms")
+	frames := strings.Split(live, "--- ")
+	last := frames[len(frames)-1]
+	if code != 0 || len(frames) < 4 || !strings.Contains(last, "Phase:    full") || !strings.Contains(last, "PROGRESS") ||
+		!strings.Contains(last, "ROWS/S") || !strings.Contains(last, "[#") || !strings.Contains(last, "full copy 1000 rows/s") {
+		t.Errorf("status --watch: exit %d, %d frames; the last:\n%s", code, len(frames)-1, last)
+	}
+	code, jsonLines := s.sluiceFor(t, queue, 1200*time.Millisecond, "status", id, "--watch", "--json", "--interval", "500ms")
+	lines := strings.Split(strings.TrimSpace(jsonLines), "\n")
+	for _, l := range lines {
+		var v struct {
+			Status   workflows.Status      `json:"status"`
+			FullLive *workflows.FullStatus `json:"full_live"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.FullLive == nil || v.Status.Control == nil || v.Status.Control.Full.RPS != fullLimit {
+			t.Errorf("status --watch --json line %q: %v", l, err)
+		}
+	}
+	if code != 0 || len(lines) < 2 {
+		t.Errorf("status --watch --json: exit %d, %d lines", code, len(lines))
+	}
+	if out := ctl("list"); !regexp.MustCompile(id + `\s+Migration\s+running\s+full`).MatchString(out) {
+		t.Errorf("list during the full copy:\n%s", out)
+	}
+	time.Sleep(5*time.Second - 3700*time.Millisecond)
 	within(t, "full copy throttled", measureRate(dst, dt, 5*time.Second), fullLimit)
 
 	// Pause, restart the worker while paused: nothing is copied.
@@ -162,6 +190,16 @@ options:
 	})
 	time.Sleep(5 * time.Second)
 	within(t, "replication throttled", measureRate(dst, de, 5*time.Second), incrLimit)
+	code, live = s.sluiceFor(t, queue, 1700*time.Millisecond, "status", id, "--watch", "--interval", "500ms")
+	frames = strings.Split(live, "--- ")
+	last = frames[len(frames)-1]
+	if code != 0 || !strings.Contains(last, "Phase:    incremental") || !strings.Contains(last, "lag: ") ||
+		!regexp.MustCompile(`rate: \d+ row change\(s\)/s`).MatchString(last) || !strings.Contains(last, "incremental 500 rows/s") {
+		t.Errorf("status --watch during replication: exit %d; the last frame:\n%s", code, last)
+	}
+	if out := ctl("list"); !regexp.MustCompile(id + `\s+Migration\s+running\s+incremental\s+\d+\.\ds`).MatchString(out) {
+		t.Errorf("list during replication shows the phase and lag:\n%s", out)
+	}
 	stopLoad()
 	ctl("throttle", id, "--incr-rps", "0")
 	t0, n0 = time.Now(), countRows(dst, de)

@@ -170,6 +170,20 @@ func (s *stack) sluiceOn(t *testing.T, queue string, args ...string) (int, strin
 	return code, out.String(), errb.String()
 }
 
+// sluiceFor runs the CLI on a task queue and interrupts it (Ctrl-C) after d:
+// for status --watch.
+func (s *stack) sluiceFor(t *testing.T, queue string, d time.Duration, args ...string) (int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append(args, "--address", s.srv.FrontendAddress(), "--task-queue", queue)
+	interrupt := make(chan struct{})
+	timer := time.AfterFunc(d, func() { close(interrupt) })
+	defer timer.Stop()
+	code := cli.Main(context.Background(), args, &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Interrupt: interrupt})
+	t.Logf("sluice %s -> %d (%d bytes)%s", strings.Join(args, " "), code, out.Len(), errb.String())
+	return code, out.String()
+}
+
 // writeFile writes a workflow file for the shared MariaDB pair.
 func writeFile(t *testing.T, name, body string) string {
 	t.Helper()
