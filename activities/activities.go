@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/logging"
+	"github.com/sluice-dev/sluice/metrics"
 )
 
 // Activities carries what every activity needs from its worker.
@@ -25,6 +26,8 @@ type Activities struct {
 	// Client reads the migrations' control state (throttle, pause) and reports
 	// retries; nil (tests of single activities): the workflow file's limits.
 	Client client.Client
+	// Metrics records sluice's metrics (nil: none).
+	Metrics *metrics.Metrics
 
 	schemaCache schemaCache
 	ctlMu       sync.Mutex

@@ -175,6 +175,7 @@ func (a *Activities) pollControl(w *controlWatch) {
 	if running > 0 && local > 0 {
 		share = limitsScale(float64(local) / float64(running))
 	}
+	a.Metrics.Paused(w.id, state.Paused)
 	setIf(w.full, share.apply(limitsOf(state.Full)), state.Paused)
 	setIf(w.incr, limitsOf(state.Incremental), state.Paused)
 	a.ctlMu.Lock()
@@ -203,4 +204,26 @@ func migrationOf(control, workflowID string) string {
 		return control
 	}
 	return strings.TrimSuffix(workflowID, "-full")
+}
+
+// timed is a Limiter whose waits are counted in the metrics (and a Pager when
+// its limiter is one).
+type timed struct {
+	*throttle.TokenBucket
+	waited func(time.Duration)
+}
+
+func (t timed) Wait(ctx context.Context, rows, bytes int) error {
+	start := time.Now()
+	err := t.TokenBucket.Wait(ctx, rows, bytes)
+	t.waited(time.Since(start))
+	return err
+}
+
+// timedLimiter wraps a bucket for the metrics of task's phase.
+func (a *Activities) timedLimiter(b *throttle.TokenBucket, task, phase string) throttle.Limiter {
+	if a.Metrics == nil {
+		return b
+	}
+	return timed{TokenBucket: b, waited: func(d time.Duration) { a.Metrics.Waited(task, phase, d) }}
 }

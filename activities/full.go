@@ -278,9 +278,11 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 		Sizer:     chunk.SizerOptions{AvgRowLength: rj.AvgRow},
 	}
 	info := activity.GetInfo(ctx)
-	lim, release := a.controlled(ctx, migrationOf(in.Control, info.WorkflowExecution.ID), info.WorkflowExecution.ID, s, true)
+	task := migrationOf(in.Control, info.WorkflowExecution.ID)
+	lim, release := a.controlled(ctx, task, info.WorkflowExecution.ID, s, true)
 	defer release()
-	job.Limiter = lim
+	job.Limiter = a.timedLimiter(lim, task, "full")
+	table := in.Table.Database + "." + in.Table.Name
 	// Filters and transforms: the exact part of the filter in the SELECT, the
 	// rest and the transforms on each page.
 	if e, ok := entryOf(r, in.Table.Database, in.Table.Name); ok {
@@ -347,6 +349,7 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 	res, err := copier.CopyRange(cctx, src, dst, job, func(p copier.Progress) {
 		t := total(p)
 		mu.Lock()
+		a.Metrics.Copied(task, table, t.Rows-last.Rows, t.Bytes-last.Bytes)
 		last = t
 		mu.Unlock()
 		heartbeat(ctx, t, true)

@@ -503,7 +503,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	info := activity.GetInfo(ctx)
 	lim, release := a.controlled(ctx, info.WorkflowExecution.ID, "", s, false)
 	defer release()
-	cfg.Limiter = lim
+	cfg.Limiter = a.timedLimiter(lim, info.WorkflowExecution.ID, "incremental")
 	ap, err := applier.New(ctx, cfg, safe)
 	if errors.Is(err, applier.ErrFenced) && in.Cutover != nil {
 		// A cutover attempt that fenced the task and died before reporting it:
@@ -602,9 +602,16 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		attemptStart := time.Now()
 		// Progress: the applier reported (an epoch, or idle on an open binlog)
 		// since this attempt started.
+		// What the metrics have counted (the checkpoint's totals at the start
+		// are earlier attempts').
+		mu.Lock()
+		counted := last
+		mu.Unlock()
 		beat := func() {
 			mu.Lock()
 			advanced := last.At.After(attemptStart)
+			a.Metrics.Applied(info.WorkflowExecution.ID, last.Rows-counted.Rows, last.Txns-counted.Txns)
+			counted = last
 			mu.Unlock()
 			if st := reading.Load(); st != nil {
 				if o := st.Disconnected(); o != nil {
@@ -622,7 +629,9 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 					}
 				}
 			}
-			heartbeat(ctx, snapshot(), advanced)
+			p := snapshot()
+			a.Metrics.Lag(info.WorkflowExecution.ID, p.LagSeconds)
+			heartbeat(ctx, p, advanced)
 		}
 		beat()
 		for {

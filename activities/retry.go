@@ -224,7 +224,11 @@ func (at *attempt) fail(err error) error {
 		return err // cancelled: not a failure of the servers
 	}
 	class, ok := classOf(err)
-	if !ok || class == ClassLock {
+	if !ok {
+		return err
+	}
+	at.a.Metrics.Retried(at.migration, class)
+	if class == ClassLock {
 		return err
 	}
 	if final := at.record(class, time.Time{}, logging.Redact(errText(err))); final != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,10 +178,12 @@ options:
 	})
 	// Two workers on the queue: the one running replication is killed, the
 	// other takes over (issue 7), then a new one joins.
-	workers := []*workerProcess{
-		startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets),
-		startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets),
+	// Each worker serves its metrics (a restarted one on the same port).
+	metricsAddrs := []string{fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	startWorker := func(i int) *workerProcess {
+		return startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets, "--metrics-listen", metricsAddrs[i])
 	}
+	workers := []*workerProcess{startWorker(0), startWorker(1)}
 	// holder is the worker running the Incremental activity (-1: none yet).
 	holder := func() int {
 		d, err := s.client.DescribeWorkflowExecution(ctx, id, "")
@@ -252,11 +255,29 @@ options:
 		if now := holder(); now != 1-h {
 			t.Errorf("after the kill replication runs on worker %d, want the survivor %d", now, 1-h)
 		}
-		workers[h] = startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets)
+		workers[h] = startWorker(h)
 	}
 
 	stopLoad()
 	t.Logf("the load committed %d transactions", loadTxns.Load())
+	// The replicating worker's metrics count what its attempt applies (once it
+	// has applied an epoch: it may have just taken over), and the lag.
+	var applied float64
+	var text string
+	waitUntil(t, "the replicating worker's metrics to count applied transactions", time.Minute, func() bool {
+		h := holder()
+		if h < 0 {
+			return false
+		}
+		text = scrapeMetrics(t, metricsAddrs[h])
+		applied = metricValue(text, fmt.Sprintf(`sluice_incremental_transactions_applied_total{task="%s"}`, id))
+		return applied > 0
+	})
+	if applied > float64(loadTxns.Load())+1000 || !strings.Contains(text, fmt.Sprintf(`sluice_incremental_lag_seconds{task="%s"}`, id)) {
+		t.Errorf("metrics of the replicating worker: %.0f transactions applied (load %d)\n%s", applied, loadTxns.Load(),
+			regexp.MustCompile(`(?m)^sluice_.*$`).FindAllString(text, -1))
+	}
+	t.Logf("the replicating worker's metrics: %.0f transactions applied by its attempt", applied)
 	code, out, _ := s.sluiceOn(t, queue, "cutover", id, "--max-lag", "2s", "--timeout", "3m")
 	if code != 0 || !strings.Contains(out, "STOP WRITES ON THE SOURCE NOW") || !strings.Contains(out, "Cut over at") {
 		t.Fatalf("cutover: exit %d", code)

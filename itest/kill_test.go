@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -134,7 +137,8 @@ options:
 		}
 	})
 	w1 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets, "--max-concurrent-activities", "2")
-	w2 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets, "--max-concurrent-activities", "2")
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	w2 := startWorkerProcess(t, bin, s.srv.FrontendAddress(), queue, logPath, secrets, "--max-concurrent-activities", "2", "--metrics-listen", metricsAddr)
 	// The SDK's default identity of a worker is pid@host@.
 	identity := func(w *workerProcess) string { return fmt.Sprintf("%d@", w.cmd.Process.Pid) }
 
@@ -265,6 +269,20 @@ options:
 			}
 		}
 	}
+	// The survivor's metrics: the rows it copied of each table, and the SDK's.
+	text := scrapeMetrics(t, metricsAddr)
+	var copied float64
+	for _, table := range []string{"a_small", "b_big"} {
+		copied += metricValue(text, fmt.Sprintf(`sluice_full_rows_copied_total{table="%s.%s",task="%s"}`, srcDB, table, parent))
+	}
+	if copied <= 0 || copied > bigRows+5000 {
+		t.Errorf("the survivor's metrics count %.0f rows copied; want some of %d", copied, bigRows+5000)
+	}
+	if !strings.Contains(text, "temporal_activity_execution_latency_seconds_count{") || !strings.Contains(text, "temporal_request{") {
+		t.Error("the Temporal SDK's metrics are missing from the scrape")
+	}
+	t.Logf("the survivor's metrics count %.0f rows copied", copied)
+
 	// Both did work: the killed one's chunks that completed before the kill,
 	// and the survivor's (its own and the retried ones).
 	if byW1 == 0 || byW2 == 0 {
@@ -337,4 +355,31 @@ func destRows(t *testing.T, db *sql.DB, table string) int {
 		return 0
 	}
 	return n
+}
+
+// scrapeMetrics reads a worker's /metrics.
+func scrapeMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %d %v", addr, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+// metricValue is the value of one sample ("name{labels}") of a scrape (0 when
+// absent).
+func metricValue(text, sample string) float64 {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, sample+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
 }

@@ -26,6 +26,7 @@ type config struct {
 	DataDir                 string
 	UIPort                  int
 	MemoryLimit             string
+	MetricsListen           string
 }
 
 // envVars maps each flag to the environment variable that sets it when the flag is
@@ -41,6 +42,7 @@ var envVars = []struct{ flag, env string }{
 	{"data-dir", "SLUICE_DATA_DIR"},
 	{"ui-port", "SLUICE_UI_PORT"},
 	{"memory-limit", "SLUICE_MEMORY_LIMIT"},
+	{"metrics-listen", "SLUICE_METRICS_LISTEN"},
 }
 
 // usageError is a bad flag, argument or environment value: exit status 2.
@@ -72,6 +74,8 @@ func newFlagSet(cfg *config) *pflag.FlagSet {
 	fs.IntVar(&cfg.UIPort, "ui-port", 8233, "with --dev: Temporal Web UI port; 0 = no UI (env SLUICE_UI_PORT)")
 	fs.StringVar(&cfg.MemoryLimit, "memory-limit", "auto",
 		"Go soft memory limit (e.g. 300MiB, 2GiB; 0 = none); auto = 256MiB, plus 256MiB with --dev, unless GOMEMLIMIT is set (env SLUICE_MEMORY_LIMIT)")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "",
+		`serve Prometheus metrics (sluice's and the Temporal SDK's) at http://ADDR/metrics, e.g. 127.0.0.1:9090; "" = off (env SLUICE_METRICS_LISTEN)`)
 	// Help and errors are printed by the caller, so the output stays in one place.
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
@@ -167,6 +171,11 @@ func (c *config) validate(src func(flag string) string) error {
 	host, port, err := net.SplitHostPort(c.Address)
 	if err != nil || host == "" || port == "" {
 		return usagef("%s %q: want host:port, e.g. 127.0.0.1:7233", src("address"), c.Address)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			return usagef("%s %q: want [host]:port, e.g. 127.0.0.1:9090 or :9090", src("metrics-listen"), c.MetricsListen)
+		}
 	}
 	if !c.Dev {
 		return nil

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -26,6 +28,7 @@ import (
 	"github.com/sluice-dev/sluice/activities"
 	"github.com/sluice-dev/sluice/devserver"
 	"github.com/sluice-dev/sluice/logging"
+	"github.com/sluice-dev/sluice/metrics"
 	"github.com/sluice-dev/sluice/workflows"
 )
 
@@ -119,10 +122,25 @@ func run(ctx context.Context, stopSignals func(), cfg config, logger *zap.Logger
 			zap.String("temporal_version", devserver.ServerVersion))
 	}
 
+	var m *metrics.Metrics
+	if cfg.MetricsListen != "" {
+		m = metrics.New()
+		ln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		logger.Info("metrics", zap.String("url", "http://"+ln.Addr().String()+"/metrics"))
+	}
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  address,
-		Namespace: cfg.Namespace,
-		Logger:    logging.NewSDKLogger(logger),
+		HostPort:       address,
+		Namespace:      cfg.Namespace,
+		Logger:         logging.NewSDKLogger(logger),
+		MetricsHandler: m.SDK(),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -145,6 +163,7 @@ func run(ctx context.Context, stopSignals func(), cfg config, logger *zap.Logger
 	fatal := make(chan error, 1)
 	acts := activities.New(logger)
 	acts.Client = c
+	acts.Metrics = m
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		// The retry windows (options.retry) of every activity.
 		Interceptors:                       []interceptor.WorkerInterceptor{activities.Interceptor(acts)},
