@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
+	"github.com/sluice-dev/sluice/alert"
 	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/logging"
 	"github.com/sluice-dev/sluice/metrics"
@@ -32,6 +33,8 @@ type Activities struct {
 	schemaCache schemaCache
 	ctlMu       sync.Mutex
 	watches     map[string]*controlWatch
+	alertOnce   sync.Once
+	alerts      *alert.Sender
 }
 
 // New returns the activities of a worker whose environment holds the secrets.

@@ -593,6 +593,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	}
 
 	// Heartbeats to Temporal carry the progress (sluice status shows it).
+	lagAlert := a.lagAlerts(s, info.WorkflowExecution.ID)
 	windowOut := make(chan error, 1)
 	beatCtx, stopBeats := context.WithCancel(ctx)
 	defer stopBeats()
@@ -631,6 +632,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			}
 			p := snapshot()
 			a.Metrics.Lag(info.WorkflowExecution.ID, p.LagSeconds)
+			lagAlert.observe(p.LagSeconds)
 			heartbeat(ctx, p, advanced)
 		}
 		beat()

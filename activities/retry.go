@@ -130,8 +130,9 @@ func (i *windowed) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteA
 			break
 		}
 	}
-	// The precheck reports unreachable servers as items: no window.
-	if s == nil || info.ActivityType.Name == "Precheck" {
+	// The precheck reports unreachable servers as items, an alert is best
+	// effort: no window.
+	if s == nil || info.ActivityType.Name == "Precheck" || info.ActivityType.Name == "SendAlert" {
 		return i.Next.ExecuteActivity(ctx, in)
 	}
 	migration := ""

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/sluice-dev/sluice/alert"
 	"github.com/sluice-dev/sluice/testenv"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -63,6 +67,8 @@ func TestThrottleAndPause(t *testing.T) {
 		fullLimit    = 1000
 		incrLimit    = 500
 	)
+	hook, alerts := webhook(t)
+	s.setEnv("CTL_HOOK", hook)
 	w, err := s.startWorker(queue)
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +100,9 @@ objects:
 options:
   full: {parallel: 2}
   throttle: {full: {rps: 3000}}
+  alerts:
+    webhook: ${CTL_HOOK}
+    lag: {threshold: 2s, for: 2s}
 `, srcDB, dstDB))
 	ctl := func(args ...string) string {
 		t.Helper()
@@ -229,12 +238,46 @@ options:
 		}
 		return len(lags) >= 3 && lags[len(lags)-1] > lags[0]
 	})
+	// Paused, the lag stays above the alert threshold: the new attempt alerts.
+	waitFor(t, "a lag alert during the pause", func() bool {
+		n := 0
+		for _, ev := range alerts() {
+			if ev.Event == alert.LagHigh {
+				n++
+			}
+		}
+		return n >= 2
+	})
 	if n := countRows(dst, de); n != total {
 		t.Fatalf("paused replication applied changes: %d rows, want %d", n, total)
 	}
 	ctl("resume", id)
 	waitFor(t, "replication to resume", func() bool { return countRows(dst, de) == total+2 })
 
+	// Lag alerts: the throttled replication and the pause each held the lag
+	// above 2 s for 2 s (lag_high), and it came back (lag_recovered).
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("alerts received: %+v", alerts())
+			for _, l := range strings.Split(s.logs.String(), "\n") {
+				if strings.Contains(l, "alert") {
+					t.Log(l)
+				}
+			}
+		}
+	})
+	waitFor(t, "the lag alerts", func() bool {
+		var seq []string
+		for _, ev := range alerts() {
+			seq = append(seq, ev.Event)
+		}
+		return strings.Count(strings.Join(seq, " "), "lag_high lag_recovered") >= 2
+	})
+	for _, ev := range alerts() {
+		if ev.Task != id || ev.Name != "ctl" || ev.ThresholdSeconds != 2 || ev.Message == "" || (ev.Event == alert.LagHigh && ev.LagSeconds <= 2) {
+			t.Errorf("alert %+v", ev)
+		}
+	}
 	if out := ctl("cutover", id, "--max-lag", "1s", "--timeout", "2m"); !strings.Contains(out, "The migration is complete") {
 		t.Fatalf("cutover: %s", out)
 	}
@@ -264,5 +307,34 @@ options:
 		if !strings.Contains(got, want) {
 			t.Errorf("history lacks %q; updates:\n%s", want, got)
 		}
+	}
+}
+
+// webhook is a local HTTP server receiving alerts; it refuses the first POST
+// (503) so the sender's retry is exercised.
+func webhook(t *testing.T) (url string, received func() []alert.Event) {
+	t.Helper()
+	var mu sync.Mutex
+	var events []alert.Event
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var ev alert.Event
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			t.Errorf("alert payload: %v", err)
+		}
+		events = append(events, ev)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hook", func() []alert.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]alert.Event(nil), events...)
 	}
 }

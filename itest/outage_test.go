@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/sluice-dev/sluice/alert"
 	"github.com/sluice-dev/sluice/spec"
 	"github.com/sluice-dev/sluice/testenv"
 	"github.com/sluice-dev/sluice/workflows"
@@ -210,7 +211,10 @@ options:
   full: {parallel: 2}
   throttle: {full: {rps: 4000}}
   retry: {connection: 8s, other: 4s}
+  alerts: {webhook: "${OUT_HOOK}"}
 `, srcDB, dstDB))
+	hook, alerts := webhook(t)
+	s.setEnv("OUT_HOOK", hook)
 	if code, _, _ := s.sluice(t, "start", "-f", short); code != 0 {
 		t.Fatalf("start: exit %d", code)
 	}
@@ -233,5 +237,10 @@ options:
 	code, out, _ := s.sluice(t, "status", "sluice-outage2")
 	if code != 0 || !strings.Contains(out, "connection lost since") {
 		t.Errorf("status of the failed task: exit %d", code)
+	}
+	// The failure was alerted (after a refused first POST), naming the outage.
+	if got := alerts(); len(got) != 1 || got[0].Event != alert.TaskFailed || got[0].Task != "sluice-outage2" || got[0].Phase != "full" ||
+		!strings.Contains(got[0].Message, "connection lost since") {
+		t.Errorf("failure alerts: %+v", got)
 	}
 }

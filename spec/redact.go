@@ -147,6 +147,13 @@ func optionsYAML(o Options) yaml.MapSlice {
 	if len(o.IgnoreWarnings) > 0 {
 		m = append(m, yaml.MapItem{Key: "ignore_warnings", Value: flowList(o.IgnoreWarnings)})
 	}
+	if a := o.Alerts; a.Webhook != "" {
+		alerts := yaml.MapSlice{{Key: "webhook", Value: a.Webhook}, {Key: "on_failure", Value: a.AlertOnFailure()}}
+		if a.Lag.Threshold > 0 {
+			alerts = append(alerts, yaml.MapItem{Key: "lag", Value: yaml.MapSlice{{Key: "threshold", Value: a.Lag.Threshold.String()}, {Key: "for", Value: a.Lag.For.String()}}})
+		}
+		m = append(m, yaml.MapItem{Key: "alerts", Value: alerts})
+	}
 	return m
 }
 

@@ -117,6 +117,39 @@ type Options struct {
 	// second during incremental replication, so lag is exact on an idle source.
 	Heartbeat *bool `yaml:"heartbeat" json:"heartbeat,omitempty"`
 	ETL       ETL   `yaml:"etl" json:"etl"`
+	// Alerts are POSTed to a webhook when the task fails or lags.
+	Alerts Alerts `yaml:"alerts" json:"alerts"`
+}
+
+// Alerts: a JSON payload POSTed to Webhook (retried, never holding the data path)
+// when the task fails, and when replication lag stays above Lag.Threshold for
+// Lag.For (and again when it is back under).
+type Alerts struct {
+	// Webhook is a ${NAME} reference to a worker environment variable holding
+	// the URL (webhook URLs carry tokens), or a literal http(s) URL without
+	// credentials or query.
+	Webhook string `yaml:"webhook" json:"webhook,omitempty"`
+	// OnFailure (default true) alerts when the task fails.
+	OnFailure *bool    `yaml:"on_failure" json:"on_failure,omitempty"`
+	Lag       LagAlert `yaml:"lag" json:"lag"`
+}
+
+// LagAlert: Threshold 0 = no lag alert.
+type LagAlert struct {
+	Threshold Duration `yaml:"threshold" json:"threshold,omitempty"`
+	For       Duration `yaml:"for" json:"for,omitempty"`
+}
+
+// AlertOnFailure reports whether a failure is alerted.
+func (a Alerts) AlertOnFailure() bool { return a.Webhook != "" && (a.OnFailure == nil || *a.OnFailure) }
+
+// WebhookRef returns NAME for a webhook written as ${NAME}.
+func (a Alerts) WebhookRef() (envName string, ok bool) {
+	m := envRef.FindStringSubmatch(a.Webhook)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // ETL settles what a filter or transform that fails on a row does.

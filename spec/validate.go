@@ -2,6 +2,7 @@ package spec
 
 import (
 	"github.com/sluice-dev/sluice/suggest"
+	"net/url"
 
 	"fmt"
 	"math"
@@ -604,6 +605,7 @@ func (c *checker) options() {
 	if o.Full.Parallel < 0 || o.Full.Parallel > MaxFullParallel {
 		c.errf("options.full.parallel", "%d is outside 0-%d (0 = twice the worker's cores)", o.Full.Parallel, MaxFullParallel)
 	}
+	c.alerts("options.alerts", o.Alerts)
 	c.throttle("options.throttle.full", o.Throttle.Full)
 	c.throttle("options.throttle.incremental", o.Throttle.Incremental)
 	if o.Throttle.Incremental.SourceQPS != 0 {
@@ -713,6 +715,33 @@ func (c *checker) throttle(p string, t ThrottleLimits) {
 	}
 	if math.IsNaN(t.MBPS) || math.IsInf(t.MBPS, 0) || t.MBPS < 0 {
 		c.errf(p+".mbps", "%v must be a number >= 0 (0 means unlimited)", t.MBPS)
+	}
+}
+
+func (c *checker) alerts(p string, a Alerts) {
+	if a.Webhook == "" {
+		if a.Lag.Threshold != 0 || a.OnFailure != nil {
+			c.errf(p+".webhook", "required field is missing: alerts go to a webhook (webhook: ${ALERT_WEBHOOK})")
+		}
+		return
+	}
+	if _, ok := a.WebhookRef(); !ok {
+		u, err := url.Parse(a.Webhook)
+		switch {
+		case strings.Contains(a.Webhook, "${"):
+			c.errf(p+".webhook", "must be exactly one ${NAME} reference (the whole URL in an environment variable of the worker) or a literal URL")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			c.errf(p+".webhook", "%q is not an http(s) URL", a.Webhook)
+		case u.User != nil || u.RawQuery != "":
+			// The workflow file's values are stored in Temporal's history.
+			c.errf(p+".webhook", "a URL with credentials or a query (a token?) must not be written in the file: put it in an environment variable of the worker and write webhook: ${ALERT_WEBHOOK}")
+		}
+	}
+	if a.Lag.Threshold < 0 || a.Lag.For < 0 {
+		c.errf(p+".lag", "threshold and for must not be negative")
+	}
+	if a.Lag.For > 0 && a.Lag.Threshold == 0 {
+		c.errf(p+".lag.threshold", "required field is missing: the lag above which to alert (e.g. 30s)")
 	}
 }
 

@@ -109,8 +109,63 @@ func Precheck(ctx workflow.Context, s spec.Spec) (precheck.Report, error) {
 
 // Migration is the whole lifecycle: precheck -> schema -> full -> incremental -> cutover.
 // A failed precheck item, or a warning the workflow file does not accept in
-// options.ignore_warnings, stops it before anything is written.
+// options.ignore_warnings, stops it before anything is written. A failure is
+// alerted (options.alerts) before the workflow ends.
 func Migration(ctx workflow.Context, s spec.Spec) (Result, error) {
+	res, err := migration(ctx, s)
+	if err != nil && !temporal.IsCanceledError(err) && ctx.Err() == nil && s.Options.Alerts.AlertOnFailure() {
+		alertFailure(ctx, s, res.Status, err)
+	}
+	return res, err
+}
+
+// sendAlertActivity is activities.SendAlert.
+const sendAlertActivity = "SendAlert"
+
+// AlertEvent is the failure alert's payload (alert.Event's shape; the workflow
+// package holds no HTTP code).
+type AlertEvent struct {
+	Event   string    `json:"event"`
+	Task    string    `json:"task"`
+	Name    string    `json:"name"`
+	Phase   string    `json:"phase,omitempty"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// alertFailure posts the failure alert: a few attempts within minutes, then
+// the workflow ends all the same (the failure is in its result either way).
+func alertFailure(ctx workflow.Context, s spec.Spec, st Status, err error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+		Summary:                "alert: task failed",
+	})
+	msg := st.Message
+	if msg == "" {
+		msg = errorText(err)
+	}
+	ev := AlertEvent{Event: "task_failed", Task: workflow.GetInfo(ctx).WorkflowExecution.ID, Name: s.Name, Phase: failedIn(st), Message: msg, At: workflow.Now(ctx).UTC()}
+	if aerr := workflow.ExecuteActivity(ctx, sendAlertActivity, s, ev).Get(ctx, nil); aerr != nil {
+		workflow.GetLogger(ctx).Warn("the failure alert was not delivered", "error", aerr)
+	}
+}
+
+// failedIn names the phase a failed migration was in: the last one it reached.
+func failedIn(st Status) string {
+	switch {
+	case st.Incremental != nil:
+		return PhaseIncremental
+	case st.Full != nil:
+		return PhaseFull
+	case st.Schema != nil:
+		return PhaseSchema
+	}
+	return PhasePrecheck
+}
+
+func migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 	st := &Status{Name: s.Name, Phase: PhasePrecheck, Types: typeNames(s), StartedAt: workflow.Now(ctx)}
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return *st, nil }); err != nil {
 		return Result{}, err

@@ -107,3 +107,39 @@ func TestPrecheckActivityErrorIsRetriedThenFails(t *testing.T) {
 		t.Fatalf("activity ran %d times, want %d", calls, precheckOptions().RetryPolicy.MaximumAttempts)
 	}
 }
+
+// A failed migration posts its alert (options.alerts) before it ends, naming
+// the phase and the reason; without a webhook nothing is sent.
+func TestFailureIsAlerted(t *testing.T) {
+	for _, webhook := range []string{"${HOOK}", ""} {
+		s := testSpec()
+		s.Options.Alerts.Webhook = webhook
+		var ts testsuite.WorkflowTestSuite
+		env := ts.NewTestWorkflowEnvironment()
+		env.RegisterActivityWithOptions(func(ctx context.Context, _ spec.Spec) (precheck.Report, error) {
+			return report(precheck.Item{ID: precheck.IDLogBin, Status: precheck.Fail, Message: "log_bin is OFF"}), nil
+		}, activity.RegisterOptions{Name: precheckActivity})
+		var sent []AlertEvent
+		env.RegisterActivityWithOptions(func(ctx context.Context, got spec.Spec, ev AlertEvent) error {
+			sent = append(sent, ev)
+			if len(sent) == 1 {
+				return errors.New("webhook down") // retried
+			}
+			return nil
+		}, activity.RegisterOptions{Name: sendAlertActivity})
+		env.ExecuteWorkflow(Migration, s)
+		if env.GetWorkflowError() == nil {
+			t.Fatal("the migration must fail")
+		}
+		if webhook == "" {
+			if len(sent) != 0 {
+				t.Errorf("alerts without a webhook: %+v", sent)
+			}
+			continue
+		}
+		if len(sent) != 2 || sent[1].Event != "task_failed" || sent[1].Phase != PhasePrecheck || sent[1].Task == "" ||
+			sent[1].Message != "precheck: 1 item(s) block the migration; nothing was written to the destination" {
+			t.Errorf("alerts %+v", sent)
+		}
+	}
+}
