@@ -238,6 +238,24 @@ func TestTypeMappings(t *testing.T) {
 		{"mariadb json text", func() Column { c := col("v", "longtext", "longtext", false, "utf8mb4"); c.JSON = true; return c }(), []byte(`[1,"a"]`), `row.v[1] == "a"`, `jsonPath(row.v, "$[0]").orValue(0)`, `1`, ""},
 		{"geometry bytes", col("v", "point", "point", false, ""), []byte{0, 0, 0, 0, 1}, `row.v.size() == 5`, `row.v`, []byte{0, 0, 0, 0, 1}, ""},
 		{"inet6 text", col("v", "inet6", "inet6", false, ""), []byte("::1"), `row.v == "::1"`, `"::2"`, "::2", ""},
+		{"inet4 text", col("v", "inet4", "inet4", false, ""), []byte("10.0.0.1"), `row.v == "10.0.0.1"`, `row.v.replace(".1", ".2")`, "10.0.0.2", ""},
+		{"uuid text", col("v", "uuid", "uuid", false, ""), []byte("123e4567-e89b-12d3-a456-426614174000"), `row.v.startsWith("123e")`, `row.v.upperAscii()`, "123E4567-E89B-12D3-A456-426614174000", ""},
+		// NULL, type by type: absent in, kept absent; a default given where it is.
+		{"NULL int", col("v", "int", "int(11)", true, ""), nil, "!row.v.hasValue()", "row.v.orValue(-1)", int64(-1), ""},
+		{"NULL bigint unsigned", col("v", "bigint", "bigint(20) unsigned", true, ""), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"NULL double", col("v", "double", "double", true, ""), nil, "!row.v.hasValue()", "row.v.orValue(0.5)", 0.5, ""},
+		{"NULL decimal", col("v", "decimal", "decimal(10,2)", true, ""), nil, "!row.v.hasValue()", `row.v.orValue(decimal("1.5"))`, "1.50", ""},
+		{"NULL decimal kept", col("v", "decimal", "decimal(10,2)", true, ""), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"NULL date", col("v", "date", "date", true, ""), nil, "!row.v.hasValue()", `row.v.orValue(timestamp("2024-01-02T00:00:00Z"))`, "2024-01-02", ""},
+		{"NULL datetime kept", col("v", "datetime", "datetime(6)", true, ""), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"NULL time", col("v", "time", "time", true, ""), nil, "!row.v.hasValue()", `row.v.orValue(duration("90s"))`, "00:01:30", ""},
+		{"NULL json", col("v", "json", "json", true, ""), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"NULL bit", col("v", "bit", "bit(8)", true, ""), nil, "!row.v.hasValue()", "row.v.orValue(5u)", []byte{5}, ""},
+		{"NULL enum", col("v", "enum", "enum('a','b')", true, "utf8mb4"), nil, "!row.v.hasValue()", `row.v.orValue("b")`, "b", ""},
+		{"NULL set", col("v", "set", "set('x','y')", true, "utf8mb4"), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"NULL varbinary", col("v", "varbinary", "varbinary(4)", true, "binary"), nil, "!row.v.hasValue()", `row.v.orValue(b"\x01")`, []byte{1}, ""},
+		{"NULL inet4", col("v", "inet4", "inet4", true, ""), nil, "!row.v.hasValue()", "row.v", nil, ""},
+		{"value into NULL-able", col("v", "int", "int(11)", true, ""), int64(7), "row.v.hasValue() && row.v.value() == 7", "optional.none()", nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tbl := oneCol(c.col)
