@@ -205,3 +205,61 @@ func TestCascadeOfFilteredParent(t *testing.T) {
 		t.Errorf("p: source (filtered) %v, destination %v", want, got)
 	}
 }
+
+// With a schema history (KeySource/SourceDB), the foreign keys come from its
+// shadow tables, as of the events: here the source has dropped them since, and
+// the destination still runs the cascades the source ran when it deleted and
+// re-keyed parents.
+func TestCascadeKeysFromHistory(t *testing.T) {
+	env, src, dst, srcDB, dstDB := pair(t, "cascadeh")
+	shadow := "ap shadow cascadeh"
+	sq, dq, hq := sqltok.Quote(srcDB), sqltok.Quote(dstDB), sqltok.Quote(shadow)
+	mustExec(t, dst, "DROP DATABASE IF EXISTS "+hq, "CREATE DATABASE "+hq)
+	t.Cleanup(func() { dst.Exec("DROP DATABASE IF EXISTS " + hq) })
+	for _, x := range []struct {
+		db *sql.DB
+		q  string
+	}{{src, sq}, {dst, dq}, {dst, hq}} {
+		for _, s := range strings.Split(fmt.Sprintf(cascadeTables, x.q), ";") {
+			mustExec(t, x.db, s)
+		}
+		for i := 1; i <= 3; i++ {
+			mustExec(t, x.db, fmt.Sprintf("INSERT INTO %s.`p` VALUES (%d, 'p%d')", x.q, i, i),
+				fmt.Sprintf("INSERT INTO %s.`c` VALUES (%d, %d, 'p%d', 0)", x.q, 100+i, i, i),
+				fmt.Sprintf("INSERT INTO %s.`n` VALUES (%d, %d)", x.q, 200+i, i),
+				fmt.Sprintf("INSERT INTO %s.`g` VALUES (%d, %d)", x.q, 300+i, 100+i))
+		}
+	}
+	start := position(t, src)
+	mustExec(t, src, "DELETE FROM "+sq+".`p` WHERE `id` = 1", "UPDATE "+sq+".`p` SET `id` = 9 WHERE `id` = 2")
+	end := position(t, src)
+	want := map[string][]string{}
+	for _, tb := range []string{"p", "c", "n", "g"} {
+		want[tb] = dump(t, src, "SELECT * FROM "+sq+".`"+tb+"` ORDER BY `id`")
+	}
+	// Later the source drops the foreign keys: the source no longer knows them.
+	mustExec(t, src, "ALTER TABLE "+sq+".`g` DROP FOREIGN KEY `fk_g_c`", "ALTER TABLE "+sq+".`n` DROP FOREIGN KEY `fk_n_p`",
+		"ALTER TABLE "+sq+".`c` DROP FOREIGN KEY `fk_c_p`, DROP FOREIGN KEY `fk_c_code`")
+	cfg := Config{Task: "test-cascadeh", Dest: dst, Source: src, Select: testSelection{srcDB, dstDB}, Slots: 2, MultiStatements: true,
+		KeySource: func(db string) (*sql.DB, string) {
+			if db == srcDB {
+				return dst, shadow
+			}
+			return nil, ""
+		},
+		SourceDB: func(_ context.Context, schema string) (string, bool) { return srcDB, schema == shadow },
+	}
+	resetTask(t, dst, cfg.Task)
+	if _, done := runUntil(t, env, cfg, start, end, time.Minute); !done {
+		t.Fatal("not caught up")
+	}
+	for _, tb := range []string{"p", "c", "n", "g"} {
+		got := dump(t, dst, "SELECT * FROM "+dq+".`"+tb+"` ORDER BY `id`")
+		if strings.Join(want[tb], "\n") != strings.Join(got, "\n") {
+			t.Errorf("%s: source %v, destination %v", tb, want[tb], got)
+		}
+	}
+	if len(want["g"]) != 2 || len(want["c"]) != 2 {
+		t.Fatalf("the source's cascades did not run: %v", want)
+	}
+}
