@@ -126,7 +126,13 @@ func (a *Activities) watch(w *controlWatch) {
 }
 
 func (a *Activities) pollControl(w *controlWatch) {
+	read := false
 	defer func() {
+		// Ready once the state was read: an activity waits for it (up to
+		// controlFirstRead) so a pause holds it before its first read.
+		if !read {
+			return
+		}
 		select {
 		case <-w.ready:
 		default:
@@ -137,17 +143,21 @@ func (a *Activities) pollControl(w *controlWatch) {
 	state, local, child := w.state, w.fullUsers, w.child
 	a.ctlMu.Unlock()
 	running := local
+	read = a.Client == nil // without a client the workflow file's limits are the state
 	if a.Client != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), controlPoll*3)
 		defer cancel()
 		desc, err := a.Client.DescribeWorkflowExecution(ctx, w.id, "")
 		if err == nil {
+			// The current run's memo; none (a run of older code): the file's.
+			state = w.base
 			if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.ControlMemo]; p != nil {
 				var c workflows.Control
 				if err = converter.GetDefaultDataConverter().FromPayload(p, &c); err == nil {
 					state = c
 				}
 			}
+			read = err == nil
 		}
 		if err == nil && local > 0 && child != "" {
 			// The other workers' chunks: this worker's share of the limit.

@@ -601,16 +601,17 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		attemptStart := time.Now()
-		// Progress: the applier reported (an epoch, or idle on an open binlog)
-		// since this attempt started.
 		// What the metrics have counted (the checkpoint's totals at the start
 		// are earlier attempts').
 		mu.Lock()
 		counted := last
 		mu.Unlock()
+		downSeen := attemptStart // the binlog connection was last seen down (or the attempt began)
 		beat := func() {
 			mu.Lock()
-			advanced := last.At.After(attemptStart)
+			// Progress: a report of the applier (an epoch, or idle on an open
+			// binlog) after the connection was last seen down.
+			advanced := last.At.After(downSeen)
 			a.Metrics.Applied(info.WorkflowExecution.ID, last.Rows-counted.Rows, last.Txns-counted.Txns)
 			counted = last
 			mu.Unlock()
@@ -618,7 +619,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 				if o := st.Disconnected(); o != nil {
 					// The reader reconnects by itself: an outage all the same,
 					// shown and bounded by the connection window.
-					advanced = false
+					advanced, downSeen = false, time.Now()
 					if at := attemptIn(ctx); at != nil {
 						err := at.down(ClassConnection, o.Since, fmt.Errorf("incremental: the source's binlog connection is lost, reconnecting: %w", o.Cause))
 						if err != nil {

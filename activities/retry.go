@@ -205,7 +205,9 @@ func classOf(err error) (string, bool) {
 	case "Connection":
 		return ClassConnection, true
 	case "LockConflict":
-		return ClassLock, true
+		// One that escaped the copier's and applier's in-place retries: it
+		// persists, and is bounded like any other failure.
+		return ClassOther, true
 	case "Canceled", "WorkerStopping":
 		return "", false
 	}
@@ -225,14 +227,17 @@ func (at *attempt) fail(err error) error {
 		return err // cancelled: not a failure of the servers
 	}
 	class, ok := classOf(err)
+	var ae *temporal.ApplicationError
+	if !ok && errors.As(err, &ae) && ae.Type() == "Canceled" {
+		// A context of the activity's own code ran out (a statement's
+		// timeout), not the attempt's: a failure like any other.
+		class, ok = ClassOther, true
+	}
 	if !ok {
 		return err
 	}
 	at.a.Metrics.Retried(at.migration, class)
-	if class == ClassLock {
-		return err
-	}
-	if final := at.record(class, time.Time{}, logging.Redact(errText(err))); final != nil {
+	if _, final := at.record(class, time.Time{}, logging.Redact(errText(err))); final != nil {
 		return final
 	}
 	return err
@@ -242,13 +247,17 @@ func (at *attempt) fail(err error) error {
 // reconnecting): the same window, the same status; a non-nil error when the
 // window ran out (the activity must fail with it).
 func (at *attempt) down(class string, since time.Time, cause error) error {
-	return at.record(class, since, logging.Redact(errText(cause)))
+	fresh, final := at.record(class, since, logging.Redact(errText(cause)))
+	if fresh {
+		at.a.Metrics.Retried(at.migration, class)
+	}
+	return final
 }
 
 // record notes a failure of class (since: when it started, zero = now) in the
 // outage, heartbeats and signals it, and returns the final error once the
 // window ran out.
-func (at *attempt) record(class string, since time.Time, msg string) error {
+func (at *attempt) record(class string, since time.Time, msg string) (fresh bool, final error) {
 	info := activity.GetInfo(at.ctx)
 	now := time.Now()
 	if since.IsZero() {
@@ -266,14 +275,31 @@ func (at *attempt) record(class string, since time.Time, msg string) error {
 	}
 	at.mu.Lock()
 	o := at.outage
-	fresh := o == nil || o.Class != class
-	if fresh {
-		o = &workflows.RetryState{Class: class, Since: since}
+	fresh = o == nil || o.Class != class
+	if o == nil {
+		o = &workflows.RetryState{}
 	}
+	// Each class keeps its own start for the whole outage: failures that
+	// alternate between classes do not restart either window.
+	if o.Started == nil {
+		o.Started = map[string]time.Time{}
+		if o.Class != "" && !o.Since.IsZero() {
+			o.Started[o.Class] = o.Since
+		}
+	}
+	if _, ok := o.Started[class]; !ok {
+		o.Started[class] = since
+	}
+	o.Class, o.Since = class, o.Started[class]
 	o.Activity = activityName(info)
+	o.WorkflowID, o.ActivityID = info.WorkflowExecution.ID, info.ActivityID
 	o.Until = o.Since.Add(window)
-	o.Attempt = info.Attempt
-	changed := fresh || o.Error != msg
+	// Signalled when it starts, changes, or its attempt count grows by a
+	// power of two (the status reads the live attempt from Temporal).
+	changed := fresh || o.Error != msg || (o.Attempt > 0 && info.Attempt >= 2*o.Attempt)
+	if changed {
+		o.Attempt = info.Attempt
+	}
 	o.Error = msg
 	at.outage = o
 	progress := at.progress
@@ -290,7 +316,7 @@ func (at *attempt) record(class string, since time.Time, msg string) error {
 		e := *o
 		e.Exhausted = true
 		at.signal(e)
-		return temporal.NewNonRetryableApplicationError(final, ErrRetryWindow, nil)
+		return fresh, temporal.NewNonRetryableApplicationError(final, ErrRetryWindow, nil)
 	}
 	// The next attempt reads the outage from the last heartbeat (flushed with
 	// a failure).
@@ -300,7 +326,7 @@ func (at *attempt) record(class string, since time.Time, msg string) error {
 			zap.Int32("attempt", info.Attempt), zap.Time("window_ends", o.Until), zap.String("error", msg))
 		at.signal(*o)
 	}
-	return nil
+	return fresh, nil
 }
 
 // signal tells the migration workflow (best effort: the status shows it, the

@@ -22,8 +22,8 @@ import (
 
 // The window of each class, carried from attempt to attempt: within it a
 // retryable error and the outage in the heartbeat; past it a non-retryable
-// error naming the outage; a lock conflict consumes nothing; progress ends the
-// outage.
+// error naming the outage; each class keeps its own start when failures
+// alternate; progress ends the outage.
 func TestRetryWindows(t *testing.T) {
 	var s spec.Spec
 	s.Options.Retry = spec.Retry{Connection: spec.Duration(30 * time.Minute), Other: spec.Duration(5 * time.Minute)}
@@ -47,7 +47,9 @@ func TestRetryWindows(t *testing.T) {
 		{name: "other after a connection outage starts its own window", prev: &workflows.RetryState{Class: ClassConnection, Since: now.Add(-20 * time.Minute)},
 			err: otherErr, wantClass: ClassOther},
 		{name: "other, past its window", prev: &workflows.RetryState{Class: ClassOther, Since: now.Add(-6 * time.Minute)}, err: otherErr, final: true},
-		{name: "a lock conflict consumes nothing", prev: &workflows.RetryState{Class: ClassOther, Since: now.Add(-6 * time.Minute)}, err: lockErr},
+		{name: "an escaped lock conflict is an other failure", err: lockErr, wantClass: ClassOther},
+		{name: "classes alternating keep their own starts", prev: &workflows.RetryState{Class: ClassOther, Since: now.Add(-time.Minute),
+			Started: map[string]time.Time{ClassConnection: now.Add(-31 * time.Minute), ClassOther: now.Add(-time.Minute)}}, err: connErr, final: true},
 		{name: "progress ends the outage", prev: &workflows.RetryState{Class: ClassConnection, Since: now.Add(-31 * time.Minute)}, progress: true,
 			err: connErr, wantClass: ClassConnection},
 	} {
@@ -87,9 +89,6 @@ func TestRetryWindows(t *testing.T) {
 			}
 			if ae.NonRetryable() {
 				t.Fatalf("within the window the error is retryable: %v", err)
-			}
-			if c.err == lockErr {
-				return // retried, nothing recorded: the outage stays as it was
 			}
 			mu.Lock()
 			defer mu.Unlock()

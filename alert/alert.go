@@ -8,9 +8,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,9 +78,14 @@ func Post(ctx context.Context, client *http.Client, url string, ev Event, attemp
 	return fmt.Errorf("alert %s: %d attempt(s): %w", ev.Event, max(attempts, 1), last)
 }
 
-// redact keeps the URL (which may carry a token) out of an error.
-func redact(err error, url string) error {
-	return fmt.Errorf("%s", bytes.ReplaceAll([]byte(err.Error()), []byte(url), []byte("<webhook>")))
+// redact keeps the URL (which may carry a token) out of an error: the HTTP
+// client's errors name it (in a normalised form), so only their cause is kept.
+func redact(err error, rawURL string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s <webhook>: %w", ue.Op, ue.Err)
+	}
+	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), rawURL, "<webhook>"))
 }
 
 // Sender posts queued alerts in the background.

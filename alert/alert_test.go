@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 func TestPostRetriesUntilAccepted(t *testing.T) {
@@ -46,9 +48,12 @@ func TestPostRetriesUntilAccepted(t *testing.T) {
 		t.Fatalf("refused: %v", err)
 	}
 	refuse.Close()
-	err = Post(context.Background(), http.DefaultClient, refuse.URL+"/secret-token", ev, 1)
-	if err == nil || strings.Contains(err.Error(), "secret-token") {
-		t.Fatalf("unreachable: %v", err)
+	// Unreachable, also with a URL the client normalises (scheme case, a space).
+	for _, u := range []string{refuse.URL + "/secret-token", strings.Replace(refuse.URL, "http", "HTTP", 1) + "/secret token"} {
+		err = Post(context.Background(), http.DefaultClient, u, ev, 1)
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Fatalf("unreachable: %v", err)
+		}
 	}
 }
 
@@ -78,5 +83,44 @@ func TestLagWatch(t *testing.T) {
 		if ev != "" && !since.Equal(t0.Add(60*time.Second)) {
 			t.Errorf("at %s: since %v", s.at, since)
 		}
+	}
+}
+
+// A webhook that hangs holds nobody: Send returns at once, the queue takes
+// what it can and drops the rest (this test would hang otherwise).
+func TestSenderNeverBlocks(t *testing.T) {
+	hang := make(chan struct{})
+	var mu sync.Mutex
+	got := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+		<-hang
+	}))
+	defer srv.Close()
+	defer close(hang)
+	s := NewSender(zap.NewNop())
+	for i := 0; i < 10*queueSize; i++ {
+		s.Send(srv.URL, Event{Event: LagHigh, Task: "t"})
+	}
+	// The sender's goroutine is inside the first POST.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := got
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook got %d requests, want the first one in flight", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// One taken by the sender, the queue full or one short of it (depending on
+	// when the sender took it), the rest dropped.
+	if n := len(s.queue); n < queueSize-1 {
+		t.Errorf("queued %d, want a full queue of %d (the rest dropped)", n, queueSize)
 	}
 }

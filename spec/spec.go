@@ -126,8 +126,7 @@ type Options struct {
 // Lag.For (and again when it is back under).
 type Alerts struct {
 	// Webhook is a ${NAME} reference to a worker environment variable holding
-	// the URL (webhook URLs carry tokens), or a literal http(s) URL without
-	// credentials or query.
+	// the URL (webhook URLs carry tokens; the file is stored in the history).
 	Webhook string `yaml:"webhook" json:"webhook,omitempty"`
 	// OnFailure (default true) alerts when the task fails.
 	OnFailure *bool    `yaml:"on_failure" json:"on_failure,omitempty"`

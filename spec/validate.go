@@ -2,7 +2,6 @@ package spec
 
 import (
 	"github.com/sluice-dev/sluice/suggest"
-	"net/url"
 
 	"fmt"
 	"math"
@@ -726,16 +725,9 @@ func (c *checker) alerts(p string, a Alerts) {
 		return
 	}
 	if _, ok := a.WebhookRef(); !ok {
-		u, err := url.Parse(a.Webhook)
-		switch {
-		case strings.Contains(a.Webhook, "${"):
-			c.errf(p+".webhook", "must be exactly one ${NAME} reference (the whole URL in an environment variable of the worker) or a literal URL")
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			c.errf(p+".webhook", "%q is not an http(s) URL", a.Webhook)
-		case u.User != nil || u.RawQuery != "":
-			// The workflow file's values are stored in Temporal's history.
-			c.errf(p+".webhook", "a URL with credentials or a query (a token?) must not be written in the file: put it in an environment variable of the worker and write webhook: ${ALERT_WEBHOOK}")
-		}
+		// Webhook URLs carry their token in the path or query (Slack, Teams,
+		// PagerDuty), and the file's values are stored in Temporal's history.
+		c.errf(p+".webhook", "must be a ${NAME} reference to an environment variable of the worker that holds the URL (webhook URLs carry tokens, and the workflow file is stored in Temporal's history), e.g. webhook: ${ALERT_WEBHOOK}")
 	}
 	if a.Lag.Threshold < 0 || a.Lag.For < 0 {
 		c.errf(p+".lag", "threshold and for must not be negative")

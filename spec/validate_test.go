@@ -93,11 +93,9 @@ func TestValidateErrors(t *testing.T) {
 			}},
 		{"retry other equal to connection", base + "options:\n  retry: {connection: 10m, other: 10m}\n",
 			[]want{{14, 35, "options.retry.other", "10m must be shorter than retry.connection (10m)"}}},
-		{"alert webhook with a token", base + "options:\n  alerts: {webhook: \"https://hooks.example.com/x?token=abc\"}\n",
-			[]want{{14, 21, "options.alerts.webhook", "must not be written in the file: put it in an environment variable of the worker"}}},
-		{"alert webhook not a URL", base + "options:\n  alerts:\n    webhook: ftp://x\n    lag: {for: 5m}\n",
+		{"alert webhook written in the file", base + "options:\n  alerts:\n    webhook: \"https://hooks.slack.com/services/T0/B0/secret\"\n    lag: {for: 5m}\n",
 			[]want{
-				{15, 14, "options.alerts.webhook", `"ftp://x" is not an http(s) URL`},
+				{15, 14, "options.alerts.webhook", "must be a ${NAME} reference to an environment variable of the worker"},
 				{16, 5, "options.alerts.lag.threshold", "required field is missing"},
 			}},
 		{"alert without a webhook", base + "options:\n  alerts: {lag: {threshold: 30s}}\n",

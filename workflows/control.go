@@ -127,6 +127,14 @@ func limitText(v float64) string {
 func registerControl(ctx workflow.Context, s spec.Spec, st *Status) error {
 	c := ControlOf(s)
 	st.Control = &c
+	// Published at the start too: a run started again under the same ID must
+	// not be read with the last run's memo-less fallback (a worker's watcher
+	// outlives a run by a little).
+	if workflow.GetVersion(ctx, "control-memo", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.UpsertMemo(ctx, map[string]any{ControlMemo: c}); err != nil {
+			return err
+		}
+	}
 	closed := func() error {
 		if st.Phase == PhaseDone || st.Phase == PhaseFailed {
 			return fmt.Errorf("the migration is %s: there is nothing left to control", st.Phase)

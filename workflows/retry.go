@@ -28,6 +28,10 @@ const RetrySignal = "retry"
 // its retry window runs out.
 type RetryState struct {
 	Activity string `json:"activity"`
+	// WorkflowID and ActivityID name the pending activity (sluice status reads
+	// its current attempt and last failure from Temporal).
+	WorkflowID string `json:"workflow_id,omitempty"`
+	ActivityID string `json:"activity_id,omitempty"`
 	// Class: connection (options.retry.connection) or other (options.retry.other).
 	Class   string    `json:"class"`
 	Error   string    `json:"error,omitempty"`
@@ -38,6 +42,8 @@ type RetryState struct {
 	// task fails).
 	Cleared   bool `json:"cleared,omitempty"`
 	Exhausted bool `json:"exhausted,omitempty"`
+	// Started is each class's start in this outage (Since is Class's).
+	Started map[string]time.Time `json:"started,omitempty"`
 }
 
 // Retries is the status's view of failures being retried.
