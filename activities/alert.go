@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/sluice-dev/sluice/alert"
 	"github.com/sluice-dev/sluice/spec"
+	"github.com/sluice-dev/sluice/workflows"
 )
 
 // webhook is the alerts' URL, a ${NAME} reference resolved from the worker's
@@ -53,6 +55,7 @@ func (a *Activities) SendAlert(ctx context.Context, s spec.Spec, ev alert.Event)
 type lagAlerts struct {
 	a     *Activities
 	url   string
+	mu    sync.Mutex // snapshot (any goroutine) reads the watch the heartbeat changes
 	watch alert.LagWatch
 	base  alert.Event
 }
@@ -77,7 +80,9 @@ func (l *lagAlerts) observe(lagSeconds float64) {
 		return
 	}
 	now := time.Now()
+	l.mu.Lock()
 	ev, since := l.watch.Observe(now, time.Duration(lagSeconds*float64(time.Second)))
+	l.mu.Unlock()
 	if ev == "" {
 		return
 	}
@@ -89,4 +94,24 @@ func (l *lagAlerts) observe(lagSeconds float64) {
 		e.Message = fmt.Sprintf("replication lag is back to %.1fs, under %s", lagSeconds, l.watch.Threshold)
 	}
 	l.a.alerter().Send(l.url, e)
+}
+
+// restore takes the watch's state from the last attempt's heartbeat.
+func (l *lagAlerts) restore(p workflows.IncrementalProgress) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.watch.Restore(p.LagAbove, p.LagAlerted)
+}
+
+// save puts the watch's state in a heartbeat.
+func (l *lagAlerts) save(p *workflows.IncrementalProgress) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p.LagAbove, p.LagAlerted = l.watch.State()
 }

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/sluice-dev/sluice/spec"
@@ -50,9 +52,19 @@ type controlWatch struct {
 	failing              bool
 }
 
-// controlled returns the limiter of one activity of migration id (full: a chunk
-// of the FullCopy workflow child; else the replication) and its release.
-func (a *Activities) controlled(ctx context.Context, id, child string, s spec.Spec, full bool) (*throttle.TokenBucket, func()) {
+// What an activity is to the control watcher.
+type controlUse int
+
+const (
+	useChunk       controlUse = iota // a CopyRange: counts for the full copy's share
+	useReplication                   // the Incremental activity
+	usePauseOnly                     // another activity that holds while paused
+)
+
+// controlled returns the limiter of one activity of migration id (child: the
+// FullCopy workflow, whose running chunks share the full copy's limits) and
+// its release.
+func (a *Activities) controlled(ctx context.Context, id, child string, s spec.Spec, use controlUse) (*throttle.TokenBucket, func()) {
 	a.ctlMu.Lock()
 	if a.watches == nil {
 		a.watches = map[string]*controlWatch{}
@@ -69,11 +81,15 @@ func (a *Activities) controlled(ctx context.Context, id, child string, s spec.Sp
 		w.child = child
 	}
 	b := w.incr
-	if full {
+	switch use {
+	case useChunk:
 		w.fullUsers++
 		b = w.full
-	} else {
+	case useReplication:
 		w.incrUsers++
+	default:
+		w.incrUsers++ // keeps the watcher; counts for no share
+		b = w.full
 	}
 	a.ctlMu.Unlock()
 	select {
@@ -86,7 +102,7 @@ func (a *Activities) controlled(ctx context.Context, id, child string, s spec.Sp
 		once.Do(func() {
 			a.ctlMu.Lock()
 			defer a.ctlMu.Unlock()
-			if full {
+			if use == useChunk {
 				w.fullUsers--
 			} else {
 				w.incrUsers--
@@ -119,6 +135,7 @@ func (a *Activities) watch(w *controlWatch) {
 		if w.fullUsers+w.incrUsers == 0 && time.Since(w.idleSince) > controlLinger {
 			delete(a.watches, w.id)
 			a.ctlMu.Unlock()
+			a.Metrics.Forget(w.id, false, true)
 			return
 		}
 		a.ctlMu.Unlock()
@@ -236,4 +253,20 @@ func (a *Activities) timedLimiter(b *throttle.TokenBucket, task, phase string) t
 		return b
 	}
 	return timed{TokenBucket: b, waited: func(d time.Duration) { a.Metrics.Waited(task, phase, d) }}
+}
+
+// holdWhilePaused blocks while the task is paused, heartbeating detail, until
+// it is resumed, ctx ends or the worker stops (another attempt then holds).
+func holdWhilePaused(ctx context.Context, b *throttle.TokenBucket, detail any) error {
+	for b.Paused() {
+		heartbeat(ctx, detail, false)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-activity.GetWorkerStopChannel(ctx):
+			return temporal.NewApplicationError("the worker is stopping while the task is paused; another attempt holds it", "WorkerStopping")
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
 }

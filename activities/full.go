@@ -279,7 +279,7 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 	}
 	info := activity.GetInfo(ctx)
 	task := migrationOf(in.Control, info.WorkflowExecution.ID)
-	lim, release := a.controlled(ctx, task, info.WorkflowExecution.ID, s, true)
+	lim, release := a.controlled(ctx, task, info.WorkflowExecution.ID, s, useChunk)
 	defer release()
 	job.Limiter = a.timedLimiter(lim, task, "full")
 	table := in.Table.Database + "." + in.Table.Name
@@ -331,6 +331,11 @@ func (a *Activities) CopyRange(ctx context.Context, s spec.Spec, in workflows.Co
 	// throttle, and cancellation only arrives with a heartbeat response.
 	var mu sync.Mutex
 	last := base
+	// Paused: not a row read before resume (the bucket would hold the first
+	// page only after reading it).
+	if err := holdWhilePaused(ctx, lim, base); err != nil {
+		return workflows.CopyRangeResult{}, err
+	}
 	stop := heartbeatTicker(ctx, func() any { mu.Lock(); defer mu.Unlock(); return last })
 	// A stopping worker ends the chunk at its last committed page (a page
 	// waiting on a pause or throttle would otherwise hold the stop until its
@@ -409,6 +414,13 @@ func (a *Activities) AddTableIndexes(ctx context.Context, s spec.Spec, t plan.Ob
 	}
 	if tbl == nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("full: %s is no longer selected", t), workflows.ErrFullCopyFailed, nil)
+	}
+	// An index build is a long write on the destination: a pause holds it too.
+	info := activity.GetInfo(ctx)
+	lim, release := a.controlled(ctx, migrationOf("", info.WorkflowExecution.ID), "", s, usePauseOnly)
+	defer release()
+	if err := holdWhilePaused(ctx, lim, "waiting: the task is paused"); err != nil {
+		return nil, err
 	}
 	stop := heartbeatTicker(ctx, func() any { return "building indexes" })
 	names, err := schema.AddDeferredIndexes(ctx, src, dst, *tbl, r.names)

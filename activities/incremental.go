@@ -340,6 +340,28 @@ func (s *selection) SelectsDatabase(db string) (bool, bool) {
 // or a cutover request restarting it) or, with in.Cutover, until the cutover's
 // conditions hold: then it fences the task and returns the final progress.
 func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalInput) (workflows.IncrementalProgress, error) {
+	// The lag alert's state travels from attempt to attempt in the heartbeat,
+	// so a replication that keeps failing (the destination down) still alerts:
+	// a failing attempt measures the lag from the last applied source time.
+	var prev workflows.IncrementalProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &prev)
+	}
+	lagAlert := a.lagAlerts(in.Spec, activity.GetInfo(ctx).WorkflowExecution.ID)
+	lagAlert.restore(prev)
+	p, err := a.incremental(ctx, in, lagAlert)
+	if err != nil && lagAlert != nil && !prev.SourceTime.IsZero() && p.At.IsZero() {
+		// Failed before its first heartbeat: one lag sample for the alert.
+		prev.LagSeconds = max(0, time.Since(prev.SourceTime).Seconds())
+		lagAlert.observe(prev.LagSeconds)
+		lagAlert.save(&prev)
+		prev.At = time.Now().UTC()
+		heartbeat(ctx, prev, false)
+	}
+	return p, err
+}
+
+func (a *Activities) incremental(ctx context.Context, in workflows.IncrementalInput, lagAlert *lagAlerts) (workflows.IncrementalProgress, error) {
 	s := in.Spec
 	src, dst, r, done, err := a.openResolved(ctx, s)
 	if err != nil {
@@ -376,6 +398,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		p.CaughtUp, p.SourceTime, p.Txns, p.Rows, p.DDL, p.SafeMode = last.CaughtUp, last.SourceTime, last.Txns, last.Rows, last.DDL, last.SafeMode
 		p.ETLSkipped = last.ETLSkipped
 		p.At = time.Now().UTC()
+		lagAlert.save(&p)
 		return p
 	}
 	var runCtx context.Context
@@ -501,9 +524,12 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 		},
 	}
 	info := activity.GetInfo(ctx)
-	lim, release := a.controlled(ctx, info.WorkflowExecution.ID, "", s, false)
+	lim, release := a.controlled(ctx, info.WorkflowExecution.ID, "", s, useReplication)
 	defer release()
 	cfg.Limiter = a.timedLimiter(lim, info.WorkflowExecution.ID, "incremental")
+	cfg.OnApplied = func(db, table string, rows int) { a.Metrics.AppliedRows(info.WorkflowExecution.ID, db+"."+table, rows) }
+	// The lag is this worker's to report only while it replicates.
+	defer a.Metrics.Forget(info.WorkflowExecution.ID, true, false)
 	ap, err := applier.New(ctx, cfg, safe)
 	if errors.Is(err, applier.ErrFenced) && in.Cutover != nil {
 		// A cutover attempt that fenced the task and died before reporting it:
@@ -593,7 +619,6 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 	}
 
 	// Heartbeats to Temporal carry the progress (sluice status shows it).
-	lagAlert := a.lagAlerts(s, info.WorkflowExecution.ID)
 	windowOut := make(chan error, 1)
 	beatCtx, stopBeats := context.WithCancel(ctx)
 	defer stopBeats()
@@ -612,7 +637,7 @@ func (a *Activities) Incremental(ctx context.Context, in workflows.IncrementalIn
 			// Progress: a report of the applier (an epoch, or idle on an open
 			// binlog) after the connection was last seen down.
 			advanced := last.At.After(downSeen)
-			a.Metrics.Applied(info.WorkflowExecution.ID, last.Rows-counted.Rows, last.Txns-counted.Txns)
+			a.Metrics.Applied(info.WorkflowExecution.ID, last.Txns-counted.Txns)
 			counted = last
 			mu.Unlock()
 			if st := reading.Load(); st != nil {

@@ -162,3 +162,9 @@ func (w *LagWatch) Observe(now time.Time, lag time.Duration) (event string, sinc
 	}
 	return "", time.Time{}
 }
+
+// State is the watch's state, to carry it over a restart; Restore sets it.
+func (w *LagWatch) State() (above time.Time, fired bool) { return w.above, w.fired }
+
+// Restore sets the state State returned.
+func (w *LagWatch) Restore(above time.Time, fired bool) { w.above, w.fired = above, fired }

@@ -73,6 +73,9 @@ type Config struct {
 	// (options.etl.on_error: skip) instead of stopping; OnETLSkip is told.
 	SkipETLErrors bool
 	OnETLSkip     func(error)
+	// OnApplied is told, after each epoch, how many row changes of each source
+	// table it applied (metrics); nil: not counted.
+	OnApplied func(db, table string, rows int)
 	// Limiter paces the applying (options.throttle.incremental, sluice throttle
 	// and pause): Wait is called before each epoch with its row changes and
 	// bytes; a Pager also bounds the epoch's rows. nil: unlimited.
@@ -791,6 +794,22 @@ func (a *Applier) apply(ctx context.Context, ep *epochBatch) error {
 	a.resume = nil
 	a.pos = ep.end
 	a.prog.Position = ep.end
+	if a.cfg.OnApplied != nil {
+		counts := map[*target]int{}
+		for _, t := range ep.txns {
+			if t.skip {
+				continue
+			}
+			for _, c := range t.changes {
+				if !c.cascadeOnly {
+					counts[c.t]++
+				}
+			}
+		}
+		for tg, n := range counts {
+			a.cfg.OnApplied(tg.srcDB, tg.srcTable, n)
+		}
+	}
 	a.prog.Epoch = a.epoch
 	a.prog.CaughtUp = false
 	a.prog.SafeMode = a.task.SafeUntil != (binlog.Position{}) && ep.end.Compare(a.task.SafeUntil) < 0

@@ -447,7 +447,7 @@ func stopCmd() *command {
 				defer c.Close()
 				if !*force {
 					// Replicating: end at a consistent point, fence, complete.
-					if ok, err := stopIncremental(ctx, c, id); err != nil || ok {
+					if ok, err := stopIncremental(ctx, c, id, workflows.ControlRequest{Who: operator(e), Reason: *reason}); err != nil || ok {
 						if ok {
 							fmt.Fprintf(e.Stdout, "Stop requested for %s: replication ends at its last applied transaction and the workflow completes.\n", id)
 						}

@@ -120,7 +120,7 @@ func cutoverCmd() *command {
 
 // stopIncremental sends the stop signal when the workflow replicates: it ends at
 // a consistent point and completes. ok=false: not in the incremental phase.
-func stopIncremental(ctx context.Context, c client.Client, id string) (bool, error) {
+func stopIncremental(ctx context.Context, c client.Client, id string, req workflows.ControlRequest) (bool, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return false, nil
@@ -129,7 +129,8 @@ func stopIncremental(ctx context.Context, c client.Client, id string) (bool, err
 	if err != nil || st.Phase != workflows.PhaseIncremental {
 		return false, nil
 	}
-	if err := c.SignalWorkflow(ctx, id, "", workflows.StopSignal, nil); err != nil {
+	// Who and why ride in the signal: the history records them.
+	if err := c.SignalWorkflow(ctx, id, "", workflows.StopSignal, req); err != nil {
 		return false, fmt.Errorf("stop %s: %w", id, err)
 	}
 	return true, nil

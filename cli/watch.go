@@ -13,6 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/sluice-dev/sluice/workflows"
@@ -57,6 +58,7 @@ func gather(ctx context.Context, c client.Client, g *globals, id string) (*view,
 		return v, nil // a workflow task not run yet: the state says enough
 	}
 	v.Status = &st
+	liveAttempts(ctx, c, st.Retries)
 	if f := st.Full; f != nil && st.Phase == workflows.PhaseFull {
 		var fs workflows.FullStatus
 		if q, err := c.QueryWorkflow(ctx, f.ChildID, "", workflows.FullStatusQuery); err == nil && q.Get(&fs) == nil {
@@ -67,6 +69,34 @@ func gather(ctx context.Context, c client.Client, g *globals, id string) (*view,
 		v.IncrementalLive, v.IncrementalRetry = liveIncremental(ctx, c, id)
 	}
 	return v, nil
+}
+
+// liveAttempts updates each active retry's attempt from its pending activity
+// (the workflow hears of an outage when it starts and changes, Temporal
+// counts the attempts).
+func liveAttempts(ctx context.Context, c client.Client, r *workflows.Retries) {
+	if r == nil {
+		return
+	}
+	pending := map[string][]*workflowpb.PendingActivityInfo{}
+	for i := range r.Active {
+		a := &r.Active[i]
+		if a.WorkflowID == "" {
+			continue
+		}
+		pas, ok := pending[a.WorkflowID]
+		if !ok {
+			if d, err := c.DescribeWorkflowExecution(ctx, a.WorkflowID, ""); err == nil {
+				pas = d.GetPendingActivities()
+			}
+			pending[a.WorkflowID] = pas
+		}
+		for _, pa := range pas {
+			if pa.GetActivityId() == a.ActivityID && pa.GetAttempt() > a.Attempt {
+				a.Attempt = pa.GetAttempt()
+			}
+		}
+	}
 }
 
 // render prints a view; prev (the last refresh of --watch) turns counts into

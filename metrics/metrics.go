@@ -41,7 +41,7 @@ func New() *Metrics {
 	m.bytesCopied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_full_bytes_copied_total",
 		Help: "Bytes of values the full copy read from the source."}, []string{"task", "table"})
 	m.rowsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_incremental_row_changes_applied_total",
-		Help: "Row changes (events) replication applied to the destination."}, []string{"task"})
+		Help: "Row changes (events) replication applied to the destination."}, []string{"task", "table"})
 	m.txnsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_incremental_transactions_applied_total",
 		Help: "Source transactions replication applied."}, []string{"task"})
 	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_incremental_lag_seconds",
@@ -76,16 +76,33 @@ func (m *Metrics) Copied(task, table string, rows, bytes int64) {
 	}
 }
 
-// Applied counts what replication applied since the last call.
-func (m *Metrics) Applied(task string, rows, txns uint64) {
+// Applied counts the source transactions replication applied since the last call.
+func (m *Metrics) Applied(task string, txns uint64) {
+	if m == nil || txns == 0 {
+		return
+	}
+	m.txnsApplied.WithLabelValues(task).Add(float64(txns))
+}
+
+// AppliedRows counts row changes of a table replication applied.
+func (m *Metrics) AppliedRows(task, table string, rows int) {
+	if m == nil || rows <= 0 {
+		return
+	}
+	m.rowsApplied.WithLabelValues(task, table).Add(float64(rows))
+}
+
+// Forget drops a task's gauges when this worker stops running its
+// replication (another worker's are the live ones then) or its watcher ends.
+func (m *Metrics) Forget(task string, lag, paused bool) {
 	if m == nil {
 		return
 	}
-	if rows > 0 {
-		m.rowsApplied.WithLabelValues(task).Add(float64(rows))
+	if lag {
+		m.lag.DeleteLabelValues(task)
 	}
-	if txns > 0 {
-		m.txnsApplied.WithLabelValues(task).Add(float64(txns))
+	if paused {
+		m.paused.DeleteLabelValues(task)
 	}
 }
 

@@ -28,7 +28,9 @@ func TestSluiceMetrics(t *testing.T) {
 	m := New()
 	m.Copied("sluice-shop", "shop.orders", 1000, 64000)
 	m.Copied("sluice-shop", "shop.orders", 500, 32000)
-	m.Applied("sluice-shop", 42, 7)
+	m.Applied("sluice-shop", 7)
+	m.AppliedRows("sluice-shop", "shop.orders", 40)
+	m.AppliedRows("sluice-shop", "shop.items", 2)
 	m.Lag("sluice-shop", 1.5)
 	m.Waited("sluice-shop", "full", 1500*time.Millisecond)
 	m.Retried("sluice-shop", "connection")
@@ -38,7 +40,8 @@ func TestSluiceMetrics(t *testing.T) {
 	for _, want := range []string{
 		`sluice_full_rows_copied_total{table="shop.orders",task="sluice-shop"} 1500`,
 		`sluice_full_bytes_copied_total{table="shop.orders",task="sluice-shop"} 96000`,
-		`sluice_incremental_row_changes_applied_total{task="sluice-shop"} 42`,
+		`sluice_incremental_row_changes_applied_total{table="shop.orders",task="sluice-shop"} 40`,
+		`sluice_incremental_row_changes_applied_total{table="shop.items",task="sluice-shop"} 2`,
 		`sluice_incremental_transactions_applied_total{task="sluice-shop"} 7`,
 		`sluice_incremental_lag_seconds{task="sluice-shop"} 1.5`,
 		`sluice_throttle_wait_seconds_total{phase="full",task="sluice-shop"} 1.5`,
@@ -49,6 +52,10 @@ func TestSluiceMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("scrape lacks %s", want)
 		}
+	}
+	m.Forget("sluice-shop", true, true)
+	if text := scrape(t, m); strings.Contains(text, "sluice_incremental_lag_seconds{") || strings.Contains(text, "sluice_paused{") {
+		t.Error("forgotten gauges are still exported")
 	}
 	// A nil *Metrics records nothing and does not panic.
 	var none *Metrics

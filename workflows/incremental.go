@@ -88,6 +88,10 @@ type IncrementalProgress struct {
 	At        time.Time `json:"at"`
 	// SourcePosition is the source's own position during a cutover.
 	SourcePosition *BinlogPosition `json:"source_position,omitempty"`
+	// LagAbove and LagAlerted carry the lag alert's state (options.alerts.lag)
+	// from attempt to attempt.
+	LagAbove   time.Time `json:"lag_above,omitzero"`
+	LagAlerted bool      `json:"lag_alerted,omitempty"`
 }
 
 // IncrementalStatus is the workflow's view of the phase.
