@@ -69,23 +69,24 @@ func TestThrottleAndPause(t *testing.T) {
 	)
 	hook, alerts := webhook(t)
 	s.setEnv("CTL_HOOK", hook)
-	w, err := s.startWorker(queue)
+	w, firstID, err := s.startWorkerID(queue)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var current atomic.Pointer[worker.Worker]
 	current.Store(&w)
 	t.Cleanup(func() { (*current.Load()).Stop() })
-	restart := func() {
+	restart := func() string {
 		t.Helper()
 		start := time.Now()
 		(*current.Load()).Stop()
-		w, err := s.startWorker(queue)
+		w, identity, err := s.startWorkerID(queue)
 		if err != nil {
 			t.Fatal(err)
 		}
 		current.Store(&w)
 		t.Logf("worker restarted in %s", time.Since(start).Round(time.Millisecond))
+		return identity
 	}
 	src, dst := databases(t, env, []string{srcDB}, []string{dstDB},
 		"CREATE DATABASE "+srcDB,
@@ -154,8 +155,33 @@ options:
 	ctl("pause", id, "--reason", "itest")
 	time.Sleep(2 * time.Second)
 	held := countRows(dst, dt)
-	restart()
-	time.Sleep(4 * time.Second)
+	// The worker's metrics: the throttle's waits, the pause.
+	text := s.scrape(t, firstID)
+	if metricValue(text, fmt.Sprintf(`sluice_throttle_wait_seconds_total{phase="full",task="%s"}`, id)) <= 0 ||
+		metricValue(text, fmt.Sprintf(`sluice_paused{task="%s"}`, id)) != 1 ||
+		metricValue(text, fmt.Sprintf(`sluice_full_rows_copied_total{table="%s.t",task="%s"}`, srcDB, id)) != float64(held) {
+		t.Errorf("metrics of the throttled, paused copy (%d rows copied):\n%s", held, regexp.MustCompile(`(?m)^sluice_.*$`).FindAllString(text, -1))
+	}
+	identity := restart()
+	// The chunks' new attempts run on the new worker, held by the pause.
+	waitFor(t, "the chunks to start again on the new worker", func() bool {
+		d, err := s.client.DescribeWorkflowExecution(context.Background(), id+"-full", "")
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() != "CopyRange" {
+				continue
+			}
+			if pa.GetState() != enums.PENDING_ACTIVITY_STATE_STARTED || pa.GetLastWorkerIdentity() != identity {
+				return false
+			}
+			n++
+		}
+		return n > 0
+	})
+	time.Sleep(3 * time.Second)
 	if n := countRows(dst, dt); n != held || n >= rows {
 		t.Fatalf("paused full copy: %d rows, then %d (of %d)", held, n, rows)
 	}
@@ -229,9 +255,18 @@ options:
 	if _, err := src.Exec("INSERT INTO " + srcDB + ".ev (v) VALUES (100), (101)"); err != nil {
 		t.Fatal(err)
 	}
-	restart()
+	identity = restart()
 	var lags []float64
 	waitFor(t, "the new attempt to report the pause", func() bool {
+		d, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+		if err != nil {
+			return false
+		}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() == "Incremental" && pa.GetLastWorkerIdentity() != identity {
+				return false // not the new worker's attempt yet
+			}
+		}
 		p, ok := incrementalProgress(context.Background(), s, id)
 		if ok && p.Stage == workflows.StagePaused && p.LagSeconds > 0 {
 			lags = append(lags, p.LagSeconds)

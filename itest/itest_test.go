@@ -9,10 +9,12 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/sluice-dev/sluice/cli"
 	"github.com/sluice-dev/sluice/devserver"
 	"github.com/sluice-dev/sluice/logging"
+	"github.com/sluice-dev/sluice/metrics"
 	"github.com/sluice-dev/sluice/testenv"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -52,6 +55,20 @@ type stack struct {
 	envMu     sync.Mutex
 	env       map[string]string // the worker's environment (secrets)
 	logs      *syncBuffer       // everything the worker logged
+	workerID  string            // the shared worker's identity
+	metrics   sync.Map          // worker identity -> *metrics.Metrics
+}
+
+// scrape is what a worker's /metrics would serve.
+func (s *stack) scrape(t *testing.T, identity string) string {
+	t.Helper()
+	m, ok := s.metrics.Load(identity)
+	if !ok {
+		t.Fatalf("no worker %s", identity)
+	}
+	rec := httptest.NewRecorder()
+	m.(*metrics.Metrics).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
 }
 
 type syncBuffer struct {
@@ -111,12 +128,12 @@ func startStack(t *testing.T) *stack {
 			return
 		}
 		st := &stack{srv: srv, dir: dir, client: c, taskQueue: "sluice-itest", env: map[string]string{}, logs: logs, log: log}
-		w, err := st.startWorker(st.taskQueue)
+		w, id, err := st.startWorkerID(st.taskQueue)
 		if err != nil {
 			stackErr = err
 			return
 		}
-		st.worker = w
+		st.worker, st.workerID = w, id
 		shared = st
 	})
 	if stackErr != nil {
@@ -127,10 +144,22 @@ func startStack(t *testing.T) *stack {
 
 // startWorker runs the real worker code on a task queue, its secrets from s.env.
 func (s *stack) startWorker(queue string) (worker.Worker, error) {
+	w, _, err := s.startWorkerID(queue)
+	return w, err
+}
+
+var workerSeq atomic.Int64
+
+// startWorkerID is startWorker, also returning the worker's identity (each
+// in-process worker has its own, as separate processes would).
+func (s *stack) startWorkerID(queue string) (worker.Worker, string, error) {
 	a := activities.New(s.log)
 	a.Client = s.client
+	a.Metrics = metrics.New()
+	id := fmt.Sprintf("itest-worker-%d@%s", workerSeq.Add(1), queue)
+	s.metrics.Store(id, a.Metrics)
 	w := worker.New(s.client, queue, worker.Options{WorkerStopTimeout: 20 * time.Second, MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle,
-		Interceptors: []interceptor.WorkerInterceptor{activities.Interceptor(a)}})
+		Interceptors: []interceptor.WorkerInterceptor{activities.Interceptor(a)}, Identity: id})
 	workflows.Register(w)
 	a.LookupEnv = func(k string) (string, bool) {
 		s.envMu.Lock()
@@ -139,7 +168,7 @@ func (s *stack) startWorker(queue string) (worker.Worker, error) {
 		return v, ok
 	}
 	activities.Register(w, a)
-	return w, w.Start()
+	return w, id, w.Start()
 }
 
 func (s *stack) setEnv(k, v string) {

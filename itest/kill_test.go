@@ -81,8 +81,9 @@ func startWorkerProcess(t *testing.T, bin, address, queue, logPath string, env [
 }
 
 // Issue 4 and issue 7, "Done means": two worker processes on one task queue
-// share the chunks (each runs at most two at a time, the copy four); one is
-// killed with SIGKILL in the middle of a large table's copy and the other
+// share the chunks (each runs at most two at a time, the copy four) and the
+// task's throttle (changed while they run: together they copy at the limit);
+// one is killed with SIGKILL in the middle of a large table's copy and the other
 // finishes the migration with exactly the source's rows, re-running only the
 // chunks that were in flight on the dead one.
 func TestKillWorkerMidCopy(t *testing.T) {
@@ -125,7 +126,7 @@ objects:
     tables: ["*"]
 options:
   full: {parallel: %d}
-  throttle: {full: {rps: 40000}}
+  throttle: {full: {rps: 12000}}
 `, env.Source.Host, env.Source.Port, env.Source.RootUser, env.Destination.Host, env.Destination.Port, env.Destination.RootUser,
 		srcDB, dstDB, parallel))
 	secrets := []string{"SRC_KILL_PW=" + env.Source.RootPassword, "DST_KILL_PW=" + env.Destination.RootPassword}
@@ -195,6 +196,14 @@ options:
 			inFlight = ids
 		}
 	}
+	// The limit is the task's, shared by the two processes' chunks: a change
+	// reaches both, and together they copy at it (the destination counts).
+	const limit = 6000
+	if code, _, _ := s.sluiceOn(t, queue, "throttle", parent, "--full-rps", fmt.Sprint(limit)); code != 0 {
+		t.Fatalf("throttle: exit %d", code)
+	}
+	time.Sleep(5 * time.Second)
+	within(t, "two workers throttled together", measureRate(dst, "`"+dstDB+"`.b_big", 4*time.Second), limit)
 	if err := w1.cmd.Process.Kill(); err != nil {
 		t.Fatalf("SIGKILL the worker: %v", err)
 	}
@@ -209,7 +218,10 @@ options:
 	t.Logf("at the kill the destination holds %d of %d rows", n, bigRows)
 
 	// The other worker takes over the killed chunks once their heartbeat times
-	// out (1 minute).
+	// out (1 minute); the rest at full speed.
+	if code, _, _ := s.sluiceOn(t, queue, "throttle", parent, "--full-rps", "0"); code != 0 {
+		t.Fatalf("throttle: exit %d", code)
+	}
 	wctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	var res workflows.Result

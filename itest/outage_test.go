@@ -95,7 +95,7 @@ func TestSourceOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	drop := func() {
-		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dstDB, "DROP DATABASE IF EXISTS "+dstDB+"2")
+		env.Destination.Exec(context.Background(), "DROP DATABASE IF EXISTS "+dstDB, "DROP DATABASE IF EXISTS "+dstDB+"2", "DROP DATABASE IF EXISTS "+dstDB+"3")
 	}
 	drop()
 	t.Cleanup(drop)
@@ -184,6 +184,10 @@ options:
 	}
 	de := dstDB + ".ev"
 	waitUntil(t, "replication to apply the writes after the outage", 2*time.Minute, func() bool { return countRows(dst, de) == written.Load() })
+	// The worker counted the failed attempts by class.
+	if n := metricValue(s.scrape(t, s.workerID), fmt.Sprintf(`sluice_retries_total{class="connection",task="%s"}`, id)); n < 2 {
+		t.Errorf("the worker's metrics count %.0f connection retries of %s; want some in each outage", n, id)
+	}
 	// The outages are over in the status too (the next heartbeat says so).
 	waitFor(t, "the status to show the outages over", func() bool {
 		st, err := queryStatusOf(ctx, s, id)
@@ -238,6 +242,47 @@ options:
 	if code != 0 || !strings.Contains(out, "connection lost since") {
 		t.Errorf("status of the failed task: exit %d", code)
 	}
+	// The same during replication: the binlog reader reconnects by itself, its
+	// outage bounded by the connection window all the same.
+	var gtid string
+	if err := src.QueryRow("SELECT @@gtid_binlog_pos").Scan(&gtid); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Destination.Exec(ctx, "CREATE DATABASE "+dstDB+"3", "CREATE TABLE "+dstDB+"3.ev (id INT PRIMARY KEY, v INT NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	inc := writeFile(t, "outage3", head("outage3")+fmt.Sprintf(`types: [incremental]
+objects:
+  - database: %s
+    to: %s3
+    tables: [ev]
+options:
+  incremental: {start: {gtid: "%s"}}
+  retry: {connection: 6s, other: 3s}
+`, srcDB, dstDB, gtid))
+	if code, _, _ := s.sluice(t, "start", "-f", inc); code != 0 {
+		t.Fatalf("start: exit %d", code)
+	}
+	if _, err := src.Exec("INSERT INTO " + srcDB + ".ev (v) VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "replication of the third task", func() bool { return countRows(dst, dstDB+"3.ev") == 1 })
+	if err := srv.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	ictx, icancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer icancel()
+	err = s.client.GetWorkflow(ictx, "sluice-outage3", "").Get(ictx, nil)
+	if !errors.As(err, &ae) || !strings.Contains(ae.Message(), "connection lost since") || !strings.Contains(ae.Message(), "longer than options.retry.connection (6s)") ||
+		!strings.Contains(ae.Message(), "binlog connection is lost") {
+		t.Errorf("replication with a window shorter than the outage: %v", err)
+	}
+	rctx2, rcancel2 := context.WithTimeout(ctx, 2*time.Minute)
+	defer rcancel2()
+	if err := srv.Restart(rctx2); err != nil {
+		t.Fatal(err)
+	}
+
 	// The failure was alerted (after a refused first POST), naming the outage.
 	if got := alerts(); len(got) != 1 || got[0].Event != alert.TaskFailed || got[0].Task != "sluice-outage2" || got[0].Phase != "full" ||
 		!strings.Contains(got[0].Message, "connection lost since") {
