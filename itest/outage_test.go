@@ -273,8 +273,11 @@ options:
 	ictx, icancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer icancel()
 	err = s.client.GetWorkflow(ictx, "sluice-outage3", "").Get(ictx, nil)
+	// (Whether the reader's reconnecting or a new attempt's connecting ran out
+	// depends on which connection noticed the shutdown first: either names the
+	// outage.)
 	if !errors.As(err, &ae) || !strings.Contains(ae.Message(), "connection lost since") || !strings.Contains(ae.Message(), "longer than options.retry.connection (6s)") ||
-		!strings.Contains(ae.Message(), "binlog connection is lost") {
+		!strings.Contains(ae.Message(), "source") {
 		t.Errorf("replication with a window shorter than the outage: %v", err)
 	}
 	rctx2, rcancel2 := context.WithTimeout(ctx, 2*time.Minute)
