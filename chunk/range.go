@@ -148,6 +148,13 @@ func compare(k Key, t Tuple, greater bool) (string, []any, error) {
 	return lead + " AND " + expr(0), out, nil
 }
 
+// Where is the WHERE clause (without the keyword, "" if none) for the rows of
+// rng, with its arguments.
+func Where(k Key, rng Range) (string, []any, error) { return where(k, rng, nil) }
+
+// OrderBy is the key's ORDER BY list ("`a`, `b`").
+func OrderBy(k Key) string { return orderBy(k) }
+
 // where is the WHERE clause (without the keyword, "" if none) for the rows of
 // rng after cur.
 func where(k Key, rng Range, cur Cursor) (string, []any, error) {

@@ -19,6 +19,7 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
 
+	"github.com/sluice-dev/sluice/charset"
 	"github.com/sluice-dev/sluice/rowcodec"
 )
 
@@ -68,7 +69,7 @@ const (
 type colInfo struct {
 	Column
 	kind    kind
-	codec   codec // kString on a character column
+	codec   charset.Codec // kString on a character column
 	members []string
 	// precision/scale of DECIMAL, fsp of temporal types, bits of BIT.
 	precision, scale int
@@ -114,7 +115,7 @@ func newColInfo(c Column) colInfo {
 			ci.scale, _ = strconv.Atoi(a[0])
 		}
 	case rowcodec.KindText:
-		ci.kind, ci.codec = kString, utf8Codec{}
+		ci.kind, ci.codec = kString, charset.UTF8
 	case rowcodec.KindJSON:
 		ci.kind = kJSON
 	default:
@@ -135,7 +136,7 @@ func newColInfo(c Column) colInfo {
 			ci.kind = kBytes
 			if c.JSON {
 				ci.kind = kJSON
-			} else if cd, ok := codecFor(c.Charset); ok && c.Charset != "binary" {
+			} else if cd, ok := charset.For(c.Charset); ok && c.Charset != "binary" {
 				ci.kind, ci.codec = kString, cd
 			}
 		default:
@@ -143,14 +144,14 @@ func newColInfo(c Column) colInfo {
 		}
 	}
 	if ci.kind == kString && ci.codec == nil {
-		ci.codec = utf8Codec{}
-		if cd, ok := codecFor(c.Charset); ok {
+		ci.codec = charset.UTF8
+		if cd, ok := charset.For(c.Charset); ok {
 			ci.codec = cd
 		}
 	}
 	if ci.kind == kSet && ci.codec == nil {
-		ci.codec = utf8Codec{}
-		if cd, ok := codecFor(c.Charset); ok {
+		ci.codec = charset.UTF8
+		if cd, ok := charset.For(c.Charset); ok {
 			ci.codec = cd
 		}
 	}
@@ -299,7 +300,7 @@ func (ci *colInfo) toCEL(v any) ref.Val {
 		}
 	case kString:
 		if b, ok := v.([]byte); ok {
-			s, err := ci.codec.decode(b)
+			s, err := ci.codec.Decode(b)
 			if err != nil {
 				return types.NewErr("%s: %v", ci.Name, err)
 			}
@@ -307,7 +308,7 @@ func (ci *colInfo) toCEL(v any) ref.Val {
 		}
 	case kSet:
 		if b, ok := v.([]byte); ok {
-			s, err := ci.codec.decode(b)
+			s, err := ci.codec.Decode(b)
 			if err != nil {
 				return types.NewErr("%s: %v", ci.Name, err)
 			}
@@ -365,7 +366,7 @@ func (ci *colInfo) rawCEL(v any) ref.Val {
 			return types.Bytes(x)
 		}
 		if ci.codec != nil {
-			s, err := ci.codec.decode(x)
+			s, err := ci.codec.Decode(x)
 			if err != nil {
 				return types.NewErr("%s: %v", ci.Name, err)
 			}
@@ -559,7 +560,7 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 		if ci.members != nil {
 			for _, m := range ci.members {
 				if m == string(s) {
-					return ci.codec.encode(m)
+					return ci.codec.Encode(m)
 				}
 			}
 			return nil, fmt.Errorf("%q is not a member of %s", string(s), ci.ColumnType)
@@ -567,7 +568,7 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 		if ci.MaxLength > 0 && int64(utf8.RuneCountInString(string(s))) > ci.MaxLength {
 			return nil, fmt.Errorf("%d characters do not fit %s", utf8.RuneCountInString(string(s)), ci.ColumnType)
 		}
-		b, err := ci.codec.encode(string(s))
+		b, err := ci.codec.Encode(string(s))
 		if err != nil {
 			return nil, fmt.Errorf("%s (%s): %w", ci.Name, ci.Charset, err)
 		}
@@ -596,7 +597,7 @@ func (ci *colInfo) fromCEL(v ref.Val) (any, error) {
 		for s := range want {
 			return nil, fmt.Errorf("%q is not a member of %s", s, ci.ColumnType)
 		}
-		return ci.codec.encode(strings.Join(out, ","))
+		return ci.codec.Encode(strings.Join(out, ","))
 	case kBit:
 		n, err := toBigInt(v)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 
+	"github.com/sluice-dev/sluice/charset"
 	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/sqltok"
 )
@@ -152,8 +153,7 @@ func (p *Program) pushColumn(e celast.Expr) (*colInfo, bool) {
 		if ci.Kind != rowcodec.KindBytes {
 			return nil, false
 		}
-		switch ci.codec.(type) {
-		case utf8Codec, asciiCodec:
+		if charset.IsUTF8(ci.codec) || charset.IsASCII(ci.codec) {
 			return ci, true
 		}
 	}
@@ -185,7 +185,7 @@ func (p *Program) literal(ci *colInfo, e celast.Expr) (string, bool) {
 		if ci.kind != kString {
 			return "", false
 		}
-		if _, ascii := ci.codec.(asciiCodec); ascii {
+		if charset.IsASCII(ci.codec) {
 			for _, r := range string(v) {
 				if r >= 0x80 {
 					return "", false

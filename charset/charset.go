@@ -1,4 +1,9 @@
-package etl
+// Package charset turns the bytes of a MySQL/MariaDB character column into
+// UTF-8 text and back: what CEL expressions see (etl) and how verification
+// compares a column whose character set differs between the servers (verify).
+// MySQL's latin1 is cp1252 with the five undefined bytes as C1 controls, so
+// every byte round-trips.
+package charset
 
 import (
 	"fmt"
@@ -15,16 +20,17 @@ import (
 	"golang.org/x/text/encoding/unicode/utf32"
 )
 
-// codec turns a column's stored bytes into a CEL string and back. Values are
-// never transcoded on the way through sluice; only expressions see text.
-type codec interface {
-	decode([]byte) (string, error)
-	encode(string) ([]byte, error)
+// Codec turns a column's stored bytes into text and back.
+type Codec interface {
+	Decode([]byte) (string, error)
+	Encode(string) ([]byte, error)
 }
 
-// codecFor returns the codec of a MySQL character set; ok=false: unknown (the
-// column is then seen as bytes).
-func codecFor(charset string) (codec, bool) {
+// UTF8 is the codec of utf8mb4 (and of text the server sends as UTF-8).
+var UTF8 Codec = utf8Codec{}
+
+// For returns the codec of a MySQL character set; ok=false: unknown.
+func For(charset string) (Codec, bool) {
 	switch strings.ToLower(charset) {
 	case "utf8mb4", "utf8mb3", "utf8":
 		return utf8Codec{}, true
@@ -54,18 +60,18 @@ var xEncodings = map[string]encoding.Encoding{
 
 type utf8Codec struct{}
 
-func (utf8Codec) decode(b []byte) (string, error) {
+func (utf8Codec) Decode(b []byte) (string, error) {
 	if !utf8.Valid(b) {
 		return "", fmt.Errorf("invalid utf8 bytes %q", b)
 	}
 	return string(b), nil
 }
-func (utf8Codec) encode(s string) ([]byte, error) { return []byte(s), nil }
+func (utf8Codec) Encode(s string) ([]byte, error) { return []byte(s), nil }
 
 type asciiCodec struct{}
 
-func (asciiCodec) decode(b []byte) (string, error) { return string(b), nil }
-func (asciiCodec) encode(s string) ([]byte, error) {
+func (asciiCodec) Decode(b []byte) (string, error) { return string(b), nil }
+func (asciiCodec) Encode(s string) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			r, _ := utf8.DecodeRuneInString(s[i:])
@@ -84,7 +90,7 @@ var cp1252High = [32]rune{
 	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 }
 
-func (latin1Codec) decode(b []byte) (string, error) {
+func (latin1Codec) Decode(b []byte) (string, error) {
 	var sb strings.Builder
 	sb.Grow(len(b))
 	for _, c := range b {
@@ -98,7 +104,7 @@ func (latin1Codec) decode(b []byte) (string, error) {
 	return sb.String(), nil
 }
 
-func (latin1Codec) encode(s string) ([]byte, error) {
+func (latin1Codec) Encode(s string) ([]byte, error) {
 	out := make([]byte, 0, len(s))
 	for _, r := range s {
 		switch {
@@ -122,9 +128,15 @@ func (latin1Codec) encode(s string) ([]byte, error) {
 
 type xCodec struct{ e encoding.Encoding }
 
-func (c xCodec) decode(b []byte) (string, error) {
+func (c xCodec) Decode(b []byte) (string, error) {
 	s, err := c.e.NewDecoder().Bytes(b)
 	return string(s), err
 }
 
-func (c xCodec) encode(s string) ([]byte, error) { return c.e.NewEncoder().Bytes([]byte(s)) }
+func (c xCodec) Encode(s string) ([]byte, error) { return c.e.NewEncoder().Bytes([]byte(s)) }
+
+// IsUTF8 reports the codec of utf8mb4/utf8mb3: its bytes are the text's.
+func IsUTF8(c Codec) bool { _, ok := c.(utf8Codec); return ok }
+
+// IsASCII reports the codec of ascii: its bytes are the text's, below 0x80.
+func IsASCII(c Codec) bool { _, ok := c.(asciiCodec); return ok }

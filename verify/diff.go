@@ -1,0 +1,255 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-dev/sluice/charset"
+	"github.com/sluice-dev/sluice/chunk"
+	"github.com/sluice-dev/sluice/rowcodec"
+)
+
+// Kinds of difference.
+const (
+	Missing   = "missing"   // on the source, not on the destination
+	Extra     = "extra"     // on the destination, not on the source
+	Different = "different" // on both, with other values
+)
+
+// Difference is one row that differs.
+type Difference struct {
+	Kind string `json:"kind"`
+	// Key is the row's key, column=value, as the source names it.
+	Key string `json:"key"`
+	// Columns are the differing columns (destination names) of a Different row.
+	Columns []string `json:"columns,omitempty"`
+}
+
+// RowFunc turns a source row into what the destination should hold (filters
+// and transforms): keep=false leaves it out. nil: the rows as read.
+type RowFunc func(rowcodec.Row) (out rowcodec.Row, keep bool, err error)
+
+// Diff compares rng's rows on both sides, exactly (the values as the exact
+// reader reads them), and returns the differences, at most limit (0: all) in
+// key order of the source, and the number of source rows compared. Rows are
+// matched by the bytes of their key values; both sides are read whole, so
+// ranges are kept small enough to hold in memory (the chunks of a checksum).
+func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, rows RowFunc, limit int) ([]Difference, int64, error) {
+	if len(s.Columns) != len(d.Columns) {
+		return nil, 0, fmt.Errorf("verify: %s has %d compared columns, %s %d", s.Table, len(s.Columns), d.Table, len(d.Columns))
+	}
+	keyIdx, err := keyIndexes(s)
+	if err != nil {
+		return nil, 0, err
+	}
+	want, err := readRange(ctx, src, s, rng)
+	if err != nil {
+		return nil, 0, err
+	}
+	got, err := readRange(ctx, dst, d, rng)
+	if err != nil {
+		return nil, 0, err
+	}
+	compared := int64(len(want))
+	if rows != nil {
+		kept := want[:0]
+		for _, r := range want {
+			out, keep, err := rows(r)
+			if err != nil {
+				return nil, 0, fmt.Errorf("verify: %s: %w", s.Table, err)
+			}
+			if keep {
+				kept = append(kept, out)
+			}
+		}
+		want = kept
+	}
+	byKey := make(map[string]int, len(got))
+	for i, r := range got {
+		byKey[keyOf(r, keyIdx)] = i
+	}
+	seen := make([]bool, len(got))
+	var out []Difference
+	add := func(df Difference) bool {
+		out = append(out, df)
+		return limit > 0 && len(out) >= limit
+	}
+	for _, r := range want {
+		k := keyOf(r, keyIdx)
+		i, ok := byKey[k]
+		if !ok {
+			if add(Difference{Kind: Missing, Key: keyText(s, keyIdx, r)}) {
+				return out, compared, nil
+			}
+			continue
+		}
+		seen[i] = true
+		var cols []string
+		for j := range r {
+			if !equalColumn(s.Columns[j], d.Columns[j], r[j], got[i][j]) {
+				cols = append(cols, d.Columns[j].Name)
+			}
+		}
+		if len(cols) > 0 && add(Difference{Kind: Different, Key: keyText(s, keyIdx, r), Columns: cols}) {
+			return out, compared, nil
+		}
+	}
+	for i, r := range got {
+		if !seen[i] && add(Difference{Kind: Extra, Key: keyText(s, keyIdx, r)}) {
+			break
+		}
+	}
+	return out, compared, nil
+}
+
+// readRange reads rng's rows of side s in key order, exactly.
+func readRange(ctx context.Context, db *sql.DB, s Side, rng chunk.Range) ([]rowcodec.Row, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", s.Table, err)
+	}
+	defer conn.Close()
+	if err := rowcodec.PrepareReader(ctx, conn); err != nil {
+		return nil, err
+	}
+	q := "SELECT " + rowcodec.ColumnList(s.Columns) + " FROM " + s.Table.Quoted()
+	var args []any
+	if !s.Key.None() {
+		w, a, err := chunk.Where(s.Key, rng)
+		if err != nil {
+			return nil, err
+		}
+		if w != "" {
+			q += " WHERE " + w
+		}
+		q += " ORDER BY " + chunk.OrderBy(s.Key)
+		args = a
+	}
+	st, err := rowcodec.PrepareSelect(ctx, conn, s.Columns, q)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", s.Table, err)
+	}
+	defer st.Close()
+	rows, err := st.All(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("verify: read %s range %s: %w", s.Table, rng, err)
+	}
+	return rows, nil
+}
+
+// keyIndexes are the positions of the key's columns among the compared ones
+// (a table without a key is matched on every column).
+func keyIndexes(s Side) ([]int, error) {
+	if s.Key.None() {
+		idx := make([]int, len(s.Columns))
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx, nil
+	}
+	var idx []int
+	for _, k := range s.Key.Columns {
+		found := -1
+		for i, c := range s.Columns {
+			if strings.EqualFold(c.Name, k.Name) {
+				found = i
+			}
+		}
+		if found < 0 {
+			return nil, fmt.Errorf("verify: %s: key column %s is not compared", s.Table, k.Name)
+		}
+		idx = append(idx, found)
+	}
+	return idx, nil
+}
+
+// keyOf is a row's key as one string: each value's exact form, length-prefixed.
+func keyOf(r rowcodec.Row, idx []int) string {
+	var b strings.Builder
+	for _, i := range idx {
+		v := exact(r[i])
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// keyText shows a row's key as `col=value, ...` (binary values in hex).
+func keyText(s Side, idx []int, r rowcodec.Row) string {
+	parts := make([]string, len(idx))
+	for n, i := range idx {
+		parts[n] = s.Columns[i].Name + "=" + show(r[i])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		for _, c := range x {
+			if c < 0x20 || c >= 0x7f {
+				return fmt.Sprintf("0x%x", x)
+			}
+		}
+		return strconv.Quote(string(x))
+	}
+	return fmt.Sprint(v)
+}
+
+// exact is a value's exact form: a float's bits, bytes as they are.
+func exact(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "\x00null"
+	case []byte:
+		return string(x)
+	case float32:
+		return strconv.FormatUint(uint64(math.Float32bits(x)), 16)
+	case float64:
+		return strconv.FormatUint(math.Float64bits(x), 16)
+	}
+	return fmt.Sprint(v)
+}
+
+// equalColumn compares a column's values on both sides: as text when the
+// column's character set differs between them (a latin1 é and a utf8mb4 é
+// are the same value in other bytes), else exactly.
+func equalColumn(sc, dc rowcodec.Column, a, b any) bool {
+	if sc.Charset != dc.Charset && sc.Charset != "" && dc.Charset != "" && sc.Charset != "binary" && dc.Charset != "binary" {
+		x, okx := a.([]byte)
+		y, oky := b.([]byte)
+		if okx && oky {
+			cx, ok1 := charset.For(sc.Charset)
+			cy, ok2 := charset.For(dc.Charset)
+			if ok1 && ok2 {
+				tx, err1 := cx.Decode(x)
+				ty, err2 := cy.Decode(y)
+				if err1 == nil && err2 == nil {
+					return tx == ty
+				}
+			}
+		}
+	}
+	return Equal(a, b)
+}
+
+// Equal compares two values exactly as the exact reader returns them: NULL
+// only equals NULL, bytes byte by byte, floats bit by bit.
+func Equal(a, b any) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if x, ok := a.([]byte); ok {
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	}
+	return exact(a) == exact(b)
+}

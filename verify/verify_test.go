@@ -1,0 +1,189 @@
+package verify
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice/chunk"
+	"github.com/sluice-dev/sluice/rowcodec"
+	"github.com/sluice-dev/sluice/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// The table of the tests: every kind of value, a latin1 column the destination
+// holds as utf8mb4 (same text, other bytes: no difference).
+const table = "CREATE TABLE %s.`t` (`id` INT PRIMARY KEY, `s` VARCHAR(20) CHARACTER SET %s, `n` VARCHAR(10) NULL, " +
+	"`d` DECIMAL(10,%d), `b` VARBINARY(8), `ts` DATETIME(6), `f` FLOAT, `x` DOUBLE, `j` JSON, `bits` BIT(9), `e` ENUM('a','b'), `l` BLOB) ENGINE=InnoDB"
+
+func setup(t *testing.T) (src, dst *sql.DB, srcSide, dstSide Side) {
+	t.Helper()
+	env := testenv.Shared(t)
+	ctx := context.Background()
+	var err error
+	if src, err = env.Source.Open(""); err != nil {
+		t.Fatal(err)
+	}
+	if dst, err = env.Destination.Open(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close(); dst.Close() })
+	const sdb, ddb = "vf src", "vf dst"
+	for _, x := range []struct {
+		db      *sql.DB
+		name    string
+		charset string
+		scale   int
+	}{{src, sdb, "latin1", 1}, {dst, ddb, "utf8mb4", 1}} {
+		q := testenv.QuoteIdent(x.name)
+		stmts := []string{"DROP DATABASE IF EXISTS " + q, "CREATE DATABASE " + q, fmt.Sprintf(table, q, x.charset, x.scale)}
+		var vals []string
+		for i := 1; i <= 300; i++ {
+			vals = append(vals, fmt.Sprintf("(%d, 'café %d', %s, %d.5, X'6162', '2024-01-01 00:00:00.%06d', %d.25, 0.1 + 0.2 + %d, '{\"k\": %d}', b'100000001', 'a', REPEAT('z', %d))",
+				i, i, map[bool]string{true: "NULL", false: fmt.Sprintf("'n%d'", i)}[i%7 == 0], i, i, i, i, i, i%50))
+		}
+		stmts = append(stmts, "INSERT INTO "+q+".`t` VALUES "+strings.Join(vals, ", "))
+		for _, s := range stmts {
+			if _, err := x.db.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+		name := x.name
+		t.Cleanup(func() { x.db.Exec("DROP DATABASE IF EXISTS " + testenv.QuoteIdent(name)) })
+	}
+	side := func(db *sql.DB, name string) Side {
+		key, err := chunk.ChooseKey(ctx, db, name, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, err := rowcodec.Columns(ctx, db, name, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Side{Table: chunk.Table{Schema: name, Name: "t"}, Key: key, Columns: cols}
+	}
+	return src, dst, side(src, sdb), side(dst, ddb)
+}
+
+func ranges(t *testing.T, db *sql.DB, s Side) []chunk.Range {
+	t.Helper()
+	rs, err := chunk.Split(context.Background(), db, s.Table, s.Key, 6)
+	if err != nil || len(rs) < 3 {
+		t.Fatalf("split: %d ranges, %v", len(rs), err)
+	}
+	return rs
+}
+
+// Equal data gives equal checksums in every range, and no difference.
+func TestNoFalseDifferences(t *testing.T) {
+	src, dst, s, d := setup(t)
+	ctx := context.Background()
+	for _, r := range ranges(t, src, s) {
+		a, err := Checksum(ctx, src, s, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Checksum(ctx, dst, d, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != b || a.Rows == 0 {
+			t.Errorf("range %s: source %+v, destination %+v", r, a, b)
+		}
+		diffs, n, err := Diff(ctx, src, dst, s, d, r, nil, 0)
+		if err != nil || len(diffs) != 0 || n != a.Rows {
+			t.Errorf("range %s: %d compared, differences %+v, %v", r, n, diffs, err)
+		}
+	}
+}
+
+// Each planted difference changes its range's checksum and is found, with its
+// key and column.
+func TestPlantedDifferences(t *testing.T) {
+	src, dst, s, d := setup(t)
+	ctx := context.Background()
+	dq := d.Table.Quoted()
+	for _, q := range []string{
+		"UPDATE " + dq + " SET `s` = 'café 4x' WHERE `id` = 4",                       // one changed byte
+		"DELETE FROM " + dq + " WHERE `id` = 10",                                     // missing
+		"INSERT INTO " + dq + " (`id`, `s`) VALUES (1000, 'extra')",                  // extra
+		"UPDATE " + dq + " SET `n` = '' WHERE `id` = 21",                             // NULL vs ''
+		"UPDATE " + dq + " SET `b` = X'616200' WHERE `id` = 50",                      // a trailing zero byte
+		"UPDATE " + dq + " SET `ts` = '2024-01-01 00:00:00.000101' WHERE `id` = 100", // a microsecond
+		"UPDATE " + dq + " SET `x` = 100.30000000000001 WHERE `id` = 100",            // one ULP of a double (100.3 before)
+		"UPDATE " + dq + " SET `f` = 150.25001525878906 WHERE `id` = 150",            // one ULP of a float
+		"UPDATE " + dq + " SET `j` = '{\"k\": 200 }' WHERE `id` = 200",               // JSON text
+		"UPDATE " + dq + " SET `bits` = b'100000011' WHERE `id` = 250",               // a bit
+		"UPDATE " + dq + " SET `l` = CONCAT(`l`, 'z') WHERE `id` = 260",              // a blob
+		"ALTER TABLE " + dq + " MODIFY `d` DECIMAL(10,2)",                            // 1.0 is not 1.00 ...
+	} {
+		if _, err := dst.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// ... so every row differs in d: compare without it first, then alone.
+	var sNoD, dNoD Side = s, d
+	sNoD.Columns, dNoD.Columns = nil, nil
+	for i, c := range s.Columns {
+		if c.Name != "d" {
+			sNoD.Columns = append(sNoD.Columns, c)
+			dNoD.Columns = append(dNoD.Columns, d.Columns[i])
+		}
+	}
+	want := []string{
+		"missing id=10", "extra id=1000",
+		"different id=4 [s]", "different id=21 [n]", "different id=50 [b]", "different id=100 [ts x]",
+		"different id=150 [f]", "different id=200 [j]", "different id=250 [bits]", "different id=260 [l]",
+	}
+	var got []string
+	for _, r := range ranges(t, src, s) {
+		a, err := Checksum(ctx, src, sNoD, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Checksum(ctx, dst, dNoD, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs, _, err := Diff(ctx, src, dst, sNoD, dNoD, r, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (a == b) != (len(diffs) == 0) {
+			t.Errorf("range %s: checksums equal %v, but %d differences", r, a == b, len(diffs))
+		}
+		for _, df := range diffs {
+			s := df.Kind + " " + df.Key
+			if df.Kind == Different {
+				s += fmt.Sprint(" ", df.Columns)
+			}
+			got = append(got, s)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("differences:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// DECIMAL(10,1) 1.5 against DECIMAL(10,2) 1.50: every row.
+	sD, dD := s, d
+	sD.Columns, dD.Columns = nil, nil
+	for i, c := range s.Columns {
+		if c.Name == "id" || c.Name == "d" {
+			sD.Columns = append(sD.Columns, c)
+			dD.Columns = append(dD.Columns, d.Columns[i])
+		}
+	}
+	r := chunk.Range{}
+	a, _ := Checksum(ctx, src, sD, r)
+	b, _ := Checksum(ctx, dst, dD, r)
+	diffs, _, err := Diff(ctx, src, dst, sD, dD, r, nil, 5)
+	if err != nil || a == b || len(diffs) != 5 || diffs[0].Key != "id=1" || fmt.Sprint(diffs[0].Columns) != "[d]" {
+		t.Errorf("decimal scale: checksums %+v %+v, first differences %+v, %v", a, b, diffs, err)
+	}
+}
