@@ -63,7 +63,7 @@ var errFailedQuietly = errors.New("failed")
 
 func commands() []*command {
 	return []*command{
-		validateCmd(), precheckCmd(), startCmd(), statusCmd(), listCmd(), throttleCmd(), pauseCmd(), resumeCmd(), stopCmd(), cutoverCmd(),
+		validateCmd(), precheckCmd(), startCmd(), statusCmd(), listCmd(), throttleCmd(), pauseCmd(), resumeCmd(), stopCmd(), cutoverCmd(), verifyCmd(),
 	}
 }
 

@@ -104,6 +104,11 @@ func launch(ctx context.Context, e *Env, g *globals, file, workflowType string, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return launchSpec(ctx, g, s, workflowType, idOf(s), *s)
+}
+
+// launchSpec starts workflowType under id with input, once a worker is there.
+func launchSpec(ctx context.Context, g *globals, s *spec.Spec, workflowType, id string, input any) (*spec.Spec, client.Client, client.WorkflowRun, error) {
 	c, err := dial(ctx, g)
 	if err != nil {
 		return nil, nil, nil, err
@@ -112,7 +117,6 @@ func launch(ctx context.Context, e *Env, g *globals, file, workflowType string, 
 		c.Close()
 		return nil, nil, nil, err
 	}
-	id := idOf(s)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                g.TaskQueue,
@@ -120,7 +124,7 @@ func launch(ctx context.Context, e *Env, g *globals, file, workflowType string, 
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		// Without it the SDK quietly returns the run that is already going.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflowType, *s)
+	}, workflowType, input)
 	if err != nil {
 		c.Close()
 		var ae *serviceerror.WorkflowExecutionAlreadyStarted

@@ -24,10 +24,15 @@ const (
 // Difference is one row that differs.
 type Difference struct {
 	Kind string `json:"kind"`
-	// Key is the row's key, column=value, as the source names it.
+	// Key is the row's key, column=value (the source's names; the
+	// destination's for a table with transforms).
 	Key string `json:"key"`
 	// Columns are the differing columns (destination names) of a Different row.
 	Columns []string `json:"columns,omitempty"`
+	// KeyValues are the key's values as read, KeyColumns their positions among
+	// the compared columns (to delete an extra row).
+	KeyValues  []any `json:"-"`
+	KeyColumns []int `json:"-"`
 }
 
 // RowFunc turns a source row into what the destination should hold (filters
@@ -36,14 +41,24 @@ type RowFunc func(rowcodec.Row) (out rowcodec.Row, keep bool, err error)
 
 // Diff compares rng's rows on both sides, exactly (the values as the exact
 // reader reads them), and returns the differences, at most limit (0: all) in
-// key order of the source, and the number of source rows compared. Rows are
+// key order of the source, and the number of source rows compared (after the
+// RowFunc's filter). Rows are
 // matched by the bytes of their key values; both sides are read whole, so
 // ranges are kept small enough to hold in memory (the chunks of a checksum).
+//
+// With rows, the source side's Columns are what the RowFunc reads, and its
+// output is compared with the destination's Columns; without, both sides'
+// Columns correspond one to one.
 func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, rows RowFunc, limit int) ([]Difference, int64, error) {
-	if len(s.Columns) != len(d.Columns) {
+	// layout names the compared rows' columns: the source's, or after the
+	// RowFunc the destination's.
+	layout := s
+	if rows != nil {
+		layout = d
+	} else if len(s.Columns) != len(d.Columns) {
 		return nil, 0, fmt.Errorf("verify: %s has %d compared columns, %s %d", s.Table, len(s.Columns), d.Table, len(d.Columns))
 	}
-	keyIdx, err := keyIndexes(s)
+	keyIdx, err := keyIndexes(layout)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -55,7 +70,6 @@ func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, row
 	if err != nil {
 		return nil, 0, err
 	}
-	compared := int64(len(want))
 	if rows != nil {
 		kept := want[:0]
 		for _, r := range want {
@@ -69,6 +83,7 @@ func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, row
 		}
 		want = kept
 	}
+	compared := int64(len(want)) // the source rows the destination should hold
 	byKey := make(map[string]int, len(got))
 	for i, r := range got {
 		byKey[keyOf(r, keyIdx)] = i
@@ -83,28 +98,39 @@ func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, row
 		k := keyOf(r, keyIdx)
 		i, ok := byKey[k]
 		if !ok {
-			if add(Difference{Kind: Missing, Key: keyText(s, keyIdx, r)}) {
+			if add(difference(Missing, layout, keyIdx, r, nil)) {
 				return out, compared, nil
 			}
 			continue
 		}
 		seen[i] = true
+		if len(r) != len(got[i]) {
+			return nil, 0, fmt.Errorf("verify: %s: rows of %d and %d values", s.Table, len(r), len(got[i]))
+		}
 		var cols []string
 		for j := range r {
-			if !equalColumn(s.Columns[j], d.Columns[j], r[j], got[i][j]) {
+			if !equalColumn(layout.Columns[j], d.Columns[j], r[j], got[i][j]) {
 				cols = append(cols, d.Columns[j].Name)
 			}
 		}
-		if len(cols) > 0 && add(Difference{Kind: Different, Key: keyText(s, keyIdx, r), Columns: cols}) {
+		if len(cols) > 0 && add(difference(Different, layout, keyIdx, r, cols)) {
 			return out, compared, nil
 		}
 	}
 	for i, r := range got {
-		if !seen[i] && add(Difference{Kind: Extra, Key: keyText(s, keyIdx, r)}) {
+		if !seen[i] && add(difference(Extra, layout, keyIdx, r, nil)) {
 			break
 		}
 	}
 	return out, compared, nil
+}
+
+func difference(kind string, layout Side, keyIdx []int, r rowcodec.Row, cols []string) Difference {
+	vals := make([]any, len(keyIdx))
+	for n, i := range keyIdx {
+		vals[n] = r[i]
+	}
+	return Difference{Kind: kind, Key: keyText(layout, keyIdx, r), Columns: cols, KeyValues: vals, KeyColumns: keyIdx}
 }
 
 // readRange reads rng's rows of side s in key order, exactly.

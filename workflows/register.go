@@ -10,4 +10,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationName})
 	r.RegisterWorkflowWithOptions(Precheck, workflow.RegisterOptions{Name: PrecheckName})
 	r.RegisterWorkflowWithOptions(FullCopy, workflow.RegisterOptions{Name: FullCopyName})
+	r.RegisterWorkflowWithOptions(Verify, workflow.RegisterOptions{Name: VerifyName})
 }
