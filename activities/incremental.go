@@ -798,15 +798,7 @@ func (a *Activities) incremental(ctx context.Context, in workflows.IncrementalIn
 					// Nothing applied by this attempt yet: quiet counts from its start.
 					lastChange = started
 				}
-				applied := binlog.Position(p.Position)
-				reached := applied.Compare(binlog.Position(*target)) >= 0
-				if target.GTID != "" && applied.GTID != "" {
-					// Binlog checkpoint events move the file offset past the last
-					// commit: the GTID position is what says "all applied",
-					// compared as sets (domains in any order).
-					reached = gtidContains(stream.Flavor(), applied.GTID, target.GTID)
-				}
-				if !reached {
+				if !reached(stream.Flavor(), binlog.Position(p.Position), binlog.Position(*target)) {
 					// Everything the source committed before now is not applied
 					// yet (other databases' writes count too: the applier reads
 					// past them).
@@ -932,6 +924,17 @@ func classifyIncremental(err error) error {
 	// statement the destination refuses (retried for options.retry.other: an
 	// operator may fix its cause).
 	return classify(err)
+}
+
+// reached reports that an applier at applied has applied everything the source
+// had committed at target. Binlog checkpoint events move the file offset past
+// the last commit: with GTIDs on both, the GTID sets say "all applied"
+// (compared as sets: domains in any order).
+func reached(flavor string, applied, target binlog.Position) bool {
+	if target.GTID != "" && applied.GTID != "" {
+		return gtidContains(flavor, applied.GTID, target.GTID)
+	}
+	return applied.Compare(target) >= 0
 }
 
 // gtidContains reports that the GTID set have holds every transaction of want.

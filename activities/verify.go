@@ -4,14 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sluice-dev/sluice/applier"
+	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/chunk"
 	"github.com/sluice-dev/sluice/copier"
+	"github.com/sluice-dev/sluice/flavor"
+	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/rowcodec"
 	"github.com/sluice-dev/sluice/spec"
@@ -85,31 +93,51 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 		return workflows.VerifyRangeResult{}, err
 	}
 	defer done()
-	stop := heartbeatTicker(ctx, func() any { return "comparing " + in.Table.String() })
+	var state atomic.Value // what the range is doing, in its heartbeat
+	state.Store("comparing " + in.Table.String())
+	stop := heartbeatTicker(ctx, func() any { return state.Load() })
 	defer stop()
 	sv, dv, write, rows, err := a.verifySides(ctx, s, src, dst, r, in.Table, job.Key)
+	if errors.Is(err, errNoColumn) && in.Task != "" {
+		// A column added on the source whose DDL replication has not applied
+		// yet: once it has, the sides compare.
+		if werr := waitCaughtUp(ctx, src, dst, in.Task, settleWait, func(at binlog.Position) {
+			state.Store(fmt.Sprintf("waiting for replication to pass %s (a schema change)", at))
+		}); werr == nil {
+			sv, dv, write, rows, err = a.verifySides(ctx, s, src, dst, r, in.Table, job.Key)
+		}
+	}
 	if err != nil {
+		if errors.Is(err, errNoColumn) {
+			err = temporal.NewNonRetryableApplicationError(err.Error(), ErrVerifyFailed, nil)
+		}
 		return workflows.VerifyRangeResult{}, err
 	}
-	res, diffs, err := compareRange(ctx, src, dst, sv, dv, job.Range, rows, in.MaxDiffs)
+	compare := func() (workflows.VerifyRangeResult, []verify.Difference, error) {
+		res, diffs, err := compareRange(ctx, src, dst, sv, dv, job.Range, rows, in.MaxDiffs)
+		if err == nil && len(diffs) > 0 && in.Task != "" {
+			res, diffs, err = settle(ctx, src, dst, in.Task, sv, dv, rows, in.MaxDiffs, res, diffs, &state, func() (workflows.VerifyRangeResult, []verify.Difference, error) {
+				return compareRange(ctx, src, dst, sv, dv, job.Range, rows, in.MaxDiffs)
+			})
+		}
+		return res, diffs, err
+	}
+	res, diffs, err := compare()
 	if err != nil || !in.Repair || len(diffs) == 0 {
 		return res, classify(err)
 	}
-	// Repair: every difference, not only the reported ones.
-	all, _, err := verify.Diff(ctx, src, dst, sv, dv, job.Range, rows, 0)
-	if err != nil {
-		return res, classify(err)
-	}
-	if err := repairRange(ctx, src, dst, in.Table, sv, dv, write, job, all, rows); err != nil {
+	// diffs is every difference, not only the reported ones.
+	state.Store("repairing " + in.Table.String())
+	if err := repairRange(ctx, src, dst, in.Table, sv, dv, write, job, diffs, rows); err != nil {
 		return res, classify(fmt.Errorf("verify: repair %s range %s: %w", in.Table, job.Range, err))
 	}
-	again, left, err := compareRange(ctx, src, dst, sv, dv, job.Range, rows, in.MaxDiffs)
+	again, left, err := compare()
 	if err != nil {
 		return res, classify(err)
 	}
 	if len(left) > 0 {
-		// Still different (the source changes under a live migration): report
-		// what is left.
+		// Still different: report what is left.
+		again.Rechecks += res.Rechecks
 		return again, nil
 	}
 	res.Repaired = true
@@ -117,6 +145,7 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 }
 
 // compareRange is one comparison of a range: checksums, then rows if needed.
+// It returns every difference; the result reports maxDiffs of them.
 func compareRange(ctx context.Context, src, dst *sql.DB, sv, dv verify.Side, rng chunk.Range, rows verify.RowFunc, maxDiffs int) (workflows.VerifyRangeResult, []verify.Difference, error) {
 	var res workflows.VerifyRangeResult
 	if rows == nil {
@@ -139,6 +168,13 @@ func compareRange(ctx context.Context, src, dst *sql.DB, sv, dv verify.Side, rng
 		return res, nil, err
 	}
 	res.Rows = n
+	tally(&res, diffs, maxDiffs)
+	return res, diffs, nil
+}
+
+// tally counts the differences by kind and reports maxDiffs of them.
+func tally(res *workflows.VerifyRangeResult, diffs []verify.Difference, maxDiffs int) {
+	res.Missing, res.Extra, res.Different, res.Differences = 0, 0, 0, nil
 	for _, d := range diffs {
 		switch d.Kind {
 		case verify.Missing:
@@ -152,8 +188,187 @@ func compareRange(ctx context.Context, src, dst *sql.DB, sv, dv verify.Side, rng
 			res.Differences = append(res.Differences, workflows.Difference{Kind: d.Kind, Key: d.Key, Columns: d.Columns})
 		}
 	}
+}
+
+// Rechecks of a differing range while replication runs.
+var (
+	// settleWait bounds the wait for the applier to pass a position with no
+	// lock held.
+	settleWait = 5 * time.Minute
+	// lockedWait bounds the wait while the source's rows are locked: an
+	// application writing them waits as long.
+	lockedWait = 10 * time.Second
+)
+
+const (
+	// lockedBatch is the keys locked at once.
+	lockedBatch = 200
+	// maxLocked: past that many differing rows in a range the differences are
+	// not in flight (the range was not replicated at all); they are reported
+	// as the recheck found them, without locking rows.
+	maxLocked = 2000
+)
+
+// settle tells in-flight changes from differences while replication runs: the
+// rows read a moment ago may have changed on the source since, with the
+// change not applied yet.
+//  1. Without locks: read the source's position (after the comparison read
+//     its rows), wait for the task's applier to pass it, compare the range
+//     again and keep the differences found both times (same kind, key and
+//     columns). In-flight changes are gone; rows the application changes all
+//     the time may still show.
+//  2. With locks (keyed tables): the remaining keys' source rows are read
+//     under shared locks, the applier is waited for again, and the
+//     destination's rows compared to them (verify.DiffKeys): what differs then
+//     is a difference.
+func settle(ctx context.Context, src, dst *sql.DB, task string, sv, dv verify.Side, rows verify.RowFunc, maxDiffs int, res workflows.VerifyRangeResult, diffs []verify.Difference, state *atomic.Value, compare func() (workflows.VerifyRangeResult, []verify.Difference, error)) (workflows.VerifyRangeResult, []verify.Difference, error) {
+	caughtUp := func(ctx context.Context, bound time.Duration) error {
+		return waitCaughtUp(ctx, src, dst, task, bound, func(at binlog.Position) {
+			state.Store(fmt.Sprintf("%d difference(s): waiting for replication to pass %s", len(diffs), at))
+		})
+	}
+	if err := caughtUp(ctx, settleWait); err != nil {
+		if errors.Is(err, verify.ErrNotSettled) {
+			res.Unsettled = true
+			return res, diffs, nil
+		}
+		return res, diffs, err
+	}
+	state.Store("comparing again")
+	again, found, err := compare()
+	if err != nil {
+		return res, diffs, err
+	}
+	res, diffs = again, intersect(diffs, found)
+	res.Rechecks = 1
+	tally(&res, diffs, maxDiffs)
+	if len(diffs) == 0 || sv.Key.None() || len(diffs) > maxLocked {
+		return res, diffs, nil
+	}
+	var confirmed []verify.Difference
+	for start := 0; start < len(diffs); start += lockedBatch {
+		batch := diffs[start:min(start+lockedBatch, len(diffs))]
+		keys := make([][]any, len(batch))
+		for i, d := range batch {
+			keys[i] = d.KeyValues
+		}
+		state.Store(fmt.Sprintf("comparing %d row(s) with the source's locked", len(keys)))
+		var found []verify.Difference
+		for attempt := 1; ; attempt++ {
+			found, err = verify.DiffKeys(ctx, src, dst, sv, dv, keys, rows, int(lockedWait/time.Second), func(ctx context.Context) error {
+				return caughtUp(ctx, lockedWait)
+			})
+			var me *mysql.MySQLError
+			if err == nil || !(errors.Is(err, verify.ErrNotSettled) || (errors.As(err, &me) && (me.Number == 1205 || me.Number == 1213))) {
+				break
+			}
+			// Replication behind, or the application holds the rows (a lock
+			// wait timeout, a deadlock): again, then the batch stays as the
+			// recheck found it.
+			if attempt == 3 {
+				res.Unsettled = true
+				found, err = batch, nil
+				break
+			}
+		}
+		if err != nil {
+			return res, diffs, err
+		}
+		confirmed = append(confirmed, found...)
+	}
+	res.Rechecks++
+	diffs = confirmed
+	tally(&res, diffs, maxDiffs)
 	return res, diffs, nil
 }
+
+// intersect keeps the differences of a that b found too.
+func intersect(a, b []verify.Difference) []verify.Difference {
+	seen := map[string]bool{}
+	for _, d := range b {
+		seen[diffID(d)] = true
+	}
+	var kept []verify.Difference
+	for _, d := range a {
+		if seen[diffID(d)] {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
+
+func diffID(d verify.Difference) string {
+	return d.Kind + "\x00" + d.Key + "\x00" + strings.Join(d.Columns, "\x00")
+}
+
+// waitCaughtUp waits until the task's applier has passed the source's
+// position now (told to waiting first).
+func waitCaughtUp(ctx context.Context, src, dst *sql.DB, task string, bound time.Duration, waiting func(binlog.Position)) error {
+	store, err := applier.OpenStore(ctx, dst, task)
+	if err != nil {
+		return err
+	}
+	kind, err := flavorKind(ctx, src)
+	if err != nil {
+		return err
+	}
+	pos, err := inspect.BinlogPosition(ctx, src)
+	if err != nil || pos == nil {
+		return err
+	}
+	at := binlog.Position{File: pos.File, Pos: pos.Pos, GTID: pos.GTID}
+	waiting(at)
+	return waitApplied(ctx, store, kind, at, bound)
+}
+
+// waitApplied waits until the task's applier has committed everything the
+// source had at pos. A task not replicating (never started, cut over or
+// stopped) has nothing in flight: nil at once. verify.ErrNotSettled: not
+// within bound.
+func waitApplied(ctx context.Context, store *applier.Store, kind string, pos binlog.Position, bound time.Duration) error {
+	deadline := time.Now().Add(bound)
+	for {
+		t, err := store.Task(ctx)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && t.State != applier.StateRunning) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r, ok, err := store.Resume(ctx)
+		if err != nil {
+			return err
+		}
+		if ok && reached(kind, r.End, pos) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return verify.ErrNotSettled
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// flavorKind is the source's go-mysql flavor name (mariadb or mysql), for
+// comparing GTID sets.
+func flavorKind(ctx context.Context, db *sql.DB) (string, error) {
+	var version, comment string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment); err != nil {
+		return "", fmt.Errorf("read the source's version: %w", err)
+	}
+	fl, err := flavor.Detect(version, comment)
+	if err != nil {
+		return "", err
+	}
+	return string(fl.Kind), nil
+}
+
+// errNoColumn: the destination lacks a compared column.
+var errNoColumn = errors.New("the destination has no column")
 
 // verifySides names the table and its compared columns on both servers (the
 // columns the copy writes: excluded ones left out, renamed ones under their
@@ -183,7 +398,7 @@ func (a *Activities) verifySides(ctx context.Context, s spec.Spec, src, dst *sql
 		}
 		d, ok := byName[strings.ToLower(to)]
 		if !ok {
-			return sv, dv, nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("verify: %s: the destination has no column %s (from %s)", t, to, c.Name), ErrVerifyFailed, nil)
+			return sv, dv, nil, nil, fmt.Errorf("verify: %s: %w %s (from %s)", t, errNoColumn, to, c.Name)
 		}
 		if to != c.Name {
 			c.Dest = to

@@ -30,7 +30,7 @@ func verifyCmd() *command {
 			chunkRows := fs.Int("chunk-rows", workflows.DefaultVerifyChunkRows, "rows per compared range")
 			return func() error {
 				var s *spec.Spec
-				var id string
+				var id, task string
 				switch {
 				case *file != "" && fs.NArg() == 0:
 					var err error
@@ -40,7 +40,7 @@ func verifyCmd() *command {
 					id = s.WorkflowID() + "-verify"
 				case *file == "" && fs.NArg() == 1:
 					var err error
-					if s, err = migrationSpec(ctx, g, fs.Arg(0)); err != nil {
+					if s, task, err = migrationSpec(ctx, g, fs.Arg(0)); err != nil {
 						return err
 					}
 					id = fs.Arg(0) + "-verify"
@@ -50,7 +50,7 @@ func verifyCmd() *command {
 				if *maxDiffs < 1 || *chunkRows < 1 {
 					return usagef("--max-diffs and --chunk-rows must be at least 1")
 				}
-				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows}
+				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task}
 				_, c, run, err := launchSpec(ctx, g, s, workflows.VerifyName, id, in)
 				if err != nil {
 					return err
@@ -88,30 +88,35 @@ func verifyCmd() *command {
 	}
 }
 
-// migrationSpec reads a migration's workflow file (its input) from its history.
-func migrationSpec(ctx context.Context, g *globals, id string) (*spec.Spec, error) {
+// migrationSpec reads a migration's workflow file (its input) from its history,
+// and names its replication task (workflows.taskID: ID/first run ID).
+func migrationSpec(ctx context.Context, g *globals, id string) (*spec.Spec, string, error) {
 	c, err := dial(ctx, g)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer c.Close()
 	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
-		return nil, fmt.Errorf("no workflow %s in namespace %s (list them with 'sluice list --all')", id, g.Namespace)
+		return nil, "", fmt.Errorf("no workflow %s in namespace %s (list them with 'sluice list --all')", id, g.Namespace)
 	}
 	ev, err := it.Next()
 	if err != nil {
-		return nil, fmt.Errorf("workflow %s: %w", id, err)
+		return nil, "", fmt.Errorf("workflow %s: %w", id, err)
 	}
 	a := ev.GetWorkflowExecutionStartedEventAttributes()
 	if a == nil || a.GetWorkflowType().GetName() != workflows.MigrationName {
-		return nil, fmt.Errorf("workflow %s is not a migration: verify a migration's ID, or give -f FILE", id)
+		return nil, "", fmt.Errorf("workflow %s is not a migration: verify a migration's ID, or give -f FILE", id)
 	}
 	var s spec.Spec
 	if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &s); err != nil {
-		return nil, fmt.Errorf("workflow %s: read its workflow file: %w", id, err)
+		return nil, "", fmt.Errorf("workflow %s: read its workflow file: %w", id, err)
 	}
-	return &s, nil
+	first := a.GetFirstExecutionRunId()
+	if first == "" {
+		first = a.GetOriginalExecutionRunId()
+	}
+	return &s, id + "/" + first, nil
 }
 
 // printVerify prints a verification report.
@@ -122,6 +127,12 @@ func printVerify(w io.Writer, rep workflows.VerifyReport) {
 		how := "checksums"
 		if t.InGo {
 			how = "rows (filters/transforms)"
+		}
+		if t.Rechecks > 0 {
+			how += fmt.Sprintf(", %d recheck(s) after replication caught up", t.Rechecks)
+		}
+		if t.Unsettled > 0 {
+			how += fmt.Sprintf(", %d range(s) UNSETTLED (replication behind: differences may be in flight)", t.Unsettled)
 		}
 		if t.Failed != "" {
 			how = "FAILED: " + t.Failed

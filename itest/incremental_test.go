@@ -3,6 +3,7 @@ package itest
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -256,6 +257,19 @@ options:
 			t.Errorf("after the kill replication runs on worker %d, want the survivor %d", now, 1-h)
 		}
 		workers[h] = startWorker(h)
+	}
+
+	// Issue 8: verification while the load runs through replication: every
+	// column type and character set, a renamed and an excluded column, a
+	// replicated ALTER; no false difference.
+	report := filepath.Join(t.TempDir(), "verify.json")
+	code, _, _ := s.sluiceOn(t, queue, "verify", id, "--output", report)
+	var vrep workflows.VerifyReport
+	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &vrep) != nil {
+		t.Fatalf("verify under load: exit %d, no report: %v", code, err)
+	}
+	if code != 0 || !vrep.Equal || len(vrep.Tables) != 2 || vrep.Rows < 60000 {
+		t.Errorf("verify under load: exit %d, %+v", code, vrep)
 	}
 
 	stopLoad()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/charset"
 	"github.com/sluice-dev/sluice/chunk"
 	"github.com/sluice-dev/sluice/rowcodec"
+	"github.com/sluice-dev/sluice/sqltok"
 )
 
 // Kinds of difference.
@@ -50,8 +52,20 @@ type RowFunc func(rowcodec.Row) (out rowcodec.Row, keep bool, err error)
 // output is compared with the destination's Columns; without, both sides'
 // Columns correspond one to one.
 func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, rows RowFunc, limit int) ([]Difference, int64, error) {
-	// layout names the compared rows' columns: the source's, or after the
-	// RowFunc the destination's.
+	want, err := readRange(ctx, src, s, rng)
+	if err != nil {
+		return nil, 0, err
+	}
+	got, err := readRange(ctx, dst, d, rng)
+	if err != nil {
+		return nil, 0, err
+	}
+	return compareRows(s, d, want, got, rows, limit)
+}
+
+// compareRows compares the source's rows (before the RowFunc) with the
+// destination's: what Diff and DiffKeys find.
+func compareRows(s, d Side, want, got []rowcodec.Row, rows RowFunc, limit int) ([]Difference, int64, error) {
 	layout := s
 	if rows != nil {
 		layout = d
@@ -59,14 +73,6 @@ func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, row
 		return nil, 0, fmt.Errorf("verify: %s has %d compared columns, %s %d", s.Table, len(s.Columns), d.Table, len(d.Columns))
 	}
 	keyIdx, err := keyIndexes(layout)
-	if err != nil {
-		return nil, 0, err
-	}
-	want, err := readRange(ctx, src, s, rng)
-	if err != nil {
-		return nil, 0, err
-	}
-	got, err := readRange(ctx, dst, d, rng)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -123,6 +129,102 @@ func Diff(ctx context.Context, src, dst *sql.DB, s, d Side, rng chunk.Range, row
 		}
 	}
 	return out, compared, nil
+}
+
+// ErrNotSettled is what a DiffKeys wait returns when replication did not pass
+// the source's position in time.
+var ErrNotSettled = errors.New("verify: replication did not reach the source's position in time")
+
+// DiffKeys compares the rows of the given keys (values in key column order,
+// as Difference.KeyValues holds them) while the source's rows are locked: the
+// source's rows are read with shared locks (gap locks where a key is absent,
+// under REPEATABLE READ), so no transaction changes them while wait lets
+// replication apply everything committed before (wait reads the source's
+// position then and waits for the applier to pass it), and the destination's
+// rows read after are what replication made of exactly these source rows. What
+// differs then is a difference, not a change in flight. The locks are held
+// for the wait only (lockWait bounds waiting for them).
+func DiffKeys(ctx context.Context, src, dst *sql.DB, s, d Side, keys [][]any, rows RowFunc, lockWait int, wait func(context.Context) error) ([]Difference, error) {
+	if s.Key.None() {
+		return nil, fmt.Errorf("verify: %s has no key to lock rows by", s.Table)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	conn, err := src.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", s.Table, err)
+	}
+	defer conn.Close()
+	if err := rowcodec.PrepareReader(ctx, conn); err != nil {
+		return nil, err
+	}
+	for _, q := range []string{fmt.Sprintf("SET SESSION innodb_lock_wait_timeout = %d", max(lockWait, 1)), "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("verify: %s: %s: %w", s.Table, q, err)
+		}
+	}
+	// Whatever happens, the locks go (a rollback: nothing was written), and the
+	// pooled connection gets the server's lock wait back.
+	defer func() {
+		c := context.WithoutCancel(ctx)
+		conn.ExecContext(c, "ROLLBACK")
+		conn.ExecContext(c, "SET SESSION innodb_lock_wait_timeout = DEFAULT")
+	}()
+	want, err := readKeys(ctx, conn, s, keys, " LOCK IN SHARE MODE")
+	if err != nil {
+		return nil, err
+	}
+	if err := wait(ctx); err != nil {
+		return nil, err
+	}
+	dconn, err := dst.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", d.Table, err)
+	}
+	defer dconn.Close()
+	if err := rowcodec.PrepareReader(ctx, dconn); err != nil {
+		return nil, err
+	}
+	got, err := readKeys(ctx, dconn, d, keys, "")
+	if err != nil {
+		return nil, err
+	}
+	diffs, _, err := compareRows(s, d, want, got, rows, 0)
+	return diffs, err
+}
+
+// readKeys reads the rows of keys of side s on conn, in key order.
+func readKeys(ctx context.Context, conn *sql.Conn, s Side, keys [][]any, suffix string) ([]rowcodec.Row, error) {
+	cols := make([]string, len(s.Key.Columns))
+	for i, k := range s.Key.Columns {
+		cols[i] = sqltok.Quote(k.Name)
+	}
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	lhs := "(" + strings.Join(cols, ", ") + ")"
+	if len(cols) == 1 {
+		tuple, lhs = "?", cols[0]
+	}
+	var args []any
+	list := make([]string, len(keys))
+	for i, k := range keys {
+		if len(k) != len(cols) {
+			return nil, fmt.Errorf("verify: %s: a key of %d values, the key has %d columns", s.Table, len(k), len(cols))
+		}
+		list[i] = tuple
+		args = append(args, k...)
+	}
+	q := "SELECT " + rowcodec.ColumnList(s.Columns) + " FROM " + s.Table.Quoted() + " WHERE " + lhs + " IN (" + strings.Join(list, ", ") + ") ORDER BY " + chunk.OrderBy(s.Key) + suffix
+	st, err := rowcodec.PrepareSelect(ctx, conn, s.Columns, q)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %w", s.Table, err)
+	}
+	defer st.Close()
+	rows, err := st.All(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("verify: read %d key(s) of %s: %w", len(keys), s.Table, err)
+	}
+	return rows, nil
 }
 
 func difference(kind string, layout Side, keyIdx []int, r rowcodec.Row, cols []string) Difference {

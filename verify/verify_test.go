@@ -187,3 +187,76 @@ func TestPlantedDifferences(t *testing.T) {
 		t.Errorf("decimal scale: checksums %+v %+v, first differences %+v, %v", a, b, diffs, err)
 	}
 }
+
+// DiffKeys: the source's rows stay locked during the wait (a writer waits for
+// them), and what the destination holds after it is compared: a change made
+// during the wait (as replication would) counts, a planted difference stays.
+func TestDiffKeysLocksTheSourceRows(t *testing.T) {
+	src, dst, s, d := setup(t)
+	ctx := context.Background()
+	sq, dq := s.Table.Quoted(), d.Table.Quoted()
+	// In flight: the source changed row 5 and deleted row 6, the destination
+	// does not have it yet. Planted: row 7 differs, and row 8 is missing.
+	for _, q := range []string{"UPDATE " + sq + " SET `n` = 'new' WHERE `id` = 5", "DELETE FROM " + sq + " WHERE `id` = 6"} {
+		if _, err := src.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"UPDATE " + dq + " SET `n` = 'planted' WHERE `id` = 7", "DELETE FROM " + dq + " WHERE `id` = 8"} {
+		if _, err := dst.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := [][]any{{int64(5)}, {int64(6)}, {int64(7)}, {int64(8)}}
+	blocked := make(chan error, 1)
+	diffs, err := DiffKeys(ctx, src, dst, s, d, keys, nil, 1, func(ctx context.Context) error {
+		// The rows are locked: a writer times out (1 s lock wait), also on the
+		// absent key 6 (a gap lock).
+		for _, q := range []string{"UPDATE " + sq + " SET `n` = 'blocked' WHERE `id` = 5", "INSERT INTO " + sq + " (`id`) VALUES (6)"} {
+			conn, err := src.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			conn.ExecContext(ctx, "SET SESSION innodb_lock_wait_timeout = 1")
+			_, err = conn.ExecContext(ctx, q)
+			conn.Close()
+			if err == nil {
+				blocked <- fmt.Errorf("%s ran while the rows were locked", q)
+				return nil
+			}
+		}
+		// Replication applies the changes in flight.
+		for _, q := range []string{"UPDATE " + dq + " SET `n` = 'new' WHERE `id` = 5", "DELETE FROM " + dq + " WHERE `id` = 6"} {
+			if _, err := dst.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-blocked:
+		t.Fatal(err)
+	default:
+	}
+	var got []string
+	for _, df := range diffs {
+		got = append(got, fmt.Sprintf("%s %s %v", df.Kind, df.Key, df.Columns))
+	}
+	if want := "different id=7 [n]\nmissing id=8 []"; strings.Join(got, "\n") != want {
+		t.Errorf("differences:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	// The locks are gone.
+	if _, err := src.Exec("UPDATE " + sq + " SET `n` = 'after' WHERE `id` = 5"); err != nil {
+		t.Errorf("after DiffKeys: %v", err)
+	}
+	// A wait that fails ends the comparison with its error, locks released.
+	if _, err := DiffKeys(ctx, src, dst, s, d, keys, nil, 1, func(context.Context) error { return ErrNotSettled }); err != ErrNotSettled {
+		t.Errorf("a failed wait: %v", err)
+	}
+	if _, err := src.Exec("UPDATE " + sq + " SET `n` = 'again' WHERE `id` = 5"); err != nil {
+		t.Errorf("after a failed DiffKeys: %v", err)
+	}
+}

@@ -35,6 +35,11 @@ type VerifyInput struct {
 	MaxDiffs int `json:"max_diffs,omitempty"`
 	// ChunkRows is the rows per range (0: DefaultVerifyChunkRows).
 	ChunkRows int `json:"chunk_rows,omitempty"`
+	// Task is the migration's replication task (workflow ID/first run ID), when
+	// it replicates into the compared tables: a range that differs is compared
+	// again once the applier has passed the source position of the comparison,
+	// and only differences that persist are reported.
+	Task string `json:"task,omitempty"`
 }
 
 // VerifyPlan is one table's ranges, opaque to the workflow.
@@ -50,6 +55,7 @@ type VerifyRangeInput struct {
 	Range    json.RawMessage `json:"range"`
 	Repair   bool            `json:"repair,omitempty"`
 	MaxDiffs int             `json:"max_diffs,omitempty"`
+	Task     string          `json:"task,omitempty"`
 }
 
 // Difference is one differing row.
@@ -72,6 +78,11 @@ type VerifyRangeResult struct {
 	Differences []Difference `json:"differences,omitempty"`
 	// Repaired: the differences were rewritten and the range compared equal after.
 	Repaired bool `json:"repaired,omitempty"`
+	// Rechecks counts the comparisons repeated after replication caught up.
+	Rechecks int `json:"rechecks,omitempty"`
+	// Unsettled: replication did not pass the comparison's source position in
+	// time; the differences may be changes still in flight.
+	Unsettled bool `json:"unsettled,omitempty"`
 }
 
 // TableVerify is one table's line of the report.
@@ -86,6 +97,8 @@ type TableVerify struct {
 	Extra        int64        `json:"extra"`
 	Different    int64        `json:"different"`
 	Repaired     int64        `json:"repaired,omitempty"`
+	Rechecks     int          `json:"rechecks,omitempty"`
+	Unsettled    int          `json:"unsettled,omitempty"`
 	Differences  []Difference `json:"differences,omitempty"`
 	Failed       string       `json:"failed,omitempty"`
 }
@@ -150,7 +163,7 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 				return *rep, err
 			}
 			wg.Add(1)
-			job := VerifyRangeInput{Table: t, Range: r, Repair: in.Repair, MaxDiffs: maxDiffs}
+			job := VerifyRangeInput{Table: t, Range: r, Repair: in.Repair, MaxDiffs: maxDiffs, Task: in.Task}
 			n := len(vp.Ranges)
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				defer wg.Done()
@@ -168,6 +181,10 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 				tv.ChunksDone++
 				tv.Rows += res.Rows
 				tv.InGo = tv.InGo || res.InGo
+				tv.Rechecks += res.Rechecks
+				if res.Unsettled {
+					tv.Unsettled++
+				}
 				if res.Missing+res.Extra+res.Different > 0 {
 					tv.ChunksDiffer++
 				}
