@@ -122,7 +122,11 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 		}
 		return res, diffs, err
 	}
+	started := time.Now()
 	res, diffs, err := compare()
+	if err == nil {
+		err = pace(ctx, started, res.Rows, in.RPS)
+	}
 	if err != nil || !in.Repair || len(diffs) == 0 {
 		return res, classify(err)
 	}
@@ -142,6 +146,43 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 	}
 	res.Repaired = true
 	return res, nil
+}
+
+// VerifyWaitReplication waits until the task's replication has passed the
+// source's position now: after the full copy, that ends its safe mode, and the
+// verification compares what replication keeps up to date. A pause waits too.
+func (a *Activities) VerifyWaitReplication(ctx context.Context, s spec.Spec, task string) error {
+	src, dst, err := a.open(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	defer dst.Close()
+	var state atomic.Value
+	state.Store("reading the source's position")
+	defer heartbeatTicker(ctx, func() any { return state.Load() })()
+	err = waitCaughtUp(ctx, src, dst, task, 365*24*time.Hour, func(at binlog.Position) {
+		state.Store(fmt.Sprintf("waiting for replication to pass %s", at))
+	})
+	return classify(err)
+}
+
+// pace holds a range's end until its rows took at least rows/rps seconds: the
+// verification's throttle (options.verify.rps, shared by the ranges in flight).
+func pace(ctx context.Context, started time.Time, rows int64, rps float64) error {
+	if rps <= 0 || rows <= 0 {
+		return nil
+	}
+	wait := time.Until(started.Add(time.Duration(float64(rows) / rps * float64(time.Second))))
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
 }
 
 // compareRange is one comparison of a range: checksums, then rows if needed.

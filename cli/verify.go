@@ -18,7 +18,7 @@ import (
 
 func verifyCmd() *command {
 	return &command{
-		name: "verify", args: "(ID | -f FILE) [--repair] [--output FILE] [--json]",
+		name: "verify", args: "(ID | -f FILE) [--repair] [--output FILE] [--json] [--rps N] [--parallel N]",
 		summary: "Compare the source and destination tables range by range (checksums, then rows); --repair rewrites what differs.",
 		example: "sluice verify sluice-shop-demo --output report.json",
 		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
@@ -28,6 +28,8 @@ func verifyCmd() *command {
 			jsonOut := fs.Bool("json", false, "print the report as JSON")
 			maxDiffs := fs.Int("max-diffs", workflows.DefaultMaxDiffs, "differing keys reported per table")
 			chunkRows := fs.Int("chunk-rows", workflows.DefaultVerifyChunkRows, "rows per compared range")
+			parallel := fs.Int("parallel", 0, "ranges compared at once (0: the file's options.full.parallel, else 4)")
+			rps := fs.Int("rps", 0, "at most this many rows compared per second (0: unlimited)")
 			return func() error {
 				var s *spec.Spec
 				var id, task string
@@ -50,7 +52,10 @@ func verifyCmd() *command {
 				if *maxDiffs < 1 || *chunkRows < 1 {
 					return usagef("--max-diffs and --chunk-rows must be at least 1")
 				}
-				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task}
+				if *parallel < 0 || *parallel > spec.MaxFullParallel || *rps < 0 {
+					return usagef("--parallel must be 0-%d and --rps at least 0", spec.MaxFullParallel)
+				}
+				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task, Parallel: *parallel, RPS: *rps}
 				_, c, run, err := launchSpec(ctx, g, s, workflows.VerifyName, id, in)
 				if err != nil {
 					return err

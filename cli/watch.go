@@ -30,7 +30,9 @@ type view struct {
 	// failure its next attempt retries.
 	IncrementalLive  *workflows.IncrementalProgress `json:"incremental_live,omitempty"`
 	IncrementalRetry string                         `json:"incremental_retrying,omitempty"`
-	At               time.Time                      `json:"at"`
+	// VerifyLive is the migration's running verification (options.verify).
+	VerifyLive *workflows.VerifyReport `json:"verify_live,omitempty"`
+	At         time.Time               `json:"at"`
 	// incRate is the replication's rows/s and transactions/s between the last
 	// two heartbeats seen (kept while the heartbeat does not change).
 	incRate *[2]float64
@@ -67,6 +69,12 @@ func gather(ctx context.Context, c client.Client, g *globals, id string) (*view,
 	}
 	if st.Incremental != nil {
 		v.IncrementalLive, v.IncrementalRetry = liveIncremental(ctx, c, id)
+	}
+	if av := st.Verify; av != nil && !av.Ended {
+		var rep workflows.VerifyReport
+		if q, err := c.QueryWorkflow(ctx, av.Workflow, "", workflows.VerifyStatusQuery); err == nil && q.Get(&rep) == nil {
+			v.VerifyLive = &rep
+		}
 	}
 	return v, nil
 }
@@ -122,6 +130,7 @@ func render(w io.Writer, v *view, prev *view) {
 		printSchema(w, st.Schema)
 		printFull(w, v, prev)
 		printIncremental(w, v, prev)
+		printAutoVerify(w, v)
 	}
 	if v.Report != nil {
 		fmt.Fprintln(w)
@@ -359,4 +368,41 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printAutoVerify shows the migration's own verification: the round running,
+// and the last complete report.
+func printAutoVerify(w io.Writer, v *view) {
+	av := v.Status.Verify
+	if av == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nVerification (options.verify, workflow %s):\n", av.Workflow)
+	last := av.Report
+	if live := v.VerifyLive; live != nil {
+		switch {
+		case live.Done:
+			last = live
+		case len(live.Tables) == 0:
+			fmt.Fprintf(w, "  round %d: waiting for replication to catch up\n", max(live.Round, 1))
+		default:
+			ranges, done := 0, 0
+			for _, t := range live.Tables {
+				ranges += t.Chunks
+				done += t.ChunksDone
+			}
+			fmt.Fprintf(w, "  round %d running: %d of %d range(s) compared so far\n", max(live.Round, 1), done, ranges)
+		}
+		if !live.Done && live.Last != nil {
+			last = live.Last
+		}
+	}
+	if av.Error != "" {
+		fmt.Fprintf(w, "  FAILED: %s\n", av.Error)
+	}
+	if last == nil {
+		return
+	}
+	fmt.Fprintf(w, "  round %d, finished %s:\n", max(last.Round, 1), last.Finished.Format(time.RFC3339))
+	printVerify(w, *last)
 }

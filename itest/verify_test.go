@@ -161,7 +161,12 @@ objects:
   - database: %s
     to: %s
     tables: ["*"]
+options:
+  verify: {after_full: true, continuous: true, interval: 10s}
+  alerts: {webhook: "${VR_HOOK}"}
 `, srcDB, dstDB))
+	hook, alerts := webhook(t)
+	s.setEnv("VR_HOOK", hook)
 	if code, _, _ := s.sluice(t, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)
 	}
@@ -170,6 +175,27 @@ objects:
 		p, ok := incrementalProgress(context.Background(), s, id)
 		return ok && p.Stage == workflows.StageReplicating && !p.SafeMode
 	})
+	// options.verify: the migration's own verification, once replication has
+	// caught up after the copy, then every 10 s; sluice status shows it.
+	autoVerify := func() *workflows.VerifyReport {
+		q, err := s.client.QueryWorkflow(context.Background(), workflows.AutoVerifyID(id), "", workflows.VerifyStatusQuery)
+		var rep workflows.VerifyReport
+		if err != nil || q.Get(&rep) != nil {
+			return nil
+		}
+		if rep.Done {
+			return &rep
+		}
+		return rep.Last
+	}
+	waitUntil(t, "the migration's verification to complete a round", time.Minute, func() bool { r := autoVerify(); return r != nil && r.Done })
+	if r := autoVerify(); !r.Equal || r.Rows != 20000 {
+		t.Fatalf("the migration's first verification: %+v", r)
+	}
+	if code, out, _ := s.sluice(t, "status", id); code != 0 || !strings.Contains(out, "Verification (options.verify, workflow "+workflows.AutoVerifyID(id)+")") ||
+		!strings.Contains(out, "Equal: ") {
+		t.Errorf("status shows the verification: exit %d\n%s", code, out)
+	}
 	report := filepath.Join(t.TempDir(), "report.json")
 	verifyRun := func(args ...string) (int, workflows.VerifyReport) {
 		t.Helper()
@@ -282,6 +308,15 @@ objects:
 	if r.code != 1 || strings.Join(got, "\n") != "different id=19999 [s]" || rechecks < 2 {
 		t.Fatalf("paused, then resumed: exit %d, %d recheck(s), differences:\n%s\nwant only the planted one", r.code, rechecks, strings.Join(got, "\n"))
 	}
+	// The continuous verification finds the planted difference too, and alerts.
+	waitUntil(t, "the verification's alert", 2*time.Minute, func() bool {
+		for _, ev := range alerts() {
+			if ev.Event == workflows.VerifyEvent && ev.Task == id && strings.Contains(ev.Message, "1 differing row(s)") {
+				return true
+			}
+		}
+		return false
+	})
 	// Repaired while replicating: equal.
 	if code, rep := verifyRun("--repair"); code != 0 || !rep.Equal {
 		t.Fatalf("repair: exit %d, %+v", code, rep)
@@ -290,5 +325,18 @@ objects:
 	dn, ds := checksum(t, dst, "`"+dstDB+"`.t", "id, v, s")
 	if sn != dn || ss != ds {
 		t.Errorf("after repair: source %s rows (%s), destination %s rows (%s)", sn, ss, dn, ds)
+	}
+	// Stopped, the migration ends with its verification's last report.
+	if code, _, _ := s.sluice(t, "stop", id); code != 0 {
+		t.Fatal("stop")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.Result
+	if err := s.client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Verify == nil || !res.Verify.Ended || res.Verify.Report == nil || !strings.Contains(res.Message, "verification: ") {
+		t.Errorf("result: %+v\n%s", res.Verify, res.Message)
 	}
 }

@@ -6,6 +6,7 @@ package spec
 import (
 	"net"
 	"strconv"
+	"time"
 )
 
 // When triggers are created on the destination (options.triggers).
@@ -119,6 +120,41 @@ type Options struct {
 	ETL       ETL   `yaml:"etl" json:"etl"`
 	// Alerts are POSTed to a webhook when the task fails or lags.
 	Alerts Alerts `yaml:"alerts" json:"alerts"`
+	// Verify compares the source and the destination during the migration.
+	Verify Verify `yaml:"verify" json:"verify"`
+}
+
+// Verify: verification run by the migration itself (sluice verify runs one on
+// demand). AfterFull compares every table once the full copy is done (with
+// incremental, once replication has caught up with the source after it, so
+// the copy's safe mode is over); Continuous keeps comparing during
+// replication, one round every Interval, at most RPS rows per second.
+type Verify struct {
+	AfterFull  bool     `yaml:"after_full" json:"after_full,omitempty"`
+	Continuous bool     `yaml:"continuous" json:"continuous,omitempty"`
+	Interval   Duration `yaml:"interval" json:"interval,omitempty"`
+	// RPS bounds the rows compared per second (0: unlimited).
+	RPS int `yaml:"rps" json:"rps,omitempty"`
+	// Parallel is the ranges compared at once (0: DefaultVerifyParallel).
+	Parallel int `yaml:"parallel" json:"parallel,omitempty"`
+}
+
+// Verification defaults and bounds.
+const (
+	DefaultVerifyInterval = Duration(10 * time.Minute)
+	MinVerifyInterval     = Duration(10 * time.Second)
+	DefaultVerifyParallel = 2
+)
+
+// On reports whether the migration verifies at all.
+func (v Verify) On() bool { return v.AfterFull || v.Continuous }
+
+// Every is the pause between continuous rounds.
+func (v Verify) Every() time.Duration {
+	if v.Interval == 0 {
+		return DefaultVerifyInterval.D()
+	}
+	return v.Interval.D()
 }
 
 // Alerts: a JSON payload POSTed to Webhook (retried, never holding the data path)

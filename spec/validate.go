@@ -605,6 +605,7 @@ func (c *checker) options() {
 		c.errf("options.full.parallel", "%d is outside 0-%d (0 = twice the worker's cores)", o.Full.Parallel, MaxFullParallel)
 	}
 	c.alerts("options.alerts", o.Alerts)
+	c.verify("options.verify", o.Verify)
 	c.throttle("options.throttle.full", o.Throttle.Full)
 	c.throttle("options.throttle.incremental", o.Throttle.Incremental)
 	if o.Throttle.Incremental.SourceQPS != 0 {
@@ -714,6 +715,30 @@ func (c *checker) throttle(p string, t ThrottleLimits) {
 	}
 	if math.IsNaN(t.MBPS) || math.IsInf(t.MBPS, 0) || t.MBPS < 0 {
 		c.errf(p+".mbps", "%v must be a number >= 0 (0 means unlimited)", t.MBPS)
+	}
+}
+
+func (c *checker) verify(p string, v Verify) {
+	if v.AfterFull && !c.s.Has(TypeFull) {
+		c.errf(p+".after_full", "needs full in types: it compares the tables once the full copy is done (run sluice verify for a migration without it)")
+	}
+	if v.Continuous && !c.s.Has(TypeIncremental) {
+		c.errf(p+".continuous", "needs incremental in types: it compares the tables while replication runs (run sluice verify for a migration without it)")
+	}
+	if c.written(p+".interval") && !v.Continuous {
+		c.errf(p+".interval", "applies to continuous verification only: set continuous: true, or leave interval out")
+	}
+	if v.Interval != 0 && (v.Interval < MinVerifyInterval || v.Interval > RetryMax) {
+		c.errf(p+".interval", "%s is outside %s-%s", minutes(v.Interval), minutes(MinVerifyInterval), minutes(RetryMax))
+	}
+	if v.RPS < 0 {
+		c.errf(p+".rps", "%d is negative (0 means unlimited)", v.RPS)
+	}
+	if v.Parallel < 0 || v.Parallel > MaxFullParallel {
+		c.errf(p+".parallel", "%d is outside 0-%d (0 = %d)", v.Parallel, MaxFullParallel, DefaultVerifyParallel)
+	}
+	if !v.On() && (v.RPS != 0 || v.Parallel != 0) {
+		c.warnf(p, "rps and parallel are ignored: neither after_full nor continuous is on")
 	}
 }
 

@@ -100,6 +100,18 @@ func TestValidateErrors(t *testing.T) {
 			}},
 		{"alert without a webhook", base + "options:\n  alerts: {lag: {threshold: 30s}}\n",
 			[]want{{14, 3, "options.alerts.webhook", "required field is missing"}}},
+		{"verify without the phases it follows", strings.Replace(base, "[schema, full, incremental]", "[schema]", 1) + "options:\n  verify: {after_full: true, continuous: true, interval: 5s}\n",
+			[]want{
+				{14, 24, "options.verify.after_full", "needs full in types"},
+				{14, 42, "options.verify.continuous", "needs incremental in types"},
+				{14, 58, "options.verify.interval", "5s is outside 10s-1440m"},
+			}},
+		{"verify interval without continuous, bad throttle", base + "options:\n  verify:\n    after_full: true\n    interval: 1m\n    rps: -5\n    parallel: 300\n",
+			[]want{
+				{16, 15, "options.verify.interval", "applies to continuous verification only"},
+				{17, 10, "options.verify.rps", "-5 is negative"},
+				{18, 15, "options.verify.parallel", "300 is outside 0-256"},
+			}},
 		{"full parallel", base + "options:\n  full: {parallel: 999}\n",
 			[]want{{14, 20, "options.full.parallel", "999 is outside 0-256"}}},
 		{"incremental parallel", base + "options:\n  incremental: {parallel: 65}\n",

@@ -136,6 +136,12 @@ func incrementalPhase(ctx workflow.Context, s spec.Spec, st *Status, start *Binl
 	}
 	st.Incremental = &IncrementalStatus{Task: is.Task, Start: is.Start, SafeUntil: is.SafeUntil, Stage: StageReplicating}
 	inc := st.Incremental
+	if s.Options.Verify.On() {
+		// Compares once replication has caught up after the copy (and, when
+		// continuous, again every interval) until replication ends.
+		stopVerify, _ := startAutoVerify(ctx, s, st, is.Task)
+		defer stopVerify()
+	}
 
 	stopCh := workflow.GetSignalChannel(ctx, StopSignal)
 	var cut *CutoverRequest

@@ -53,6 +53,8 @@ type Status struct {
 	Control *Control `json:"control,omitempty"`
 	// Retries are the failures being retried within their windows (options.retry).
 	Retries *Retries `json:"retries,omitempty"`
+	// Verify is the migration's own verification (options.verify).
+	Verify *AutoVerify `json:"verify,omitempty"`
 	Message string   `json:"message,omitempty"`
 }
 
@@ -205,6 +207,12 @@ func migration(ctx workflow.Context, s spec.Spec) (Result, error) {
 			st.Phase, st.Message = PhaseFailed, errorText(err)
 			return Result{*st}, phaseError(err)
 		}
+		if s.Options.Verify.AfterFull && !s.Has(spec.TypeIncremental) {
+			// Nothing replays changes after the copy: compare now, and end
+			// with the report.
+			_, wait := startAutoVerify(ctx, s, st, "")
+			wait()
+		}
 	}
 	if s.Has(spec.TypeIncremental) {
 		st.Phase = PhaseIncremental
@@ -294,6 +302,9 @@ func doneMessage(s spec.Spec, st *Status) string {
 			msg += fmt.Sprintf(", %d transaction(s), %d row change(s), %d DDL applied", r.Txns, r.Rows, r.DDL)
 		}
 		parts = append(parts, msg)
+	}
+	if st.Verify != nil {
+		parts = append(parts, verifyMessage(st.Verify))
 	}
 	if len(parts) == 0 {
 		return "precheck passed"

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sluice-dev/sluice/plan"
@@ -19,6 +21,10 @@ const (
 	verifyTablesActivity = "VerifyTables"
 	planVerifyActivity   = "PlanVerify"
 	verifyRangeActivity  = "VerifyRange"
+	verifyWaitActivity   = "VerifyWaitReplication"
+	// VerifyEvent is the alert posted when the migration's verification
+	// (options.verify) finds differences.
+	VerifyEvent = "verify_differences"
 	// DefaultVerifyChunkRows is the rows per checksum range: small enough that a
 	// differing range is read whole on both sides to find its rows.
 	DefaultVerifyChunkRows = 20000
@@ -40,7 +46,27 @@ type VerifyInput struct {
 	// again once the applier has passed the source position of the comparison,
 	// and only differences that persist are reported.
 	Task string `json:"task,omitempty"`
+	// Parallel is the ranges compared at once (0: options.full.parallel, else 4).
+	Parallel int `json:"parallel,omitempty"`
+	// RPS bounds the rows compared per second (0: unlimited).
+	RPS int `json:"rps,omitempty"`
+
+	// The migration's own verification (options.verify):
+	// WaitCaughtUp first waits for replication to pass the source's position
+	// (after the full copy: its safe mode is over).
+	WaitCaughtUp bool `json:"wait_caught_up,omitempty"`
+	// Continuous compares again Interval after each round, until cancelled.
+	Continuous bool          `json:"continuous,omitempty"`
+	Interval   time.Duration `json:"interval,omitempty"`
+	// Round counts the rounds (continued as new); Last is the previous one's report.
+	Round int           `json:"round,omitempty"`
+	Last  *VerifyReport `json:"last,omitempty"`
+	// Migration is the migration's workflow ID (for its alerts).
+	Migration string `json:"migration,omitempty"`
 }
+
+// AutoVerifyID is the workflow ID of a migration's own verification.
+func AutoVerifyID(migration string) string { return migration + "-autoverify" }
 
 // VerifyPlan is one table's ranges, opaque to the workflow.
 type VerifyPlan struct {
@@ -56,6 +82,8 @@ type VerifyRangeInput struct {
 	Repair   bool            `json:"repair,omitempty"`
 	MaxDiffs int             `json:"max_diffs,omitempty"`
 	Task     string          `json:"task,omitempty"`
+	// RPS is this range's share of the rows per second (0: unlimited).
+	RPS float64 `json:"rps,omitempty"`
 }
 
 // Difference is one differing row.
@@ -115,6 +143,12 @@ type VerifyReport struct {
 	Rows  int64 `json:"rows"`
 	// Differences counts what differs now (repaired rows excluded).
 	Differences int64 `json:"differences"`
+	// Finished is when the comparison ended.
+	Finished time.Time `json:"finished,omitzero"`
+	// Round of a continuous verification (1 first); Last is the previous
+	// round's report, while this one runs.
+	Round int           `json:"round,omitempty"`
+	Last  *VerifyReport `json:"last,omitempty"`
 }
 
 func verifyOptions() workflow.ActivityOptions {
@@ -126,12 +160,76 @@ func verifyOptions() workflow.ActivityOptions {
 // Verify compares every selected table, range by range, in parallel: a range
 // whose checksums agree is done; one that differs is compared row by row and
 // its differences reported (and, with Repair, rewritten and compared again).
+// A continuous verification (a migration's options.verify) compares again
+// every Interval, continuing as new each round, until cancelled: then it
+// returns the last complete round's report.
 func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 	ctx = workflow.WithActivityOptions(ctx, verifyOptions())
-	rep := &VerifyReport{Name: in.Spec.Name, Started: workflow.Now(ctx), Repair: in.Repair}
+	rep := &VerifyReport{Name: in.Spec.Name, Started: workflow.Now(ctx), Repair: in.Repair, Round: in.Round, Last: in.Last}
 	if err := workflow.SetQueryHandler(ctx, VerifyStatusQuery, func() (VerifyReport, error) { return *rep, nil }); err != nil {
 		return *rep, err
 	}
+	// A continuous verification cancelled by the migration (cutover, stop)
+	// mid-round returns the last complete round's report.
+	cancelled := func(err error) (VerifyReport, error) {
+		if ctx.Err() != nil && in.Continuous && in.Last != nil {
+			return *in.Last, nil
+		}
+		return *rep, err
+	}
+	if in.WaitCaughtUp && in.Task != "" {
+		wctx := workflow.WithActivityOptions(ctx, withSummary(verifyOptions(), "wait for replication to catch up"))
+		if err := workflow.ExecuteActivity(wctx, verifyWaitActivity, in.Spec, in.Task).Get(ctx, nil); err != nil {
+			return cancelled(fmt.Errorf("verify: wait for replication: %w", err))
+		}
+		rep.Started = workflow.Now(ctx)
+	}
+	if err := verifyRound(ctx, in, rep); err != nil {
+		return cancelled(err)
+	}
+	rep.Finished = workflow.Now(ctx)
+	done := *rep
+	done.Last = nil
+	if !rep.Equal && in.Migration != "" && in.Spec.Options.Alerts.Webhook != "" {
+		alertDifferences(ctx, in, rep)
+	}
+	if !in.Continuous || ctx.Err() != nil {
+		return done, nil
+	}
+	if err := workflow.Sleep(ctx, in.Interval); err != nil {
+		return done, nil // cancelled while waiting: this round stands
+	}
+	next := in
+	next.Round, next.Last, next.WaitCaughtUp = max(in.Round, 1)+1, &done, false
+	return done, workflow.NewContinueAsNewError(ctx, Verify, next)
+}
+
+// alertDifferences posts verify_differences (best effort, as the failure alert).
+func alertDifferences(ctx workflow.Context, in VerifyInput, rep *VerifyReport) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+		Summary:                "alert: verification found differences",
+	})
+	msg := fmt.Sprintf("verification found %d differing row(s) in %d compared (sluice verify %s --repair rewrites them)", rep.Differences, rep.Rows, in.Migration)
+	for _, t := range rep.Tables {
+		if t.Failed != "" {
+			msg = fmt.Sprintf("verification could not compare %s: %s", t.Table, t.Failed)
+			break
+		}
+	}
+	ev := AlertEvent{Event: VerifyEvent, Task: in.Migration, Name: in.Spec.Name, Phase: PhaseIncremental, Message: msg, At: workflow.Now(ctx).UTC()}
+	if !in.Continuous && in.Task == "" {
+		ev.Phase = PhaseFull
+	}
+	if err := workflow.ExecuteActivity(ctx, sendAlertActivity, in.Spec, ev).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("the verification alert was not delivered", "error", err)
+	}
+}
+
+// verifyRound compares every table once into rep.
+func verifyRound(ctx workflow.Context, in VerifyInput, rep *VerifyReport) error {
 	maxDiffs := in.MaxDiffs
 	if maxDiffs <= 0 {
 		maxDiffs = DefaultMaxDiffs
@@ -142,11 +240,18 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 	}
 	var tables []plan.Object
 	if err := workflow.ExecuteActivity(ctx, verifyTablesActivity, in.Spec).Get(ctx, &tables); err != nil {
-		return *rep, fmt.Errorf("verify: list tables: %w", err)
+		return fmt.Errorf("verify: list tables: %w", err)
 	}
-	parallel := in.Spec.Options.Full.Parallel
+	parallel := in.Parallel
+	if parallel <= 0 {
+		parallel = in.Spec.Options.Full.Parallel
+	}
 	if parallel <= 0 {
 		parallel = 4
+	}
+	var share float64 // rows/s of each range in flight
+	if in.RPS > 0 {
+		share = float64(in.RPS) / float64(parallel)
 	}
 	sem := workflow.NewSemaphore(ctx, int64(parallel))
 	wg := workflow.NewWaitGroup(ctx)
@@ -160,10 +265,10 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 		idx := len(rep.Tables) - 1
 		for i, r := range vp.Ranges {
 			if err := sem.Acquire(ctx, 1); err != nil {
-				return *rep, err
+				return err
 			}
 			wg.Add(1)
-			job := VerifyRangeInput{Table: t, Range: r, Repair: in.Repair, MaxDiffs: maxDiffs, Task: in.Task}
+			job := VerifyRangeInput{Table: t, Range: r, Repair: in.Repair, MaxDiffs: maxDiffs, Task: in.Task, RPS: share}
 			n := len(vp.Ranges)
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				defer wg.Done()
@@ -219,5 +324,75 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 		}
 	}
 	rep.Done = true
-	return *rep, nil
+	return ctx.Err()
+}
+
+// AutoVerify is the state of a migration's own verification (options.verify).
+type AutoVerify struct {
+	Workflow string `json:"workflow"`
+	// Report is the last complete round's, once the verification has ended
+	// (sluice status queries a running one for its live report).
+	Report *VerifyReport `json:"report,omitempty"`
+	Error  string        `json:"error,omitempty"`
+	Ended  bool          `json:"ended,omitempty"`
+}
+
+// startAutoVerify starts the migration's verification as a child workflow
+// (task: the replication task, "" without incremental). stop cancels it and
+// waits a little for its last report; wait waits for its end.
+func startAutoVerify(ctx workflow.Context, s spec.Spec, st *Status, task string) (stop func(), wait func()) {
+	v := s.Options.Verify
+	mig := workflow.GetInfo(ctx).WorkflowExecution.ID
+	id := AutoVerifyID(mig)
+	st.Verify = &AutoVerify{Workflow: id}
+	av := st.Verify
+	parallel := v.Parallel
+	if parallel <= 0 {
+		parallel = spec.DefaultVerifyParallel
+	}
+	in := VerifyInput{Spec: s, Task: task, Parallel: parallel, RPS: v.RPS, WaitCaughtUp: task != "",
+		Continuous: v.Continuous, Interval: v.Every(), Round: 1, Migration: mig}
+	cctx, cancel := workflow.WithCancel(ctx)
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            id,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		// Cancelled, it answers with its last complete round.
+		WaitForCancellation: true,
+	})
+	f := workflow.ExecuteChildWorkflow(cctx, VerifyName, in)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var rep VerifyReport
+		err := f.Get(ctx, &rep)
+		switch {
+		case err == nil && rep.Done:
+			av.Report = &rep
+		case err != nil && !temporal.IsCanceledError(err):
+			av.Error = errorText(err)
+		}
+		av.Ended = true
+	})
+	stop = func() {
+		if av.Ended {
+			return
+		}
+		cancel()
+		_, _ = workflow.AwaitWithTimeout(ctx, 30*time.Second, func() bool { return av.Ended })
+	}
+	wait = func() { _ = workflow.Await(ctx, func() bool { return av.Ended }) }
+	return stop, wait
+}
+
+// verifyMessage sums the migration's verification up for its result.
+func verifyMessage(av *AutoVerify) string {
+	r := av.Report
+	switch {
+	case av.Error != "":
+		return "verification failed: " + av.Error
+	case r == nil:
+		return "verification: not complete"
+	case r.Equal:
+		return fmt.Sprintf("verification: equal (%d row(s) compared)", r.Rows)
+	}
+	return fmt.Sprintf("verification: %d row(s) DIFFER (sluice status shows them; sluice verify --repair rewrites them)", r.Differences)
 }

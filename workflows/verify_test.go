@@ -1,0 +1,172 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/spec"
+)
+
+// fakeVerify stands for the verification's activities: one table of two
+// ranges; the second range differs by one row in the rounds listed in differ.
+type fakeVerify struct {
+	mu     sync.Mutex
+	ranges []VerifyRangeInput
+	waits  int
+	alerts []AlertEvent
+	differ bool
+	block  bool // the wait for replication lasts until cancelled
+}
+
+func (f *fakeVerify) register(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, task string) error {
+		f.mu.Lock()
+		f.waits++
+		f.mu.Unlock()
+		if f.block {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}, activity.RegisterOptions{Name: verifyWaitActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) ([]plan.Object, error) {
+		return []plan.Object{{Kind: plan.KindTable, Database: "d", Name: "t", DestDatabase: "d", DestName: "t"}}, nil
+	}, activity.RegisterOptions{Name: verifyTablesActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, t plan.Object, rows int) (VerifyPlan, error) {
+		return VerifyPlan{Table: t, Ranges: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`)}}, nil
+	}, activity.RegisterOptions{Name: planVerifyActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, in VerifyRangeInput) (VerifyRangeResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.ranges = append(f.ranges, in)
+		if string(in.Range) == "2" && f.differ {
+			return VerifyRangeResult{Rows: 10, Different: 1, Differences: []Difference{{Kind: "different", Key: "id=7", Columns: []string{"v"}}}}, nil
+		}
+		return VerifyRangeResult{Rows: 10}, nil
+	}, activity.RegisterOptions{Name: verifyRangeActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, ev AlertEvent) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.alerts = append(f.alerts, ev)
+		return nil
+	}, activity.RegisterOptions{Name: sendAlertActivity})
+}
+
+func verifyEnv(f *fakeVerify) *testsuite.TestWorkflowEnvironment {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(30 * time.Second)
+	f.register(env)
+	return env
+}
+
+// A continuous round: waits for replication first, compares with the
+// throttle's share per range, alerts on a difference, waits the interval and
+// continues as new with the round's report as Last.
+func TestContinuousVerifyRound(t *testing.T) {
+	f := &fakeVerify{differ: true}
+	env := verifyEnv(f)
+	s := spec.Spec{Name: "t", Options: spec.Options{Alerts: spec.Alerts{Webhook: "${HOOK}"}}}
+	in := VerifyInput{Spec: s, Task: "m/1", Parallel: 2, RPS: 1000, WaitCaughtUp: true, Continuous: true, Interval: time.Minute, Round: 1, Migration: "m"}
+	env.ExecuteWorkflow(Verify, in)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var next VerifyInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Round != 2 || next.WaitCaughtUp || next.Last == nil || next.Last.Equal || next.Last.Differences != 1 || next.Last.Rows != 20 || next.Last.Round != 1 ||
+		next.Last.Finished.IsZero() || next.Last.Last != nil {
+		t.Fatalf("next round's input: round %d, wait %v, last %+v", next.Round, next.WaitCaughtUp, next.Last)
+	}
+	if f.waits != 1 || len(f.ranges) != 2 || f.ranges[0].RPS != 500 || f.ranges[0].Task != "m/1" {
+		t.Fatalf("waits %d, ranges %+v", f.waits, f.ranges)
+	}
+	if len(f.alerts) != 1 || f.alerts[0].Event != VerifyEvent || f.alerts[0].Task != "m" || !strings.Contains(f.alerts[0].Message, "1 differing row(s) in 20 compared") {
+		t.Fatalf("alerts %+v", f.alerts)
+	}
+}
+
+// Cancelled (the migration cut over) while waiting for the next round, a
+// continuous verification ends with its last complete report; cancelled
+// mid-round, with the previous round's.
+func TestContinuousVerifyCancelled(t *testing.T) {
+	f := &fakeVerify{}
+	env := verifyEnv(f)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Second)
+	env.ExecuteWorkflow(Verify, VerifyInput{Spec: spec.Spec{Name: "t"}, Continuous: true, Interval: time.Minute, Round: 3})
+	var rep VerifyReport
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("cancelled while waiting: %v", err)
+	}
+	if err := env.GetWorkflowResult(&rep); err != nil || !rep.Done || !rep.Equal || rep.Round != 3 || rep.Rows != 20 {
+		t.Fatalf("cancelled while waiting: %+v %v", rep, err)
+	}
+
+	f = &fakeVerify{block: true}
+	env = verifyEnv(f)
+	prev := &VerifyReport{Name: "t", Done: true, Equal: true, Rows: 99, Round: 4}
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
+	env.ExecuteWorkflow(Verify, VerifyInput{Spec: spec.Spec{Name: "t"}, Task: "m/1", WaitCaughtUp: true, Continuous: true, Interval: time.Minute, Round: 5, Last: prev})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("cancelled mid-round: %v", err)
+	}
+	if err := env.GetWorkflowResult(&rep); err != nil || rep.Rows != 99 || rep.Round != 4 {
+		t.Fatalf("cancelled mid-round: the previous round's report, got %+v %v", rep, err)
+	}
+}
+
+// A migration with options.verify starts its verification as a child once
+// replication starts, shows it in its status, cancels it when replication
+// ends and ends with its last report.
+func TestMigrationRunsItsVerification(t *testing.T) {
+	f := &fakeIncremental{}
+	env := incrementalEnv(f)
+	fv := &fakeVerify{}
+	fv.register(env)
+	env.RegisterWorkflow(Verify)
+	s := incrementalOnly
+	s.Options.Verify = spec.Verify{Continuous: true, Interval: spec.Duration(time.Second)} // the clock runs in real time while replication runs
+	var st Status
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(StatusQuery)
+		if err == nil {
+			err = v.Get(&st)
+		}
+		if err != nil {
+			t.Errorf("status: %v", err)
+		}
+		env.SignalWorkflow(StopSignal, nil)
+	}, 4*time.Second)
+	env.ExecuteWorkflow(Migration, s)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if st.Verify == nil || st.Verify.Workflow != AutoVerifyID("default-test-workflow-id") {
+		t.Fatalf("status while replicating: %+v", st.Verify)
+	}
+	if res.Verify == nil || !res.Verify.Ended || res.Verify.Report == nil || !res.Verify.Report.Equal || res.Verify.Report.Round < 2 ||
+		!strings.Contains(res.Message, "verification: equal (20 row(s) compared)") {
+		t.Fatalf("result: %+v / %s", res.Verify, res.Message)
+	}
+	if fv.waits != 1 || len(fv.ranges) < 4 || !strings.HasPrefix(fv.ranges[0].Task, "default-test-workflow-id/") {
+		t.Fatalf("waits %d, ranges %d (%+v)", fv.waits, len(fv.ranges), fv.ranges)
+	}
+}
