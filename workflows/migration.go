@@ -54,8 +54,8 @@ type Status struct {
 	// Retries are the failures being retried within their windows (options.retry).
 	Retries *Retries `json:"retries,omitempty"`
 	// Verify is the migration's own verification (options.verify).
-	Verify *AutoVerify `json:"verify,omitempty"`
-	Message string   `json:"message,omitempty"`
+	Verify  *AutoVerify `json:"verify,omitempty"`
+	Message string      `json:"message,omitempty"`
 }
 
 // Result is what a finished migration returns.
