@@ -308,7 +308,31 @@ type statusOut struct {
 	UI     string            `json:"ui"`
 	Status *workflows.Status `json:"status,omitempty"`
 	Report *precheck.Report  `json:"precheck,omitempty"`
-	Error  string            `json:"error,omitempty"`
+	// Verify is a Verify workflow's report, or for a migration the report of
+	// its last sluice verify (workflow <ID>-verify).
+	Verify *workflows.VerifyReport `json:"verify,omitempty"`
+	Error  string                  `json:"error,omitempty"`
+}
+
+// verifyReport reads a Verify workflow's report: live while it runs, its
+// result once it has ended (nil: none).
+func verifyReport(ctx context.Context, c client.Client, id string) (*workflows.VerifyReport, error) {
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	var rep workflows.VerifyReport
+	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		q, err := c.QueryWorkflow(ctx, id, "", workflows.VerifyStatusQuery)
+		if err != nil {
+			return nil, err
+		}
+		return &rep, q.Get(&rep)
+	}
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
 }
 
 // fillClosed reads the result of a finished workflow of either type.
@@ -322,6 +346,13 @@ func fillClosed(ctx context.Context, c client.Client, id string, out *statusOut)
 			return
 		}
 		out.Report = &r
+	case workflows.VerifyName:
+		var r workflows.VerifyReport
+		if err := run.Get(ctx, &r); err != nil {
+			out.Error = err.Error()
+			return
+		}
+		out.Verify = &r
 	default:
 		var res workflows.Result
 		err := run.Get(ctx, &res)

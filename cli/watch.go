@@ -51,6 +51,20 @@ func gather(ctx context.Context, c client.Client, g *globals, id string) (*view,
 	info := desc.GetWorkflowExecutionInfo()
 	v := &view{statusOut: statusOut{ID: id, Type: info.GetType().GetName(), State: stateName(info.GetStatus()), UI: g.workflowURL(id)}, At: time.Now()}
 	running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	switch {
+	case v.Type == workflows.VerifyName:
+		if rep, err := verifyReport(ctx, c, id); err == nil {
+			v.Verify = rep
+		} else if !running {
+			fillClosed(ctx, c, id, &v.statusOut)
+		}
+		return v, nil
+	case v.Type == workflows.MigrationName:
+		// The last sluice verify of this migration, if any.
+		if rep, err := verifyReport(ctx, c, id+"-verify"); err == nil {
+			v.Verify = rep
+		}
+	}
 	if !running {
 		fillClosed(ctx, c, id, &v.statusOut)
 		return v, nil
@@ -132,10 +146,40 @@ func render(w io.Writer, v *view, prev *view) {
 		printIncremental(w, v, prev)
 		printAutoVerify(w, v)
 	}
+	if v.Verify != nil {
+		switch {
+		case v.Type == workflows.VerifyName && !v.Verify.Done:
+			fmt.Fprintf(w, "\n%s\n", verifyProgress(v.Verify))
+		case v.Type == workflows.VerifyName:
+			fmt.Fprintln(w)
+			printVerify(w, *v.Verify)
+		case v.Verify.Done:
+			fmt.Fprintf(w, "\nLast sluice verify (workflow %s-verify), finished %s:\n", v.ID, v.Verify.Finished.Format(time.RFC3339))
+			printVerify(w, *v.Verify)
+		default:
+			fmt.Fprintf(w, "\nsluice verify running (workflow %s-verify): %s\n", v.ID, verifyProgress(v.Verify))
+		}
+	}
 	if v.Report != nil {
 		fmt.Fprintln(w)
 		PrintReport(w, *v.Report, nil)
 	}
+}
+
+// verifyProgress sums a running verification up.
+func verifyProgress(r *workflows.VerifyReport) string {
+	if len(r.Tables) == 0 {
+		return "listing tables (or waiting for replication to catch up)"
+	}
+	ranges, done, differ := 0, 0, 0
+	var rows int64
+	for _, t := range r.Tables {
+		ranges += t.Chunks
+		done += t.ChunksDone
+		differ += t.ChunksDiffer
+		rows += t.Rows
+	}
+	return fmt.Sprintf("%d of %d range(s) compared, %d row(s), %d range(s) differ so far", done, ranges, rows, differ)
 }
 
 // printRetries shows the failures being retried, each with its window, and the
@@ -386,12 +430,7 @@ func printAutoVerify(w io.Writer, v *view) {
 		case len(live.Tables) == 0:
 			fmt.Fprintf(w, "  round %d: waiting for replication to catch up\n", max(live.Round, 1))
 		default:
-			ranges, done := 0, 0
-			for _, t := range live.Tables {
-				ranges += t.Chunks
-				done += t.ChunksDone
-			}
-			fmt.Fprintf(w, "  round %d running: %d of %d range(s) compared so far\n", max(live.Round, 1), done, ranges)
+			fmt.Fprintf(w, "  round %d running: %s\n", max(live.Round, 1), verifyProgress(live))
 		}
 		if !live.Done && live.Last != nil {
 			last = live.Last

@@ -129,6 +129,15 @@ objects:
 	if rep = verifyRun(0, "-f", file); !rep.Equal {
 		t.Fatalf("verify after the repair: %+v", rep)
 	}
+	// sluice status shows a verification's report, by its ID and in its
+	// migration's status (the last sluice verify ID).
+	verifyRun(0, "sluice-vf")
+	for _, id := range []string{"sluice-vf-verify", "sluice-vf"} {
+		code, out, _ := s.sluice(t, "status", id)
+		if code != 0 || !strings.Contains(out, "table `itvf`.`t` -> `itvf dst`.`t`  5000") || !strings.Contains(out, "Equal: 5150 row(s) compared.") {
+			t.Errorf("status %s: exit %d\n%s", id, code, out)
+		}
+	}
 	sn, ss := checksum(t, src, srcDB+".t", "id, s, IFNULL(n, 'NULL'), HEX(b), ts, x")
 	dn, ds := checksum(t, dst, dq+".t", "id, s, IFNULL(n, 'NULL'), HEX(b), ts, x")
 	if sn != dn || ss != ds {
