@@ -32,7 +32,9 @@ func TestVerifyAndRepair(t *testing.T) {
 		fmt.Sprintf("INSERT INTO %s.t SELECT seq, CONCAT('row ', seq), IF(seq %% 5 = 0, NULL, CONCAT('n', seq)), X'6162', "+
 			"'2024-01-01 00:00:00.000001' + INTERVAL seq SECOND, seq / 3 FROM %s.seq_1_to_5000", srcDB, srcDB),
 		"CREATE TABLE "+srcDB+".f (id INT PRIMARY KEY, v INT NOT NULL, name VARCHAR(20) NOT NULL)",
-		fmt.Sprintf("INSERT INTO %s.f SELECT seq, seq, CONCAT('name', seq) FROM %s.seq_1_to_300", srcDB, srcDB))
+		fmt.Sprintf("INSERT INTO %s.f SELECT seq, seq, CONCAT('name', seq) FROM %s.seq_1_to_300", srcDB, srcDB),
+		"CREATE TABLE "+srcDB+".g (id INT PRIMARY KEY, v INT NOT NULL, name VARCHAR(20) NOT NULL)",
+		fmt.Sprintf("INSERT INTO %s.g SELECT seq, seq, CONCAT('name', seq) FROM %s.seq_1_to_300", srcDB, srcDB))
 	file := writeFile(t, "vf", servers(env, "vf", "IT_SRC_PASSWORD", "IT_DST_PASSWORD")+fmt.Sprintf(`types: [schema, full]
 objects:
   - database: %s
@@ -42,6 +44,8 @@ objects:
       - name: f
         filter: row.v %% 2 == 0
         transform: {name: row.name.upperAscii()}
+      - name: g
+        filter: row.v > 100
 `, srcDB, dstDB))
 	if code, _, _ := s.sluice(t, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)
@@ -71,12 +75,12 @@ objects:
 	}
 	// Equal after the migration, by the migration's ID and by the file.
 	rep := verifyRun(0, "sluice-vf")
-	if !rep.Equal || rep.Rows != 5000+150 || len(rep.Tables) != 2 {
+	if !rep.Equal || rep.Rows != 5000+150+200 || len(rep.Tables) != 3 {
 		t.Fatalf("after the migration: %+v", rep)
 	}
 	for _, tv := range rep.Tables {
 		if strings.Contains(tv.Table, "`f`") != tv.InGo || tv.Chunks < 1 || tv.ChunksDone != tv.Chunks {
-			t.Errorf("table %+v: ranges, and rows compared in Go only for the transformed table", tv)
+			t.Errorf("table %+v: ranges, and rows compared in Go only for the transformed table (g's filter is computed by SQL)", tv)
 		}
 	}
 
@@ -92,6 +96,8 @@ objects:
 		"UPDATE " + dq + ".f SET name = 'name8' WHERE id = 8",   // the transform would upper-case it
 		"INSERT INTO " + dq + ".f VALUES (301, 301, 'NAME301')", // the filter leaves odd v out
 		"DELETE FROM " + dq + ".f WHERE id = 200",
+		"INSERT INTO " + dq + ".g VALUES (50, 50, 'name50')", // the filter leaves v <= 100 out
+		"UPDATE " + dq + ".g SET name = 'x' WHERE id = 150",
 	} {
 		if _, err := dst.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -108,9 +114,10 @@ objects:
 	want := []string{
 		"different id=20 [n]", "different id=3000 [ts]", "different id=4 [s]", "different id=4999 [x]", "different id=50 [b]",
 		"different id=8 [name]", "extra id=100000 []", "extra id=301 []", "missing id=10 []", "missing id=200 []",
+		"extra id=50 []", "different id=150 [name]",
 	}
 	sort.Strings(want)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") || rep.Differences != 10 || rep.Equal {
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || rep.Differences != 12 || rep.Equal {
 		t.Errorf("differences (%d):\n%s\nwant:\n%s", rep.Differences, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
@@ -123,8 +130,8 @@ objects:
 	for _, tv := range rep.Tables {
 		repaired += tv.Repaired
 	}
-	if repaired != 10 {
-		t.Errorf("repaired %d rows, want 10", repaired)
+	if repaired != 12 {
+		t.Errorf("repaired %d rows, want 12", repaired)
 	}
 	if rep = verifyRun(0, "-f", file); !rep.Equal {
 		t.Fatalf("verify after the repair: %+v", rep)
@@ -134,7 +141,7 @@ objects:
 	verifyRun(0, "sluice-vf")
 	for _, id := range []string{"sluice-vf-verify", "sluice-vf"} {
 		code, out, _ := s.sluice(t, "status", id)
-		if code != 0 || !strings.Contains(out, "table `itvf`.`t` -> `itvf dst`.`t`  5000") || !strings.Contains(out, "Equal: 5150 row(s) compared.") {
+		if code != 0 || !strings.Contains(out, "table `itvf`.`t` -> `itvf dst`.`t`  5000") || !strings.Contains(out, "Equal: 5350 row(s) compared.") {
 			t.Errorf("status %s: exit %d\n%s", id, code, out)
 		}
 	}
@@ -147,6 +154,11 @@ objects:
 	gotF := testenv.Rows(t, dst, "SELECT id, v, name FROM "+dq+".f ORDER BY id")
 	if strings.Join(wantF, "\n") != strings.Join(gotF, "\n") {
 		t.Errorf("f after repair: %d rows, want %d", len(gotF), len(wantF))
+	}
+	wantG := testenv.Rows(t, src, "SELECT id, v, name FROM "+srcDB+".g WHERE v > 100 ORDER BY id")
+	gotG := testenv.Rows(t, dst, "SELECT id, v, name FROM "+dq+".g ORDER BY id")
+	if strings.Join(wantG, "\n") != strings.Join(gotG, "\n") {
+		t.Errorf("g after repair: %d rows, want %d", len(gotG), len(wantG))
 	}
 }
 

@@ -22,6 +22,32 @@ type Side struct {
 	Table   chunk.Table
 	Key     chunk.Key
 	Columns []rowcodec.Column
+	// Where limits the rows compared (a migration's filter, where SQL computes
+	// it exactly: etl.Program.PushDown); "" for all.
+	Where string
+}
+
+// where joins the range's condition and the side's own.
+func (s Side) where(rng chunk.Range) (string, []any, error) {
+	var conds []string
+	var args []any
+	if !s.Key.None() {
+		w, a, err := chunk.Where(s.Key, rng)
+		if err != nil {
+			return "", nil, err
+		}
+		if w != "" {
+			conds = append(conds, "("+w+")")
+		}
+		args = a
+	}
+	if s.Where != "" {
+		conds = append(conds, "("+s.Where+")")
+	}
+	if len(conds) == 0 {
+		return "", args, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
 // Sum is one range's checksum on one side: the row count and the XOR and the
@@ -75,19 +101,11 @@ func checksumQuery(s Side, rng chunk.Range) (string, []any, error) {
 	}
 	exprs = append(exprs, "CONCAT("+strings.Join(nulls, ", ")+")")
 	row := "CRC32(CONCAT_WS('#', " + strings.Join(exprs, ", ") + "))"
-	q := "SELECT COUNT(*), COALESCE(BIT_XOR(" + row + "), 0), COALESCE(SUM(" + row + "), 0) FROM " + s.Table.Quoted()
-	var args []any
-	if !s.Key.None() {
-		w, a, err := chunk.Where(s.Key, rng)
-		if err != nil {
-			return "", nil, err
-		}
-		if w != "" {
-			q += " WHERE " + w
-		}
-		args = a
+	w, args, err := s.where(rng)
+	if err != nil {
+		return "", nil, err
 	}
-	return q, args, nil
+	return "SELECT COUNT(*), COALESCE(BIT_XOR(" + row + "), 0), COALESCE(SUM(" + row + "), 0) FROM " + s.Table.Quoted() + w, args, nil
 }
 
 // valueExpr renders a column as text for the checksum:

@@ -214,7 +214,11 @@ func readKeys(ctx context.Context, conn *sql.Conn, s Side, keys [][]any, suffix 
 		list[i] = tuple
 		args = append(args, k...)
 	}
-	q := "SELECT " + rowcodec.ColumnList(s.Columns) + " FROM " + s.Table.Quoted() + " WHERE " + lhs + " IN (" + strings.Join(list, ", ") + ") ORDER BY " + chunk.OrderBy(s.Key) + suffix
+	cond := lhs + " IN (" + strings.Join(list, ", ") + ")"
+	if s.Where != "" {
+		cond += " AND (" + s.Where + ")"
+	}
+	q := "SELECT " + rowcodec.ColumnList(s.Columns) + " FROM " + s.Table.Quoted() + " WHERE " + cond + " ORDER BY " + chunk.OrderBy(s.Key) + suffix
 	st, err := rowcodec.PrepareSelect(ctx, conn, s.Columns, q)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s: %w", s.Table, err)
@@ -245,18 +249,13 @@ func readRange(ctx context.Context, db *sql.DB, s Side, rng chunk.Range) ([]rowc
 	if err := rowcodec.PrepareReader(ctx, conn); err != nil {
 		return nil, err
 	}
-	q := "SELECT " + rowcodec.ColumnList(s.Columns) + " FROM " + s.Table.Quoted()
-	var args []any
+	w, args, err := s.where(rng)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT " + rowcodec.ColumnList(s.Columns) + " FROM " + s.Table.Quoted() + w
 	if !s.Key.None() {
-		w, a, err := chunk.Where(s.Key, rng)
-		if err != nil {
-			return nil, err
-		}
-		if w != "" {
-			q += " WHERE " + w
-		}
 		q += " ORDER BY " + chunk.OrderBy(s.Key)
-		args = a
 	}
 	st, err := rowcodec.PrepareSelect(ctx, conn, s.Columns, q)
 	if err != nil {
