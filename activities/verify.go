@@ -132,7 +132,23 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 	}
 	// diffs is every difference, not only the reported ones.
 	state.Store("repairing " + in.Table.String())
-	if err := repairRange(ctx, src, dst, in.Table, sv, dv, write, job, diffs, rows); err != nil {
+	if in.Task != "" && !sv.Key.None() {
+		// Replication writes these tables too: each row is rewritten while the
+		// source's is locked and replication has applied everything before it.
+		left, err := lockedBatches(ctx, diffs, func(keys [][]any) error {
+			return verify.RepairKeys(ctx, src, dst, sv, dv, write, keys, rows, int(lockedWait/time.Second), func(ctx context.Context) error {
+				return waitCaughtUp(ctx, src, dst, in.Task, lockedWait, func(at binlog.Position) {
+					state.Store(fmt.Sprintf("repairing %d row(s): waiting for replication to pass %s", len(keys), at))
+				})
+			})
+		})
+		if err == nil && len(left) > 0 {
+			err = fmt.Errorf("%d row(s) not rewritten: replication stayed behind, or the application kept them locked", len(left))
+		}
+		if err != nil {
+			return res, classify(fmt.Errorf("verify: repair %s range %s: %w", in.Table, job.Range, err))
+		}
+	} else if err := repairRange(ctx, src, dst, in.Table, sv, dv, write, job, diffs, rows); err != nil {
 		return res, classify(fmt.Errorf("verify: repair %s range %s: %w", in.Table, job.Range, err))
 	}
 	again, left, err := compare()
@@ -287,40 +303,58 @@ func settle(ctx context.Context, src, dst *sql.DB, task string, sv, dv verify.Si
 		return res, diffs, nil
 	}
 	var confirmed []verify.Difference
+	left, err := lockedBatches(ctx, diffs, func(keys [][]any) error {
+		state.Store(fmt.Sprintf("comparing %d row(s) with the source's locked", len(keys)))
+		found, err := verify.DiffKeys(ctx, src, dst, sv, dv, keys, rows, int(lockedWait/time.Second), func(ctx context.Context) error {
+			return caughtUp(ctx, lockedWait)
+		})
+		if err == nil {
+			confirmed = append(confirmed, found...)
+		}
+		return err
+	})
+	if err != nil {
+		return res, diffs, err
+	}
+	if len(left) > 0 {
+		// Replication behind, or the application holds the rows: those stay
+		// as the recheck found them.
+		res.Unsettled = true
+		confirmed = append(confirmed, left...)
+	}
+	res.Rechecks++
+	diffs = confirmed
+	tally(&res, diffs, maxDiffs)
+	return res, diffs, nil
+}
+
+// lockedBatches runs fn (a comparison or a repair under the source's locks)
+// on the differences' keys, lockedBatch at a time. A batch whose locks or
+// wait fail (a lock wait timeout, a deadlock, replication behind) is tried
+// three times, then returned in left.
+func lockedBatches(ctx context.Context, diffs []verify.Difference, fn func(keys [][]any) error) (left []verify.Difference, err error) {
 	for start := 0; start < len(diffs); start += lockedBatch {
 		batch := diffs[start:min(start+lockedBatch, len(diffs))]
 		keys := make([][]any, len(batch))
 		for i, d := range batch {
 			keys[i] = d.KeyValues
 		}
-		state.Store(fmt.Sprintf("comparing %d row(s) with the source's locked", len(keys)))
-		var found []verify.Difference
 		for attempt := 1; ; attempt++ {
-			found, err = verify.DiffKeys(ctx, src, dst, sv, dv, keys, rows, int(lockedWait/time.Second), func(ctx context.Context) error {
-				return caughtUp(ctx, lockedWait)
-			})
+			err := fn(keys)
 			var me *mysql.MySQLError
-			if err == nil || !(errors.Is(err, verify.ErrNotSettled) || (errors.As(err, &me) && (me.Number == 1205 || me.Number == 1213))) {
+			if err == nil {
 				break
 			}
-			// Replication behind, or the application holds the rows (a lock
-			// wait timeout, a deadlock): again, then the batch stays as the
-			// recheck found it.
+			if !(errors.Is(err, verify.ErrNotSettled) || (errors.As(err, &me) && (me.Number == 1205 || me.Number == 1213))) {
+				return left, err
+			}
 			if attempt == 3 {
-				res.Unsettled = true
-				found, err = batch, nil
+				left = append(left, batch...)
 				break
 			}
 		}
-		if err != nil {
-			return res, diffs, err
-		}
-		confirmed = append(confirmed, found...)
 	}
-	res.Rechecks++
-	diffs = confirmed
-	tally(&res, diffs, maxDiffs)
-	return res, diffs, nil
+	return left, nil
 }
 
 // intersect keeps the differences of a that b found too.
@@ -366,8 +400,17 @@ func waitCaughtUp(ctx context.Context, src, dst *sql.DB, task string, bound time
 // source had at pos. A task not replicating (never started, cut over or
 // stopped) has nothing in flight: nil at once. verify.ErrNotSettled: not
 // within bound.
+//
+// An epoch's slots commit independently: the checkpoint of the epoch that
+// passes pos may be committed while another slot's share of it is not. The
+// applier starts an epoch only when the one before is committed by every
+// slot, so a later epoch proves it (the source's heartbeat row makes one every
+// second). Without heartbeats an idle source makes none: then epochSettle after
+// the epoch was first seen stands for it.
 func waitApplied(ctx context.Context, store *applier.Store, kind string, pos binlog.Position, bound time.Duration) error {
 	deadline := time.Now().Add(bound)
+	var epoch uint64
+	var seen time.Time
 	for {
 		t, err := store.Task(ctx)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && t.State != applier.StateRunning) {
@@ -380,8 +423,11 @@ func waitApplied(ctx context.Context, store *applier.Store, kind string, pos bin
 		if err != nil {
 			return err
 		}
-		if ok && reached(kind, r.End, pos) {
+		switch {
+		case !seen.IsZero() && (r.Epoch > epoch || time.Since(seen) >= epochSettle):
 			return nil
+		case seen.IsZero() && ok && reached(kind, r.End, pos):
+			epoch, seen = r.Epoch, time.Now()
 		}
 		if time.Now().After(deadline) {
 			return verify.ErrNotSettled
@@ -389,10 +435,13 @@ func waitApplied(ctx context.Context, store *applier.Store, kind string, pos bin
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
+
+// epochSettle: see waitApplied.
+const epochSettle = 2 * time.Second
 
 // flavorKind is the source's go-mysql flavor name (mariadb or mysql), for
 // comparing GTID sets.

@@ -136,32 +136,107 @@ func compareRows(s, d Side, want, got []rowcodec.Row, rows RowFunc, limit int) (
 var ErrNotSettled = errors.New("verify: replication did not reach the source's position in time")
 
 // DiffKeys compares the rows of the given keys (values in key column order,
-// as Difference.KeyValues holds them) while the source's rows are locked: the
-// source's rows are read with shared locks (gap locks where a key is absent,
-// under REPEATABLE READ), so no transaction changes them while wait lets
-// replication apply everything committed before (wait reads the source's
-// position then and waits for the applier to pass it), and the destination's
-// rows read after are what replication made of exactly these source rows. What
-// differs then is a difference, not a change in flight. The locks are held
-// for the wait only (lockWait bounds waiting for them).
+// as Difference.KeyValues holds them) while the source's rows are locked
+// (WithLockedKeys): the destination's rows read after the wait are what
+// replication made of exactly these source rows, so what differs then is a
+// difference, not a change in flight.
 func DiffKeys(ctx context.Context, src, dst *sql.DB, s, d Side, keys [][]any, rows RowFunc, lockWait int, wait func(context.Context) error) ([]Difference, error) {
+	var diffs []Difference
+	err := WithLockedKeys(ctx, src, s, keys, lockWait, wait, func(want []rowcodec.Row) error {
+		dconn, err := dst.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("verify: %s: %w", d.Table, err)
+		}
+		defer dconn.Close()
+		if err := rowcodec.PrepareReader(ctx, dconn); err != nil {
+			return err
+		}
+		got, err := readKeys(ctx, dconn, d, keys, "")
+		if err != nil {
+			return err
+		}
+		diffs, _, err = compareRows(s, d, want, got, rows, 0)
+		return err
+	})
+	return diffs, err
+}
+
+// RepairKeys rewrites the given keys' rows on the destination from the
+// source's, while the source's rows are locked and replication has applied
+// everything before (WithLockedKeys): in one destination transaction the keys'
+// rows are deleted and the source's (through rows, when given) written in
+// write's columns. Without the locks a repair could write a row older than a
+// change replication applies next, or a row an INSERT still in flight then
+// finds as a duplicate.
+func RepairKeys(ctx context.Context, src, dst *sql.DB, s, d Side, write []rowcodec.Column, keys [][]any, rows RowFunc, lockWait int, wait func(context.Context) error) error {
+	return WithLockedKeys(ctx, src, s, keys, lockWait, wait, func(want []rowcodec.Row) error {
+		if rows != nil {
+			kept := want[:0]
+			for _, r := range want {
+				out, keep, err := rows(r)
+				if err != nil {
+					return fmt.Errorf("verify: %s: %w", s.Table, err)
+				}
+				if keep {
+					kept = append(kept, out)
+				}
+			}
+			want = kept
+		}
+		conn, err := dst.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("verify: %s: %w", d.Table, err)
+		}
+		defer conn.Close()
+		if err := rowcodec.PrepareWriter(ctx, conn, rowcodec.Replace); err != nil {
+			return err
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		cond, args, err := keyCond(d, keys)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+d.Table.Quoted()+" WHERE "+cond, args...); err != nil {
+			return fmt.Errorf("verify: repair %s: delete %d key(s): %w", d.Table, len(keys), err)
+		}
+		if len(want) > 0 {
+			if _, err := rowcodec.Insert(ctx, tx, rowcodec.Table{Schema: d.Table.Schema, Name: d.Table.Name}, write, want, 4<<20, rowcodec.Replace); err != nil {
+				return fmt.Errorf("verify: repair %s: %w", d.Table, err)
+			}
+		}
+		return tx.Commit()
+	})
+}
+
+// WithLockedKeys reads the given keys' source rows with shared locks (gap
+// locks where a key is absent, under REPEATABLE READ), so no transaction
+// changes them until fn returns; wait lets replication apply everything
+// committed before (it reads the source's position then and waits for the
+// applier to pass it); fn gets the rows in key order. The locks are held for
+// the wait and fn only (lockWait seconds bound waiting for them) and released
+// by a rollback whatever happens.
+func WithLockedKeys(ctx context.Context, src *sql.DB, s Side, keys [][]any, lockWait int, wait func(context.Context) error, fn func([]rowcodec.Row) error) error {
 	if s.Key.None() {
-		return nil, fmt.Errorf("verify: %s has no key to lock rows by", s.Table)
+		return fmt.Errorf("verify: %s has no key to lock rows by", s.Table)
 	}
 	if len(keys) == 0 {
-		return nil, nil
+		return nil
 	}
 	conn, err := src.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %s: %w", s.Table, err)
+		return fmt.Errorf("verify: %s: %w", s.Table, err)
 	}
 	defer conn.Close()
 	if err := rowcodec.PrepareReader(ctx, conn); err != nil {
-		return nil, err
+		return err
 	}
 	for _, q := range []string{fmt.Sprintf("SET SESSION innodb_lock_wait_timeout = %d", max(lockWait, 1)), "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("verify: %s: %s: %w", s.Table, q, err)
+			return fmt.Errorf("verify: %s: %s: %w", s.Table, q, err)
 		}
 	}
 	// Whatever happens, the locks go (a rollback: nothing was written), and the
@@ -173,29 +248,16 @@ func DiffKeys(ctx context.Context, src, dst *sql.DB, s, d Side, keys [][]any, ro
 	}()
 	want, err := readKeys(ctx, conn, s, keys, " LOCK IN SHARE MODE")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := wait(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	dconn, err := dst.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("verify: %s: %w", d.Table, err)
-	}
-	defer dconn.Close()
-	if err := rowcodec.PrepareReader(ctx, dconn); err != nil {
-		return nil, err
-	}
-	got, err := readKeys(ctx, dconn, d, keys, "")
-	if err != nil {
-		return nil, err
-	}
-	diffs, _, err := compareRows(s, d, want, got, rows, 0)
-	return diffs, err
+	return fn(want)
 }
 
-// readKeys reads the rows of keys of side s on conn, in key order.
-func readKeys(ctx context.Context, conn *sql.Conn, s Side, keys [][]any, suffix string) ([]rowcodec.Row, error) {
+// keyCond is "key IN (…)" of keys on side s, and its arguments.
+func keyCond(s Side, keys [][]any) (string, []any, error) {
 	cols := make([]string, len(s.Key.Columns))
 	for i, k := range s.Key.Columns {
 		cols[i] = sqltok.Quote(k.Name)
@@ -209,12 +271,20 @@ func readKeys(ctx context.Context, conn *sql.Conn, s Side, keys [][]any, suffix 
 	list := make([]string, len(keys))
 	for i, k := range keys {
 		if len(k) != len(cols) {
-			return nil, fmt.Errorf("verify: %s: a key of %d values, the key has %d columns", s.Table, len(k), len(cols))
+			return "", nil, fmt.Errorf("verify: %s: a key of %d values, the key has %d columns", s.Table, len(k), len(cols))
 		}
 		list[i] = tuple
 		args = append(args, k...)
 	}
-	cond := lhs + " IN (" + strings.Join(list, ", ") + ")"
+	return lhs + " IN (" + strings.Join(list, ", ") + ")", args, nil
+}
+
+// readKeys reads the rows of keys of side s on conn, in key order.
+func readKeys(ctx context.Context, conn *sql.Conn, s Side, keys [][]any, suffix string) ([]rowcodec.Row, error) {
+	cond, args, err := keyCond(s, keys)
+	if err != nil {
+		return nil, err
+	}
 	if s.Where != "" {
 		cond += " AND (" + s.Where + ")"
 	}
