@@ -8,12 +8,14 @@
 #   make bench     go test benchmarks (copier write paths, ...); make bench-full runs the full-copy comparison
 #   make bench-full  full-copy benchmark: sluice vs mydumper+myloader vs mariadb-dump (minutes; bench/README.md)
 #   make bench-incremental  incremental benchmark: sluice's applier vs a native MariaDB replica, lag, RSS (minutes; bench/README.md)
-#   make bench-deps  install mydumper and sysbench with apt when missing (root only)
+#   make bench-verify  verification benchmark: sluice verify vs pt-table-checksum vs CHECKSUM TABLE (minutes; bench/README.md)
+#   make bench-deps  install mydumper, sysbench and percona-toolkit with apt when missing (root only)
 #   make compose-check  validate docker-compose.yml with the installed Docker Compose
 #   make clean     remove bin/ and coverage files (keeps .sluice/, the dev server's history)
 #
 # Variables worth overriding: TEST_P, TEST_TIMEOUT, TESTFLAGS, PKGS, SKIP_MARIADB=1, DEMO_ARGS,
-# BENCH_FULL_ARGS (e.g. BENCH_FULL_ARGS='-rows 50000 -keep'), BENCH_INC_ARGS (e.g. BENCH_INC_ARGS='-table-size 10000').
+# BENCH_FULL_ARGS (e.g. BENCH_FULL_ARGS='-rows 50000 -keep'), BENCH_INC_ARGS (e.g. BENCH_INC_ARGS='-table-size 10000'),
+# BENCH_VERIFY_ARGS (e.g. BENCH_VERIFY_ARGS='-rows 50000 -repeat 3').
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -30,6 +32,7 @@ TESTFLAGS    ?=
 DEMO_ARGS    ?=
 BENCH_FULL_ARGS ?=
 BENCH_INC_ARGS ?=
+BENCH_VERIFY_ARGS ?=
 # Where Debian puts the server. testenv also finds mariadbd and mariadb-install-db on PATH.
 MARIADBD     ?= /usr/sbin/mariadbd
 # Tests pointed at existing servers (SLUICE_TEST_SOURCE/SLUICE_TEST_DESTINATION, see
@@ -45,7 +48,7 @@ TOOLS_BIN    := $(abspath $(BIN))/tools
 VERSION = $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X main.version=$(VERSION)
 
-.PHONY: all help build test demo lint bench bench-full bench-incremental bench-deps clean mariadb compose-check
+.PHONY: all help build test demo lint bench bench-full bench-incremental bench-verify bench-deps clean mariadb compose-check
 
 all: build
 
@@ -74,6 +77,12 @@ bench-full: mariadb bench-deps build
 	$(GO) build -o $(BIN)/fullbench ./bench/fullbench
 	$(BIN)/fullbench -bin $(BIN) $(BENCH_FULL_ARGS)
 
+# Not run by CI either: the same data on a MariaDB pair, compared by sluice verify (Temporal
+# dev server and a worker it starts), pt-table-checksum on each server and CHECKSUM TABLE (bench/README.md).
+bench-verify: mariadb bench-deps build
+	$(GO) build -o $(BIN)/verifybench ./bench/verifybench
+	$(BIN)/verifybench -bin $(BIN) $(BENCH_VERIFY_ARGS)
+
 # Not run by CI either: three MariaDB servers, sysbench writing for a minute, sluice's
 # applier in process (no bin/sluice needed). The program starts everything it uses (bench/README.md).
 bench-incremental: mariadb bench-deps
@@ -81,22 +90,25 @@ bench-incremental: mariadb bench-deps
 	$(BIN)/incbench $(BENCH_INC_ARGS)
 
 # mydumper/myloader are the baseline bench-full measures against, sysbench writes the
-# load of bench-incremental (Debian's packages). Only root installs; anyone else is told what to run.
+# load of bench-incremental, pt-table-checksum (percona-toolkit) is bench-verify's baseline
+# (Debian's packages). Only root installs; anyone else is told what to run.
 bench-deps:
 	@missing=""; \
 	 { command -v mydumper && command -v myloader; } >/dev/null 2>&1 || missing="$$missing mydumper"; \
 	 command -v sysbench >/dev/null 2>&1 || missing="$$missing sysbench"; \
+	 command -v pt-table-checksum >/dev/null 2>&1 || missing="$$missing percona-toolkit"; \
 	 if [ -z "$$missing" ]; then \
-		echo "bench-deps: $$(mydumper --version); $$(sysbench --version)"; \
+		echo "bench-deps: $$(mydumper --version); $$(sysbench --version); $$(pt-table-checksum --version)"; \
 	 elif [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "bench-deps: missing:$$missing; installing with apt-get"; \
 		apt-get update; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
-		echo "bench-deps: $$(mydumper --version); $$(sysbench --version)"; \
+		echo "bench-deps: $$(mydumper --version); $$(sysbench --version); $$(pt-table-checksum --version)"; \
 	 else \
-		echo "bench-deps: missing:$$missing (bench-full compares sluice with mydumper/myloader; bench-incremental writes with sysbench)." >&2; \
+		echo "bench-deps: missing:$$missing (bench-full compares sluice with mydumper/myloader; bench-incremental writes with sysbench; bench-verify compares with pt-table-checksum)." >&2; \
 		echo "  Debian/Ubuntu: sudo apt-get install -y$$missing   (or: sudo make bench-deps)" >&2; \
 		echo "  Without mydumper: make build && go run ./bench/fullbench -only sluice,mariadb-dump" >&2; \
+		echo "  Without percona-toolkit: make build && go run ./bench/verifybench -only sluice,checksum-table" >&2; \
 		exit 1; \
 	 fi
 
