@@ -63,16 +63,29 @@ type VerifyInput struct {
 	Last  *VerifyReport `json:"last,omitempty"`
 	// Migration is the migration's workflow ID (for its alerts).
 	Migration string `json:"migration,omitempty"`
+
+	// A round continues as new every verifyJobsPerRun activities, so its
+	// history stays bounded whatever the tables: Tables are those left to
+	// compare (Listed: the list was read) and Partial the report so far.
+	Listed  bool          `json:"listed,omitempty"`
+	Tables  []plan.Object `json:"tables,omitempty"`
+	Partial *VerifyReport `json:"partial,omitempty"`
 }
+
+// verifyJobsPerRun bounds the VerifyRange activities of one run of Verify
+// (about four history events each, and the history's limit is 50,000).
+var verifyJobsPerRun = 2000
 
 // AutoVerifyID is the workflow ID of a migration's own verification.
 func AutoVerifyID(migration string) string { return migration + "-autoverify" }
 
-// VerifyPlan is one table's ranges, opaque to the workflow.
+// VerifyPlan is one table's ranges, opaque to the workflow: each of Ranges is
+// one activity's job of a few consecutive ranges (RangeCount in all).
 type VerifyPlan struct {
-	Table   plan.Object       `json:"table"`
-	EstRows int64             `json:"est_rows"`
-	Ranges  []json.RawMessage `json:"ranges"`
+	Table      plan.Object       `json:"table"`
+	EstRows    int64             `json:"est_rows"`
+	Ranges     []json.RawMessage `json:"ranges"`
+	RangeCount int               `json:"range_count,omitempty"`
 }
 
 // VerifyRangeInput is one range's activity input.
@@ -104,8 +117,12 @@ type VerifyRangeResult struct {
 	Extra       int64        `json:"extra,omitempty"`
 	Different   int64        `json:"different,omitempty"`
 	Differences []Difference `json:"differences,omitempty"`
-	// Repaired: the differences were rewritten and the range compared equal after.
-	Repaired bool `json:"repaired,omitempty"`
+	// Ranges compared (a job holds a few) and those that differed.
+	Ranges       int `json:"ranges,omitempty"`
+	RangesDiffer int `json:"ranges_differ,omitempty"`
+	// RepairedRows were rewritten and compared equal after; Missing, Extra and
+	// Different count what still differs.
+	RepairedRows int64 `json:"repaired_rows,omitempty"`
 	// Rechecks counts the comparisons repeated after replication caught up.
 	Rechecks int `json:"rechecks,omitempty"`
 	// Unsettled: replication did not pass the comparison's source position in
@@ -166,6 +183,10 @@ func verifyOptions() workflow.ActivityOptions {
 func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 	ctx = workflow.WithActivityOptions(ctx, verifyOptions())
 	rep := &VerifyReport{Name: in.Spec.Name, Started: workflow.Now(ctx), Repair: in.Repair, Round: in.Round, Last: in.Last}
+	if in.Partial != nil {
+		rep = in.Partial
+		rep.Round, rep.Last = in.Round, in.Last
+	}
 	if err := workflow.SetQueryHandler(ctx, VerifyStatusQuery, func() (VerifyReport, error) { return *rep, nil }); err != nil {
 		return *rep, err
 	}
@@ -184,9 +205,24 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 		}
 		rep.Started = workflow.Now(ctx)
 	}
-	if err := verifyRound(ctx, in, rep); err != nil {
+	if !in.Listed {
+		if err := workflow.ExecuteActivity(ctx, verifyTablesActivity, in.Spec).Get(ctx, &in.Tables); err != nil {
+			return cancelled(fmt.Errorf("verify: list tables: %w", err))
+		}
+		in.Listed = true
+	}
+	next, err := verifyTables(ctx, in, rep)
+	if err != nil {
 		return cancelled(err)
 	}
+	if next < len(in.Tables) {
+		cont := in
+		partial := *rep
+		partial.Last = nil
+		cont.Tables, cont.Partial, cont.WaitCaughtUp = in.Tables[next:], &partial, false
+		return *rep, workflow.NewContinueAsNewError(ctx, Verify, cont)
+	}
+	finishReport(rep)
 	rep.Finished = workflow.Now(ctx)
 	done := *rep
 	done.Last = nil
@@ -199,9 +235,10 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 	if err := workflow.Sleep(ctx, in.Interval); err != nil {
 		return done, nil // cancelled while waiting: this round stands
 	}
-	next := in
-	next.Round, next.Last, next.WaitCaughtUp = max(in.Round, 1)+1, &done, false
-	return done, workflow.NewContinueAsNewError(ctx, Verify, next)
+	next2 := in
+	next2.Round, next2.Last, next2.WaitCaughtUp = max(in.Round, 1)+1, &done, false
+	next2.Listed, next2.Tables, next2.Partial = false, nil, nil
+	return done, workflow.NewContinueAsNewError(ctx, Verify, next2)
 }
 
 // alertDifferences posts verify_differences (best effort, as the failure alert).
@@ -228,8 +265,10 @@ func alertDifferences(ctx workflow.Context, in VerifyInput, rep *VerifyReport) {
 	}
 }
 
-// verifyRound compares every table once into rep.
-func verifyRound(ctx workflow.Context, in VerifyInput, rep *VerifyReport) error {
+// verifyTables compares in.Tables into rep, in parallel, until they are done
+// or the run's activities reach verifyJobsPerRun; it returns the index of the
+// first table not compared.
+func verifyTables(ctx workflow.Context, in VerifyInput, rep *VerifyReport) (int, error) {
 	maxDiffs := in.MaxDiffs
 	if maxDiffs <= 0 {
 		maxDiffs = DefaultMaxDiffs
@@ -238,10 +277,6 @@ func verifyRound(ctx workflow.Context, in VerifyInput, rep *VerifyReport) error 
 	if chunkRows <= 0 {
 		chunkRows = DefaultVerifyChunkRows
 	}
-	var tables []plan.Object
-	if err := workflow.ExecuteActivity(ctx, verifyTablesActivity, in.Spec).Get(ctx, &tables); err != nil {
-		return fmt.Errorf("verify: list tables: %w", err)
-	}
 	parallel := in.Parallel
 	if parallel <= 0 {
 		parallel = in.Spec.Options.Full.Parallel
@@ -249,23 +284,34 @@ func verifyRound(ctx workflow.Context, in VerifyInput, rep *VerifyReport) error 
 	if parallel <= 0 {
 		parallel = 4
 	}
-	var share float64 // rows/s of each range in flight
+	var share float64 // rows/s of each job in flight
 	if in.RPS > 0 {
 		share = float64(in.RPS) / float64(parallel)
 	}
 	sem := workflow.NewSemaphore(ctx, int64(parallel))
 	wg := workflow.NewWaitGroup(ctx)
-	for _, t := range tables {
+	jobs := 0
+	next := 0
+	for ; next < len(in.Tables) && (jobs == 0 || jobs < verifyJobsPerRun); next++ {
+		t := in.Tables[next]
 		var vp VerifyPlan
 		if err := workflow.ExecuteActivity(ctx, planVerifyActivity, in.Spec, t, chunkRows).Get(ctx, &vp); err != nil {
+			if ctx.Err() != nil {
+				return next, ctx.Err()
+			}
 			rep.Tables = append(rep.Tables, TableVerify{Table: t.String(), Failed: errorText(err)})
 			continue
 		}
-		rep.Tables = append(rep.Tables, TableVerify{Table: t.String(), Chunks: len(vp.Ranges)})
+		count := vp.RangeCount
+		if count == 0 {
+			count = len(vp.Ranges)
+		}
+		rep.Tables = append(rep.Tables, TableVerify{Table: t.String(), Chunks: count})
 		idx := len(rep.Tables) - 1
+		jobs += len(vp.Ranges)
 		for i, r := range vp.Ranges {
 			if err := sem.Acquire(ctx, 1); err != nil {
-				return err
+				return next, err
 			}
 			wg.Add(1)
 			job := VerifyRangeInput{Table: t, Range: r, Repair: in.Repair, MaxDiffs: maxDiffs, Task: in.Task, RPS: share}
@@ -273,43 +319,56 @@ func verifyRound(ctx workflow.Context, in VerifyInput, rep *VerifyReport) error 
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				defer wg.Done()
 				defer sem.Release(1)
-				actx := workflow.WithActivityOptions(ctx, withSummary(verifyOptions(), fmt.Sprintf("verify %s range %d/%d", t, i+1, n)))
+				actx := workflow.WithActivityOptions(ctx, withSummary(verifyOptions(), fmt.Sprintf("verify %s part %d/%d", t, i+1, n)))
 				var res VerifyRangeResult
 				err := workflow.ExecuteActivity(actx, verifyRangeActivity, in.Spec, job).Get(ctx, &res)
 				tv := &rep.Tables[idx] // after the wait: later tables grow the slice
 				if err != nil {
 					if tv.Failed == "" {
-						tv.Failed = fmt.Sprintf("range %d: %s", i+1, errorText(err))
+						tv.Failed = fmt.Sprintf("part %d: %s", i+1, errorText(err))
 					}
 					return
 				}
-				tv.ChunksDone++
-				tv.Rows += res.Rows
-				tv.InGo = tv.InGo || res.InGo
-				tv.Rechecks += res.Rechecks
-				if res.Unsettled {
-					tv.Unsettled++
-				}
-				if res.Missing+res.Extra+res.Different > 0 {
-					tv.ChunksDiffer++
-				}
-				if res.Repaired {
-					tv.Repaired += res.Missing + res.Extra + res.Different
-				} else {
-					tv.Missing += res.Missing
-					tv.Extra += res.Extra
-					tv.Different += res.Different
-				}
-				for _, d := range res.Differences {
-					if len(tv.Differences) < maxDiffs {
-						tv.Differences = append(tv.Differences, d)
-					}
-				}
+				addRange(tv, res, maxDiffs)
 			})
 		}
 	}
 	wg.Wait(ctx)
+	return next, ctx.Err()
+}
+
+// addRange adds one job's result to its table's line.
+func addRange(tv *TableVerify, res VerifyRangeResult, maxDiffs int) {
+	ranges, differ := res.Ranges, res.RangesDiffer
+	if ranges == 0 {
+		ranges = 1
+		if res.Missing+res.Extra+res.Different+res.RepairedRows > 0 {
+			differ = 1
+		}
+	}
+	tv.ChunksDone += ranges
+	tv.ChunksDiffer += differ
+	tv.Rows += res.Rows
+	tv.InGo = tv.InGo || res.InGo
+	tv.Rechecks += res.Rechecks
+	if res.Unsettled {
+		tv.Unsettled++
+	}
+	tv.Repaired += res.RepairedRows
+	tv.Missing += res.Missing
+	tv.Extra += res.Extra
+	tv.Different += res.Different
+	for _, d := range res.Differences {
+		if len(tv.Differences) < maxDiffs {
+			tv.Differences = append(tv.Differences, d)
+		}
+	}
+}
+
+// finishReport sums the tables up once every one is compared.
+func finishReport(rep *VerifyReport) {
 	rep.Equal = true
+	rep.Rows, rep.Differences = 0, 0
 	for i := range rep.Tables {
 		tv := &rep.Tables[i]
 		// Ranges finish in any order: the reported keys in a stable order.
@@ -324,7 +383,6 @@ func verifyRound(ctx workflow.Context, in VerifyInput, rep *VerifyReport) error 
 		}
 	}
 	rep.Done = true
-	return ctx.Err()
 }
 
 // AutoVerify is the state of a migration's own verification (options.verify).

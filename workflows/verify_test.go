@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ type fakeVerify struct {
 	alerts []AlertEvent
 	differ bool
 	block  bool // the wait for replication lasts until cancelled
+	tables int  // tables listed (0: one)
 }
 
 func (f *fakeVerify) register(env *testsuite.TestWorkflowEnvironment) {
@@ -41,7 +43,15 @@ func (f *fakeVerify) register(env *testsuite.TestWorkflowEnvironment) {
 		return nil
 	}, activity.RegisterOptions{Name: verifyWaitActivity})
 	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) ([]plan.Object, error) {
-		return []plan.Object{{Kind: plan.KindTable, Database: "d", Name: "t", DestDatabase: "d", DestName: "t"}}, nil
+		var out []plan.Object
+		for i := range max(f.tables, 1) {
+			name := "t"
+			if i > 0 {
+				name = fmt.Sprintf("t%d", i)
+			}
+			out = append(out, plan.Object{Kind: plan.KindTable, Database: "d", Name: name, DestDatabase: "d", DestName: name})
+		}
+		return out, nil
 	}, activity.RegisterOptions{Name: verifyTablesActivity})
 	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, t plan.Object, rows int) (VerifyPlan, error) {
 		return VerifyPlan{Table: t, Ranges: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`)}}, nil
@@ -168,5 +178,43 @@ func TestMigrationRunsItsVerification(t *testing.T) {
 	}
 	if fv.waits != 1 || len(fv.ranges) < 4 || !strings.HasPrefix(fv.ranges[0].Task, "default-test-workflow-id/") {
 		t.Fatalf("waits %d, ranges %d (%+v)", fv.waits, len(fv.ranges), fv.ranges)
+	}
+}
+
+// A round of many tables continues as new once its activities reach
+// verifyJobsPerRun, with the tables left and its report so far, and ends with
+// every table in its report.
+func TestVerifyContinuesAsNewWithinARound(t *testing.T) {
+	defer func(n int) { verifyJobsPerRun = n }(verifyJobsPerRun)
+	verifyJobsPerRun = 3
+	f := &fakeVerify{tables: 3, differ: true}
+	env := verifyEnv(f)
+	in := VerifyInput{Spec: spec.Spec{Name: "t"}, MaxDiffs: 10}
+	env.ExecuteWorkflow(Verify, in)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var next VerifyInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	// Two tables of two jobs each reach 3 activities.
+	if !next.Listed || len(next.Tables) != 1 || next.Tables[0].Name != "t2" || next.Partial == nil || len(next.Partial.Tables) != 2 || next.Partial.Done {
+		t.Fatalf("continued with %d table(s) %+v, partial %+v", len(next.Tables), next.Tables, next.Partial)
+	}
+	env = verifyEnv(f)
+	env.ExecuteWorkflow(Verify, next)
+	var rep VerifyReport
+	if err := env.GetWorkflowResult(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Done || rep.Equal || len(rep.Tables) != 3 || rep.Rows != 60 || rep.Differences != 3 {
+		t.Fatalf("the round's report: %+v", rep)
+	}
+	for _, tv := range rep.Tables {
+		if tv.Chunks != 2 || tv.ChunksDone != 2 || tv.ChunksDiffer != 1 || len(tv.Differences) != 1 {
+			t.Errorf("table %+v", tv)
+		}
 	}
 }
