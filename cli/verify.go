@@ -18,7 +18,7 @@ import (
 
 func verifyCmd() *command {
 	return &command{
-		name: "verify", args: "(ID | -f FILE) [--repair] [--output FILE] [--json] [--rps N] [--parallel N]",
+		name: "verify", args: "(ID | -f FILE) [--repair] [--output FILE] [--json] [--rps N] [--parallel N] [--no-table-checksum]",
 		summary: "Compare the source and destination tables range by range (checksums, then rows); --repair rewrites what differs.",
 		example: "sluice verify sluice-shop-demo --output report.json",
 		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
@@ -30,6 +30,7 @@ func verifyCmd() *command {
 			chunkRows := fs.Int("chunk-rows", workflows.DefaultVerifyChunkRows, "rows per compared range")
 			parallel := fs.Int("parallel", 0, "ranges compared at once (0: the file's options.full.parallel, else 4)")
 			rps := fs.Int("rps", 0, "at most this many rows compared per second (0: unlimited)")
+			noWhole := fs.Bool("no-table-checksum", false, "compare every table range by range, also where CHECKSUM TABLE could compare it whole")
 			return func() error {
 				var s *spec.Spec
 				var id, task string
@@ -55,7 +56,7 @@ func verifyCmd() *command {
 				if *parallel < 0 || *parallel > spec.MaxFullParallel || *rps < 0 {
 					return usagef("--parallel must be 0-%d and --rps at least 0", spec.MaxFullParallel)
 				}
-				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task, Parallel: *parallel, RPS: *rps}
+				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task, Parallel: *parallel, RPS: *rps, NoTableChecksum: *noWhole}
 				_, c, run, err := launchSpec(ctx, g, s, workflows.VerifyName, id, in)
 				if err != nil {
 					return err
@@ -132,6 +133,9 @@ func printVerify(w io.Writer, rep workflows.VerifyReport) {
 		how := "checksums"
 		if t.InGo {
 			how = "rows (filters/transforms)"
+		}
+		if t.Whole {
+			how = "CHECKSUM TABLE (same definitions)"
 		}
 		if t.Rechecks > 0 {
 			how += fmt.Sprintf(", %d recheck(s) after replication caught up", t.Rechecks)

@@ -16,12 +16,13 @@ import (
 
 // Names of the verification.
 const (
-	VerifyName           = "Verify"
-	VerifyStatusQuery    = "verify-status"
-	verifyTablesActivity = "VerifyTables"
-	planVerifyActivity   = "PlanVerify"
-	verifyRangeActivity  = "VerifyRange"
-	verifyWaitActivity   = "VerifyWaitReplication"
+	VerifyName             = "Verify"
+	VerifyStatusQuery      = "verify-status"
+	verifyTablesActivity   = "VerifyTables"
+	planVerifyActivity     = "PlanVerify"
+	verifyRangeActivity    = "VerifyRange"
+	verifyWaitActivity     = "VerifyWaitReplication"
+	verifyChecksumActivity = "VerifyTableChecksum"
 	// VerifyEvent is the alert posted when the migration's verification
 	// (options.verify) finds differences.
 	VerifyEvent = "verify_differences"
@@ -50,6 +51,9 @@ type VerifyInput struct {
 	Parallel int `json:"parallel,omitempty"`
 	// RPS bounds the rows compared per second (0: unlimited).
 	RPS int `json:"rps,omitempty"`
+	// NoTableChecksum compares every table range by range, even one
+	// CHECKSUM TABLE could compare whole.
+	NoTableChecksum bool `json:"no_table_checksum,omitempty"`
 
 	// The migration's own verification (options.verify):
 	// WaitCaughtUp first waits for replication to pass the source's position
@@ -78,6 +82,15 @@ var verifyJobsPerRun = 2000
 
 // AutoVerifyID is the workflow ID of a migration's own verification.
 func AutoVerifyID(migration string) string { return migration + "-autoverify" }
+
+// TableChecksum is VerifyTableChecksum's answer: Fits when CHECKSUM TABLE
+// compares the table (else Why not), Equal when both servers' agree.
+type TableChecksum struct {
+	Fits  bool   `json:"fits"`
+	Why   string `json:"why,omitempty"`
+	Equal bool   `json:"equal,omitempty"`
+	Rows  int64  `json:"rows,omitempty"`
+}
 
 // VerifyPlan is one table's ranges, opaque to the workflow: each of Ranges is
 // one activity's job of a few consecutive ranges (RangeCount in all).
@@ -132,20 +145,23 @@ type VerifyRangeResult struct {
 
 // TableVerify is one table's line of the report.
 type TableVerify struct {
-	Table        string       `json:"table"`
-	Rows         int64        `json:"rows"`
-	Chunks       int          `json:"chunks"`
-	ChunksDone   int          `json:"chunks_done"`
-	ChunksDiffer int          `json:"chunks_differ"`
-	InGo         bool         `json:"in_go,omitempty"`
-	Missing      int64        `json:"missing"`
-	Extra        int64        `json:"extra"`
-	Different    int64        `json:"different"`
-	Repaired     int64        `json:"repaired,omitempty"`
-	Rechecks     int          `json:"rechecks,omitempty"`
-	Unsettled    int          `json:"unsettled,omitempty"`
-	Differences  []Difference `json:"differences,omitempty"`
-	Failed       string       `json:"failed,omitempty"`
+	Table        string `json:"table"`
+	Rows         int64  `json:"rows"`
+	Chunks       int    `json:"chunks"`
+	ChunksDone   int    `json:"chunks_done"`
+	ChunksDiffer int    `json:"chunks_differ"`
+	InGo         bool   `json:"in_go,omitempty"`
+	// Whole: CHECKSUM TABLE agreed on both servers (identical definitions, no
+	// replication running): no range was compared.
+	Whole       bool         `json:"whole,omitempty"`
+	Missing     int64        `json:"missing"`
+	Extra       int64        `json:"extra"`
+	Different   int64        `json:"different"`
+	Repaired    int64        `json:"repaired,omitempty"`
+	Rechecks    int          `json:"rechecks,omitempty"`
+	Unsettled   int          `json:"unsettled,omitempty"`
+	Differences []Difference `json:"differences,omitempty"`
+	Failed      string       `json:"failed,omitempty"`
 }
 
 // VerifyReport is the verification's result and status.
@@ -292,8 +308,42 @@ func verifyTables(ctx workflow.Context, in VerifyInput, rep *VerifyReport) (int,
 	wg := workflow.NewWaitGroup(ctx)
 	jobs := 0
 	next := 0
+	// Tables CHECKSUM TABLE compares whole (VerifyTableChecksum), by index.
+	useChecksum := workflow.GetVersion(ctx, "verify-checksum-table", workflow.DefaultVersion, 1) == 1 && !in.NoTableChecksum
+	checked := map[int]TableChecksum{}
 	for ; next < len(in.Tables) && (jobs == 0 || jobs < verifyJobsPerRun); next++ {
 		t := in.Tables[next]
+		if useChecksum {
+			if _, ok := checked[next]; !ok {
+				// CHECKSUM TABLE for the next few tables at once.
+				wait := workflow.NewWaitGroup(ctx)
+				for i := next; i < min(next+2*parallel, len(in.Tables)); i++ {
+					if err := sem.Acquire(ctx, 1); err != nil {
+						return next, err
+					}
+					wait.Add(1)
+					workflow.Go(ctx, func(ctx workflow.Context) {
+						defer wait.Done()
+						defer sem.Release(1)
+						var tc TableChecksum
+						actx := workflow.WithActivityOptions(ctx, withSummary(verifyOptions(), "CHECKSUM TABLE "+in.Tables[i].String()))
+						if err := workflow.ExecuteActivity(actx, verifyChecksumActivity, in.Spec, in.Tables[i], in.Task).Get(ctx, &tc); err != nil {
+							tc = TableChecksum{Why: errorText(err)}
+						}
+						checked[i] = tc
+					})
+					jobs++
+				}
+				wait.Wait(ctx)
+				if ctx.Err() != nil {
+					return next, ctx.Err()
+				}
+			}
+			if tc := checked[next]; tc.Fits && tc.Equal {
+				rep.Tables = append(rep.Tables, TableVerify{Table: t.String(), Rows: tc.Rows, Whole: true})
+				continue
+			}
+		}
 		var vp VerifyPlan
 		if err := workflow.ExecuteActivity(ctx, planVerifyActivity, in.Spec, t, chunkRows).Get(ctx, &vp); err != nil {
 			if ctx.Err() != nil {

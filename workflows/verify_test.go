@@ -29,6 +29,7 @@ type fakeVerify struct {
 	differ bool
 	block  bool // the wait for replication lasts until cancelled
 	tables int  // tables listed (0: one)
+	whole  bool // CHECKSUM TABLE fits and agrees
 }
 
 func (f *fakeVerify) register(env *testsuite.TestWorkflowEnvironment) {
@@ -53,6 +54,12 @@ func (f *fakeVerify) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		return out, nil
 	}, activity.RegisterOptions{Name: verifyTablesActivity})
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, t plan.Object, task string) (TableChecksum, error) {
+		if f.whole {
+			return TableChecksum{Fits: true, Equal: true, Rows: 1234}, nil
+		}
+		return TableChecksum{Why: "filters or transforms"}, nil
+	}, activity.RegisterOptions{Name: verifyChecksumActivity})
 	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec, t plan.Object, rows int) (VerifyPlan, error) {
 		return VerifyPlan{Table: t, Ranges: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`)}}, nil
 	}, activity.RegisterOptions{Name: planVerifyActivity})
@@ -186,7 +193,7 @@ func TestMigrationRunsItsVerification(t *testing.T) {
 // every table in its report.
 func TestVerifyContinuesAsNewWithinARound(t *testing.T) {
 	defer func(n int) { verifyJobsPerRun = n }(verifyJobsPerRun)
-	verifyJobsPerRun = 3
+	verifyJobsPerRun = 6
 	f := &fakeVerify{tables: 3, differ: true}
 	env := verifyEnv(f)
 	in := VerifyInput{Spec: spec.Spec{Name: "t"}, MaxDiffs: 10}
@@ -199,7 +206,7 @@ func TestVerifyContinuesAsNewWithinARound(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	// Two tables of two jobs each reach 3 activities.
+	// Three CHECKSUM TABLE activities, then two tables of two jobs each reach 6.
 	if !next.Listed || len(next.Tables) != 1 || next.Tables[0].Name != "t2" || next.Partial == nil || len(next.Partial.Tables) != 2 || next.Partial.Done {
 		t.Fatalf("continued with %d table(s) %+v, partial %+v", len(next.Tables), next.Tables, next.Partial)
 	}
@@ -216,5 +223,19 @@ func TestVerifyContinuesAsNewWithinARound(t *testing.T) {
 		if tv.Chunks != 2 || tv.ChunksDone != 2 || tv.ChunksDiffer != 1 || len(tv.Differences) != 1 {
 			t.Errorf("table %+v", tv)
 		}
+	}
+}
+
+// A table CHECKSUM TABLE finds equal is done without ranges.
+func TestVerifyWholeTableChecksum(t *testing.T) {
+	f := &fakeVerify{tables: 2, whole: true}
+	env := verifyEnv(f)
+	env.ExecuteWorkflow(Verify, VerifyInput{Spec: spec.Spec{Name: "t"}})
+	var rep VerifyReport
+	if err := env.GetWorkflowResult(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Equal || rep.Rows != 2468 || len(rep.Tables) != 2 || !rep.Tables[0].Whole || rep.Tables[0].Chunks != 0 || len(f.ranges) != 0 {
+		t.Fatalf("report %+v, ranges %d", rep, len(f.ranges))
 	}
 }
