@@ -199,7 +199,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 // findTools resolves the binaries the selected runs need, with install hints.
 func (b *bench) findTools() error {
 	var missing []string
-	if b.wants(toolSluice) {
+	if b.wants(toolSluice) || b.wants(toolSluiceRanges) {
 		for _, p := range []*string{&b.sluiceBin, &b.workerBin} {
 			name := "sluice"
 			if p == &b.workerBin {
@@ -286,8 +286,8 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 			}
 			rctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 			switch tool {
-			case toolSluice:
-				b.runSluice(rctx, r, round, rep.Source.Rows)
+			case toolSluice, toolSluiceRanges:
+				b.runSluice(rctx, r, round, rep.Source.Rows, sluiceArgs(tool)...)
 			case toolPT:
 				b.runPT(rctx, r, rep.Source.Rows)
 			case toolChecksumTable:

@@ -28,29 +28,50 @@ const (
 // the benchmark checks. Decoded here rather than imported: the benchmark reads what
 // the CLI writes, as a user's script would.
 type verifyReport struct {
-	Equal       bool  `json:"equal"`
-	Done        bool  `json:"done"`
-	Rows        int64 `json:"rows"`
-	Differences int64 `json:"differences"`
-	Tables      []struct {
-		Table  string `json:"table"`
-		Rows   int64  `json:"rows"`
-		Chunks int    `json:"chunks"`
-		Failed string `json:"failed"`
-	} `json:"tables"`
+	Equal       bool          `json:"equal"`
+	Done        bool          `json:"done"`
+	Rows        int64         `json:"rows"`
+	Differences int64         `json:"differences"`
+	Tables      []verifyTable `json:"tables"`
+}
+
+// verifyTable is one table's line of the report (workflows.TableVerify).
+type verifyTable struct {
+	Table  string `json:"table"`
+	Rows   int64  `json:"rows"`
+	Chunks int    `json:"chunks"`
+	// Whole: compared by CHECKSUM TABLE on both servers (the fast path), no range.
+	Whole  bool   `json:"whole"`
+	Failed string `json:"failed"`
+}
+
+// verifyCounts sums up how a report compared its tables.
+type verifyCounts struct {
+	Ranges, Whole, Tables int
 }
 
 // checkVerifyReport says whether a report found every row equal: equal, done, no
-// table failed, and rows compared = the dataset's rows. detail sums it up.
-func checkVerifyReport(rep verifyReport, wantRows int64) (detail string, problems []string) {
-	ranges := 0
+// table failed, and rows compared = the dataset's rows; with allowWhole false
+// (--no-table-checksum) also that no table was compared whole by CHECKSUM TABLE.
+// detail sums it up.
+func checkVerifyReport(rep verifyReport, wantRows int64, allowWhole bool) (detail string, counts verifyCounts, problems []string) {
+	counts.Tables = len(rep.Tables)
 	for _, t := range rep.Tables {
-		ranges += t.Chunks
+		counts.Ranges += t.Chunks
+		if t.Whole {
+			counts.Whole++
+			if !allowWhole {
+				problems = append(problems, fmt.Sprintf("sluice verify: %s compared whole (CHECKSUM TABLE) despite --no-table-checksum", t.Table))
+			}
+		}
 		if t.Failed != "" {
 			problems = append(problems, fmt.Sprintf("sluice verify: %s failed: %s", t.Table, t.Failed))
 		}
 	}
-	detail = fmt.Sprintf("%d rows in %d ranges", rep.Rows, ranges)
+	detail = fmt.Sprintf("%d rows in %d ranges", rep.Rows, counts.Ranges)
+	if counts.Whole > 0 {
+		detail += fmt.Sprintf(", %d of %d tables whole (CHECKSUM TABLE)", counts.Whole, counts.Tables)
+	}
 	if !rep.Done {
 		problems = append(problems, "sluice verify: the report is not done")
 	}
@@ -60,13 +81,31 @@ func checkVerifyReport(rep verifyReport, wantRows int64) (detail string, problem
 	if rep.Rows != wantRows {
 		problems = append(problems, fmt.Sprintf("sluice verify: compared %d rows, the dataset has %d", rep.Rows, wantRows))
 	}
-	return detail, problems
+	return detail, counts, problems
+}
+
+// sluiceArgs are the extra `sluice verify` arguments of a sluice run: the
+// sluice-ranges run turns the CHECKSUM TABLE fast path off, so every table is
+// compared range by range (what verify does while replication runs, or with a
+// filter or transform).
+func sluiceArgs(tool string) []string {
+	if tool == toolSluiceRanges {
+		return []string{"--no-table-checksum"}
+	}
+	return nil
 }
 
 // runSluice starts `sluice-worker --dev` (embedded Temporal) and a plain worker on the
 // real task queue (before the clock, as a deployed service would be), then times
-// `sluice verify -f FILE` from exec to exit.
-func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows int64) {
+// `sluice verify -f FILE [extra...]` from exec to exit. r.Tool names its files
+// (logs, report); only the sluice run may compare a table whole.
+func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows int64, extra ...string) {
+	// File names: worker-1.log, sluice-verify-1.json, … for the sluice run;
+	// worker-ranges-1.log, sluice-verify-ranges-1.json, … for sluice-ranges.
+	suffix := strconv.Itoa(round)
+	if r.Tool != toolSluice {
+		suffix = strings.TrimPrefix(r.Tool, toolSluice+"-") + "-" + suffix
+	}
 	port, err := freePort()
 	if err != nil {
 		r.fail("%v", err)
@@ -85,7 +124,7 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 			env = append(env, kv)
 		}
 	}
-	dev, err := startProc("sluice-worker --dev", filepath.Join(b.logDir, fmt.Sprintf("dev-worker-%d.log", round)), env, b.workerBin,
+	dev, err := startProc("sluice-worker --dev", filepath.Join(b.logDir, "dev-worker-"+suffix+".log"), env, b.workerBin,
 		"--dev", "--address", address, "--ui-port", "0", "--data-dir", dataDir,
 		"--task-queue", idleTaskQueue, "--log-format", "json")
 	if err != nil {
@@ -103,7 +142,7 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 	}
 	// The worker resolves ${NAME} passwords from its own environment, as in production.
 	wenv := append(env, "BENCH_SRC_PASSWORD="+b.src.RootPassword, "BENCH_DST_PASSWORD="+b.dst.RootPassword)
-	w, err := startProc("sluice-worker", filepath.Join(b.logDir, fmt.Sprintf("worker-%d.log", round)), wenv, b.workerBin,
+	w, err := startProc("sluice-worker", filepath.Join(b.logDir, "worker-"+suffix+".log"), wenv, b.workerBin,
 		"--address", address, "--task-queue", benchTaskQueue, "--log-format", "json")
 	if err != nil {
 		r.fail("%v", err)
@@ -124,16 +163,17 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 		r.fail("write the workflow file: %v", err)
 		return
 	}
-	out := filepath.Join(b.dir, fmt.Sprintf("sluice-verify-%d.json", round))
+	out := filepath.Join(b.dir, "sluice-verify-"+suffix+".json")
 	args := []string{"verify", "-f", file, "--output", out, "--chunk-rows", strconv.Itoa(b.cfg.chunkRows),
 		"--address", address, "--task-queue", benchTaskQueue}
+	args = append(args, extra...)
 	r.Command = "sluice " + strings.Join(args, " ")
 
 	meter := b.serverMeter()
 	meter.add("sluice-worker", w.pid())
 	meter.add("sluice-worker --dev", dev.pid())
 	meter.start()
-	c, err := startCmd(ctx, filepath.Join(b.logDir, fmt.Sprintf("sluice-verify-%d.log", round)), env, b.sluiceBin, args...)
+	c, err := startCmd(ctx, filepath.Join(b.logDir, "sluice-verify-"+suffix+".log"), env, b.sluiceBin, args...)
 	if err != nil {
 		r.fail("%v", err)
 		return
@@ -161,8 +201,8 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 		r.fail("sluice verify's report: %v", err)
 		return
 	}
-	detail, problems := checkVerifyReport(rep, wantRows)
-	r.Rows, r.Detail = rep.Rows, detail
+	detail, counts, problems := checkVerifyReport(rep, wantRows, r.Tool == toolSluice)
+	r.Rows, r.Detail, r.Ranges, r.WholeTables = rep.Rows, detail, counts.Ranges, counts.Whole
 	for _, p := range problems {
 		r.fail("%s", p)
 	}
