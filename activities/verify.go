@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -229,11 +230,25 @@ func (a *Activities) verifyOne(ctx context.Context, src, dst *sql.DB, in workflo
 		return res, classify(err)
 	}
 	again.Rechecks += res.Rechecks
-	again.RepairedRows = int64(len(diffs) - len(left))
-	if len(left) == 0 {
-		// Equal now: the report lists what was rewritten.
-		again.Differences = res.Differences
+	// Repaired: the rows that differed and do not now; the report lists them
+	// (marked) with what still differs.
+	still := map[string]bool{}
+	for _, d := range left {
+		still[d.Key] = true
 	}
+	var fixed []workflows.Difference
+	for _, d := range res.Differences {
+		if !still[d.Key] {
+			d.Repaired = true
+			fixed = append(fixed, d)
+		}
+	}
+	for _, d := range diffs {
+		if !still[d.Key] {
+			again.RepairedRows++
+		}
+	}
+	again.Differences = append(fixed, again.Differences...)
 	return again, nil
 }
 
@@ -281,11 +296,11 @@ func (a *Activities) VerifyTableChecksum(ctx context.Context, s spec.Spec, t pla
 // checksumTableFits says why CHECKSUM TABLE cannot compare t ("": it can).
 func checksumTableFits(ctx context.Context, src, dst *sql.DB, r *resolvedSchema, t plan.Object, task string) (string, error) {
 	if task != "" {
-		store, err := applier.OpenStore(ctx, dst, task)
-		if err != nil {
+		st, err := applier.StoreOf(dst, task).Task(ctx)
+		if err != nil && !noTask(err) {
 			return "", err
 		}
-		if st, err := store.Task(ctx); err == nil && st.State == applier.StateRunning {
+		if err == nil && st.State == applier.StateRunning {
 			return "replication runs", nil
 		}
 	}
@@ -431,6 +446,18 @@ var (
 	lockedWait = 10 * time.Second
 )
 
+// SettleWaitEnv is the test-only override of settleWait (a Go duration),
+// read when a range settles: tests make a paused replication's ranges
+// unsettled in seconds. Never set it in production.
+const SettleWaitEnv = "SLUICE_TEST_SETTLE_WAIT"
+
+func settleBound() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(SettleWaitEnv)); err == nil && d > 0 {
+		return d
+	}
+	return settleWait
+}
+
 const (
 	// lockedBatch is the keys locked at once.
 	lockedBatch = 200
@@ -458,7 +485,7 @@ func settle(ctx context.Context, src, dst *sql.DB, task string, sv, dv verify.Si
 			state.Store(fmt.Sprintf("%d difference(s): waiting for replication to pass %s", len(diffs), at))
 		})
 	}
-	if err := caughtUp(ctx, settleWait); err != nil {
+	if err := caughtUp(ctx, settleBound()); err != nil {
 		if errors.Is(err, verify.ErrNotSettled) {
 			res.Unsettled = true
 			return res, diffs, nil
@@ -473,7 +500,14 @@ func settle(ctx context.Context, src, dst *sql.DB, task string, sv, dv verify.Si
 	res, diffs = again, intersect(diffs, found)
 	res.Rechecks = 1
 	tally(&res, diffs, maxDiffs)
-	if len(diffs) == 0 || sv.Key.None() || len(diffs) > maxLocked {
+	if len(diffs) == 0 {
+		return res, diffs, nil
+	}
+	if sv.Key.None() || len(diffs) > maxLocked {
+		// Not settled under locks: what persisted the recheck is reported as
+		// unsettled (a keyless table has no key to lock; this many rows are
+		// rather a range replication never wrote).
+		res.Unsettled = true
 		return res, diffs, nil
 	}
 	var confirmed []verify.Difference
@@ -546,17 +580,17 @@ func intersect(a, b []verify.Difference) []verify.Difference {
 	return kept
 }
 
+// diffID names a difference by kind and key: a row the application keeps
+// changing may differ in other columns at each read, and is still one row
+// for the locked comparison to settle.
 func diffID(d verify.Difference) string {
-	return d.Kind + "\x00" + d.Key + "\x00" + strings.Join(d.Columns, "\x00")
+	return d.Kind + "\x00" + d.Key
 }
 
 // waitCaughtUp waits until the task's applier has passed the source's
 // position now (told to waiting first).
 func waitCaughtUp(ctx context.Context, src, dst *sql.DB, task string, bound time.Duration, waiting func(binlog.Position)) error {
-	store, err := applier.OpenStore(ctx, dst, task)
-	if err != nil {
-		return err
-	}
+	store := applier.StoreOf(dst, task)
 	kind, err := flavorKind(ctx, src)
 	if err != nil {
 		return err
@@ -587,7 +621,7 @@ func waitApplied(ctx context.Context, store *applier.Store, kind string, pos bin
 	var seen time.Time
 	for {
 		t, err := store.Task(ctx)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && t.State != applier.StateRunning) {
+		if noTask(err) || (err == nil && t.State != applier.StateRunning) {
 			return nil
 		}
 		if err != nil {
@@ -616,6 +650,13 @@ func waitApplied(ctx context.Context, store *applier.Store, kind string, pos bin
 
 // epochSettle: see waitApplied.
 const epochSettle = 2 * time.Second
+
+// noTask: the destination has no such task (no row, or no metadata schema:
+// a migration without incremental).
+func noTask(err error) bool {
+	var me *mysql.MySQLError
+	return errors.Is(err, sql.ErrNoRows) || (errors.As(err, &me) && (me.Number == 1146 || me.Number == 1049))
+}
 
 // flavorKind is the source's go-mysql flavor name (mariadb or mysql), for
 // comparing GTID sets.
@@ -679,6 +720,18 @@ func (a *Activities) verifySides(ctx context.Context, s spec.Spec, src, dst *sql
 	for i, k := range dkey.Columns {
 		to, _ := r.names.Column(t.Database, t.Name, k.Name)
 		dkey.Columns[i].Name = to
+		// Rows are matched by their key's bytes and ranges bounded by each
+		// server's collation: a key column stored or ordered otherwise on the
+		// destination would show rows as missing and extra (and a repair would
+		// delete them).
+		for j, c := range scols {
+			if !strings.EqualFold(c.Name, k.Name) {
+				continue
+			}
+			if d := wcols[j]; c.Charset != d.Charset || c.Collation != d.Collation {
+				return sv, dv, nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("verify: %s: key column %s is %s (%s) on the source and %s (%s) on the destination: rows cannot be matched by key; give both the same character set and collation", t, k.Name, c.Charset, c.Collation, d.Charset, d.Collation), ErrVerifyFailed, nil)
+			}
+		}
 	}
 	sv = verify.Side{Table: chunk.Table{Schema: t.Database, Name: t.Name}, Key: key, Columns: scols}
 	dv = verify.Side{Table: chunk.Table{Schema: t.DestDatabase, Name: t.DestName}, Key: dkey, Columns: wcols}
@@ -716,18 +769,40 @@ func (a *Activities) verifySides(ctx context.Context, s spec.Spec, src, dst *sql
 
 // repairRange rewrites a range's differing rows: the source's rows of the
 // range through the copy path (REPLACE: missing and different rows), then the
-// destination's extra rows deleted by key.
+// destination's extra rows deleted by key. A table without a key has no
+// different rows (a row is its key) and REPLACE would add rows that are
+// there: its missing rows are inserted, each as often as it is missing.
 func repairRange(ctx context.Context, src, dst *sql.DB, t plan.Object, sv, dv verify.Side, write []rowcodec.Column, job verifyJob, diffs []verify.Difference, rows verify.RowFunc) error {
 	var extra []verify.Difference
+	var missing []rowcodec.Row
 	rewrite := false
 	for _, d := range diffs {
-		if d.Kind == verify.Extra {
+		switch d.Kind {
+		case verify.Extra:
 			extra = append(extra, d)
-		} else {
+		case verify.Missing:
+			missing = append(missing, rowcodec.Row(d.KeyValues))
+			rewrite = true
+		default:
 			rewrite = true
 		}
 	}
-	if rewrite {
+	conn, err := dst.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// The copy's session: no foreign key checks or cascades, UTC, the
+	// copy's sql_mode.
+	if err := rowcodec.PrepareWriter(ctx, conn, rowcodec.Replace); err != nil {
+		return err
+	}
+	switch {
+	case sv.Key.None() && len(missing) > 0:
+		if _, err := rowcodec.Insert(ctx, conn, rowcodec.Table{Schema: t.DestDatabase, Name: t.DestName}, write, missing, 4<<20, rowcodec.Precheck); err != nil {
+			return err
+		}
+	case rewrite && !sv.Key.None():
 		cj := copier.Job{
 			Source:    chunk.Table{Schema: t.Database, Name: t.Name},
 			Dest:      chunk.Table{Schema: t.DestDatabase, Name: t.DestName},
@@ -765,7 +840,7 @@ func repairRange(ctx context.Context, src, dst *sql.DB, t plan.Object, sv, dv ve
 		for i, c := range d.KeyColumns {
 			where[i] = sqltok.Quote(dv.Columns[c].Name) + " <=> ?"
 		}
-		if _, err := dst.ExecContext(ctx, "DELETE FROM "+dv.Table.Quoted()+" WHERE "+strings.Join(where, " AND ")+" LIMIT 1", d.KeyValues...); err != nil {
+		if _, err := conn.ExecContext(ctx, "DELETE FROM "+dv.Table.Quoted()+" WHERE "+strings.Join(where, " AND ")+" LIMIT 1", d.KeyValues...); err != nil {
 			return fmt.Errorf("delete the extra row %s: %w", d.Key, err)
 		}
 	}

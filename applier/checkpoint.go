@@ -102,6 +102,10 @@ func OpenStore(ctx context.Context, db *sql.DB, task string) (*Store, error) {
 	return &Store{db: db, task: task}, nil
 }
 
+// StoreOf reads a task's state without creating the metadata schema: for
+// readers (a verification), to which a destination without it has no task.
+func StoreOf(db *sql.DB, task string) *Store { return &Store{db: db, task: task} }
+
 // Start registers the task (the first time, with its safe-mode end) and returns
 // its row. A finished task is an ErrFenced.
 func (s *Store) Start(ctx context.Context, safeUntil binlog.Position) (Task, error) {

@@ -41,6 +41,14 @@ func verifyCmd() *command {
 						return err
 					}
 					id = s.WorkflowID() + "-verify"
+					// The file's migration may be replicating: then its task's
+					// changes in flight are told from differences, and a repair
+					// takes the source's locks (as with the migration's ID).
+					if running, _ := isRunning(ctx, g, s.WorkflowID()); running {
+						if _, task, err = migrationSpec(ctx, g, s.WorkflowID()); err != nil {
+							task = ""
+						}
+					}
 				case *file == "" && fs.NArg() == 1:
 					var err error
 					if s, task, err = migrationSpec(ctx, g, fs.Arg(0)); err != nil {
@@ -92,6 +100,20 @@ func verifyCmd() *command {
 			}, nil
 		},
 	}
+}
+
+// isRunning reports that workflow id runs.
+func isRunning(ctx context.Context, g *globals, id string) (bool, error) {
+	c, err := dial(ctx, g)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
 // migrationSpec reads a migration's workflow file (its input) from its history,
@@ -158,6 +180,9 @@ func printVerify(w io.Writer, rep workflows.VerifyReport) {
 			line := "  " + d.Kind + " " + d.Key
 			if len(d.Columns) > 0 {
 				line += fmt.Sprintf(" columns %v", d.Columns)
+			}
+			if d.Repaired {
+				line += " (repaired)"
 			}
 			fmt.Fprintln(w, line)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/converter"
 
+	"github.com/sluice-dev/sluice/activities"
 	"github.com/sluice-dev/sluice/testenv"
 	"github.com/sluice-dev/sluice/workflows"
 )
@@ -34,7 +35,10 @@ func TestVerifyAndRepair(t *testing.T) {
 		"CREATE TABLE "+srcDB+".f (id INT PRIMARY KEY, v INT NOT NULL, name VARCHAR(20) NOT NULL)",
 		fmt.Sprintf("INSERT INTO %s.f SELECT seq, seq, CONCAT('name', seq) FROM %s.seq_1_to_300", srcDB, srcDB),
 		"CREATE TABLE "+srcDB+".g (id INT PRIMARY KEY, v INT NOT NULL, name VARCHAR(20) NOT NULL)",
-		fmt.Sprintf("INSERT INTO %s.g SELECT seq, seq, CONCAT('name', seq) FROM %s.seq_1_to_300", srcDB, srcDB))
+		fmt.Sprintf("INSERT INTO %s.g SELECT seq, seq, CONCAT('name', seq) FROM %s.seq_1_to_300", srcDB, srcDB),
+		// No key: rows may repeat.
+		"CREATE TABLE "+srcDB+".k (n INT, v VARCHAR(5))",
+		fmt.Sprintf("INSERT INTO %s.k SELECT seq %% 10, 'v' FROM %s.seq_1_to_20", srcDB, srcDB))
 	file := writeFile(t, "vf", servers(env, "vf", "IT_SRC_PASSWORD", "IT_DST_PASSWORD")+fmt.Sprintf(`types: [schema, full]
 objects:
   - database: %s
@@ -46,6 +50,9 @@ objects:
         transform: {name: row.name.upperAscii()}
       - name: g
         filter: row.v > 100
+      - k
+options:
+  ignore_warnings: [tables.primary_key]
 `, srcDB, dstDB))
 	if code, _, _ := s.sluice(t, "start", "-f", file); code != 0 {
 		t.Fatalf("start: exit %d", code)
@@ -75,13 +82,13 @@ objects:
 	}
 	// Equal after the migration, by the migration's ID and by the file.
 	rep := verifyRun(0, "sluice-vf")
-	if !rep.Equal || rep.Rows != 5000+150+200 || len(rep.Tables) != 3 {
+	if !rep.Equal || rep.Rows != 5000+150+200+20 || len(rep.Tables) != 4 {
 		t.Fatalf("after the migration: %+v", rep)
 	}
 	for _, tv := range rep.Tables {
 		// t has the same definition on both servers: CHECKSUM TABLE; f and g
 		// have filters: ranges, in Go for f's transform, in SQL for g's filter.
-		whole := strings.Contains(tv.Table, "`t`")
+		whole := strings.Contains(tv.Table, "`t`") || strings.Contains(tv.Table, "`k`")
 		if strings.Contains(tv.Table, "`f`") != tv.InGo || tv.Whole != whole || (!whole && tv.Chunks < 1) || tv.ChunksDone != tv.Chunks {
 			t.Errorf("table %+v: CHECKSUM TABLE for t, ranges for f and g, in Go only for the transformed f", tv)
 		}
@@ -101,6 +108,8 @@ objects:
 		"DELETE FROM " + dq + ".f WHERE id = 200",
 		"INSERT INTO " + dq + ".g VALUES (50, 50, 'name50')", // the filter leaves v <= 100 out
 		"UPDATE " + dq + ".g SET name = 'x' WHERE id = 150",
+		"DELETE FROM " + dq + ".k WHERE n = 3 LIMIT 1",       // the source has (3, 'v') twice
+		"INSERT INTO " + dq + ".k VALUES (4, 'v'), (4, 'v')", // and (4, 'v') twice, not four times
 	} {
 		if _, err := dst.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -118,9 +127,10 @@ objects:
 		"different id=20 [n]", "different id=3000 [ts]", "different id=4 [s]", "different id=4999 [x]", "different id=50 [b]",
 		"different id=8 [name]", "extra id=100000 []", "extra id=301 []", "missing id=10 []", "missing id=200 []",
 		"extra id=50 []", "different id=150 [name]",
+		`missing n=3, v="v" []`, `extra n=4, v="v" []`, `extra n=4, v="v" []`,
 	}
 	sort.Strings(want)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") || rep.Differences != 12 || rep.Equal {
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || rep.Differences != 15 || rep.Equal {
 		t.Errorf("differences (%d):\n%s\nwant:\n%s", rep.Differences, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
@@ -133,8 +143,8 @@ objects:
 	for _, tv := range rep.Tables {
 		repaired += tv.Repaired
 	}
-	if repaired != 12 {
-		t.Errorf("repaired %d rows, want 12", repaired)
+	if repaired != 15 {
+		t.Errorf("repaired %d rows, want 15", repaired)
 	}
 	if rep = verifyRun(0, "-f", file); !rep.Equal {
 		t.Fatalf("verify after the repair: %+v", rep)
@@ -144,7 +154,7 @@ objects:
 	verifyRun(0, "sluice-vf")
 	for _, id := range []string{"sluice-vf-verify", "sluice-vf"} {
 		code, out, _ := s.sluice(t, "status", id)
-		if code != 0 || !strings.Contains(out, "table `itvf`.`t` -> `itvf dst`.`t`  5000") || !strings.Contains(out, "Equal: 5350 row(s) compared.") {
+		if code != 0 || !strings.Contains(out, "table `itvf`.`t` -> `itvf dst`.`t`  5000") || !strings.Contains(out, "Equal: 5370 row(s) compared.") {
 			t.Errorf("status %s: exit %d\n%s", id, code, out)
 		}
 	}
@@ -157,6 +167,11 @@ objects:
 	gotF := testenv.Rows(t, dst, "SELECT id, v, name FROM "+dq+".f ORDER BY id")
 	if strings.Join(wantF, "\n") != strings.Join(gotF, "\n") {
 		t.Errorf("f after repair: %d rows, want %d", len(gotF), len(wantF))
+	}
+	wantK := testenv.Rows(t, src, "SELECT n, v, COUNT(*) FROM "+srcDB+".k GROUP BY n, v ORDER BY n")
+	gotK := testenv.Rows(t, dst, "SELECT n, v, COUNT(*) FROM "+dq+".k GROUP BY n, v ORDER BY n")
+	if strings.Join(wantK, "\n") != strings.Join(gotK, "\n") {
+		t.Errorf("k after repair: %v, want %v", gotK, wantK)
 	}
 	wantG := testenv.Rows(t, src, "SELECT id, v, name FROM "+srcDB+".g WHERE v > 100 ORDER BY id")
 	gotG := testenv.Rows(t, dst, "SELECT id, v, name FROM "+dq+".g ORDER BY id")
@@ -285,6 +300,21 @@ options:
 	if _, err := dst.Exec("UPDATE `" + dstDB + "`.t SET s = 'planted' WHERE id = 19999"); err != nil {
 		t.Fatal(err)
 	}
+	// Replication paused longer than the settle wait: the differences are
+	// reported, marked unsettled (they may be in flight).
+	t.Setenv(activities.SettleWaitEnv, "2s")
+	code, rep = verifyRun()
+	os.Unsetenv(activities.SettleWaitEnv)
+	unsettled := 0
+	for _, tv := range rep.Tables {
+		unsettled += tv.Unsettled
+	}
+	if code != 1 || rep.Equal || rep.Differences != 8 || unsettled == 0 { // seven changes in flight and the planted row
+		t.Fatalf("paused, a 2 s settle wait: exit %d, %d difference(s), %d unsettled range(s)", code, rep.Differences, unsettled)
+	}
+	if out := func() string { _, o, _ := s.sluice(t, "status", id+"-verify"); return o }(); !strings.Contains(out, "UNSETTLED") {
+		t.Errorf("the text report names the unsettled ranges:\n%s", out)
+	}
 	type result struct {
 		code int
 		rep  workflows.VerifyReport
@@ -341,9 +371,17 @@ options:
 		}
 		return false
 	})
-	// Repaired while replicating: equal.
-	if code, rep := verifyRun("--repair"); code != 0 || !rep.Equal {
-		t.Fatalf("repair: exit %d, %+v", code, rep)
+	// Repaired while replicating, by the workflow file (its migration runs:
+	// the same rechecks and locked repair as by the ID): equal.
+	if code, _, _ := s.sluice(t, "verify", "-f", file, "--repair", "--output", report, "--chunk-rows", "2000"); code != 0 {
+		t.Fatalf("repair -f: exit %d", code)
+	}
+	var fixed workflows.VerifyReport
+	if b, err := os.ReadFile(report); err != nil || json.Unmarshal(b, &fixed) != nil {
+		t.Fatal("no report")
+	}
+	if !fixed.Equal || fixed.Tables[0].Repaired != 1 || fixed.Tables[0].Rechecks < 1 || len(fixed.Tables[0].Differences) != 1 || !fixed.Tables[0].Differences[0].Repaired {
+		t.Fatalf("repair -f while replicating: %+v", fixed)
 	}
 	sn, ss := checksum(t, src, srcDB+".t", "id, v, s")
 	dn, ds := checksum(t, dst, "`"+dstDB+"`.t", "id, v, s")

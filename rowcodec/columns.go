@@ -59,9 +59,11 @@ type Column struct {
 	ColumnType string // full COLUMN_TYPE (e.g. "bigint(20) unsigned")
 	Nullable   bool
 	Charset    string // CHARACTER_SET_NAME, "" for non-string types
-	Unsigned   bool
-	Invisible  bool // MariaDB/MySQL INVISIBLE: SELECT * omits it, so it is always named
-	Kind       Kind
+	// Collation is COLLATION_NAME ("" for non-string types).
+	Collation string `json:"collation,omitempty"`
+	Unsigned  bool
+	Invisible bool // MariaDB/MySQL INVISIBLE: SELECT * omits it, so it is always named
+	Kind      Kind
 	// Dest is the column's name on the destination when it is renamed (columns:);
 	// "" means Name. Writers name destination columns with DestName.
 	Dest string `json:"dest,omitempty"`
@@ -130,7 +132,7 @@ func Columns(ctx context.Context, db *sql.DB, schema, table string) ([]Column, e
 	// EXTRA is parsed in Go: MySQL 8 marks expression defaults "DEFAULT_GENERATED",
 	// which a LIKE '%GENERATED%' would take for a generated column.
 	rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,
-		COALESCE(CHARACTER_SET_NAME, ''), EXTRA, COALESCE(GENERATION_EXPRESSION, '')
+		COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), EXTRA, COALESCE(GENERATION_EXPRESSION, '')
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY ORDINAL_POSITION`, schema, table)
 	if err != nil {
@@ -141,7 +143,7 @@ func Columns(ctx context.Context, db *sql.DB, schema, table string) ([]Column, e
 	for rows.Next() {
 		var c Column
 		var nullable, extra, genExpr string
-		if err := rows.Scan(&c.Name, &c.DataType, &c.ColumnType, &nullable, &c.Charset, &extra, &genExpr); err != nil {
+		if err := rows.Scan(&c.Name, &c.DataType, &c.ColumnType, &nullable, &c.Charset, &c.Collation, &extra, &genExpr); err != nil {
 			return nil, fmt.Errorf("rowcodec: columns of %s.%s: %w", schema, table, err)
 		}
 		if generatedExtra(extra) {

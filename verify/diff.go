@@ -90,9 +90,13 @@ func compareRows(s, d Side, want, got []rowcodec.Row, rows RowFunc, limit int) (
 		want = kept
 	}
 	compared := int64(len(want)) // the source rows the destination should hold
-	byKey := make(map[string]int, len(got))
+	// A table without a key is matched on every column, and may hold a row
+	// twice: each source row takes one destination row of its key, so a row
+	// the source has twice and the destination once is missing once.
+	byKey := make(map[string][]int, len(got))
 	for i, r := range got {
-		byKey[keyOf(r, keyIdx)] = i
+		k := keyOf(r, keyIdx)
+		byKey[k] = append(byKey[k], i)
 	}
 	seen := make([]bool, len(got))
 	var out []Difference
@@ -102,7 +106,11 @@ func compareRows(s, d Side, want, got []rowcodec.Row, rows RowFunc, limit int) (
 	}
 	for _, r := range want {
 		k := keyOf(r, keyIdx)
-		i, ok := byKey[k]
+		var i int
+		ok := len(byKey[k]) > 0
+		if ok {
+			i, byKey[k] = byKey[k][0], byKey[k][1:]
+		}
 		if !ok {
 			if add(difference(Missing, layout, keyIdx, r, nil)) {
 				return out, compared, nil

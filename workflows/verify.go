@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -119,6 +120,8 @@ type Difference struct {
 	Kind    string   `json:"kind"`
 	Key     string   `json:"key"`
 	Columns []string `json:"columns,omitempty"`
+	// Repaired: --repair rewrote the row, and it is equal now.
+	Repaired bool `json:"repaired,omitempty"`
 }
 
 // VerifyRangeResult is what one range found (and repaired).
@@ -309,7 +312,8 @@ func verifyTables(ctx workflow.Context, in VerifyInput, rep *VerifyReport) (int,
 	jobs := 0
 	next := 0
 	// Tables CHECKSUM TABLE compares whole (VerifyTableChecksum), by index.
-	useChecksum := workflow.GetVersion(ctx, "verify-checksum-table", workflow.DefaultVersion, 1) == 1 && !in.NoTableChecksum
+	// Not with a rows/s limit: a whole-table checksum is one scan nothing paces.
+	useChecksum := workflow.GetVersion(ctx, "verify-checksum-table", workflow.DefaultVersion, 1) == 1 && !in.NoTableChecksum && in.RPS == 0
 	checked := map[int]TableChecksum{}
 	for ; next < len(in.Tables) && (jobs == 0 || jobs < verifyJobsPerRun); next++ {
 		t := in.Tables[next]
@@ -408,10 +412,11 @@ func addRange(tv *TableVerify, res VerifyRangeResult, maxDiffs int) {
 	tv.Missing += res.Missing
 	tv.Extra += res.Extra
 	tv.Different += res.Different
-	for _, d := range res.Differences {
-		if len(tv.Differences) < maxDiffs {
-			tv.Differences = append(tv.Differences, d)
-		}
+	// The first maxDiffs keys in key order, whichever job finished first.
+	tv.Differences = append(tv.Differences, res.Differences...)
+	sort.SliceStable(tv.Differences, func(a, b int) bool { return naturalLess(tv.Differences[a].Key, tv.Differences[b].Key) })
+	if len(tv.Differences) > maxDiffs {
+		tv.Differences = tv.Differences[:maxDiffs]
 	}
 }
 
@@ -422,7 +427,7 @@ func finishReport(rep *VerifyReport) {
 	for i := range rep.Tables {
 		tv := &rep.Tables[i]
 		// Ranges finish in any order: the reported keys in a stable order.
-		sort.SliceStable(tv.Differences, func(a, b int) bool { return tv.Differences[a].Key < tv.Differences[b].Key })
+		sort.SliceStable(tv.Differences, func(a, b int) bool { return naturalLess(tv.Differences[a].Key, tv.Differences[b].Key) })
 		rep.Rows += tv.Rows
 		rep.Differences += tv.Missing + tv.Extra + tv.Different
 		if tv.Failed == "" && tv.ChunksDone != tv.Chunks {
@@ -503,4 +508,36 @@ func verifyMessage(av *AutoVerify) string {
 		return fmt.Sprintf("verification: equal (%d row(s) compared)", r.Rows)
 	}
 	return fmt.Sprintf("verification: %d row(s) DIFFER (sluice status shows them; sluice verify --repair rewrites them)", r.Differences)
+}
+
+// naturalLess orders keys as people read them: runs of digits by their value
+// (id=2 before id=10).
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			x, y := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(x) != len(y) {
+				return len(x) < len(y)
+			}
+			if x != y {
+				return x < y
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -237,5 +238,13 @@ func TestVerifyWholeTableChecksum(t *testing.T) {
 	}
 	if !rep.Equal || rep.Rows != 2468 || len(rep.Tables) != 2 || !rep.Tables[0].Whole || rep.Tables[0].Chunks != 0 || len(f.ranges) != 0 {
 		t.Fatalf("report %+v, ranges %d", rep, len(f.ranges))
+	}
+}
+
+func TestNaturalLess(t *testing.T) {
+	keys := []string{"id=10", "id=2", "id=1, k=b", "id=1, k=a", "id=002", "name=\"b\"", "id=100000", "id=9"}
+	sort.SliceStable(keys, func(a, b int) bool { return naturalLess(keys[a], keys[b]) })
+	if got := strings.Join(keys, " | "); got != `id=1, k=a | id=1, k=b | id=2 | id=002 | id=9 | id=10 | id=100000 | name="b"` {
+		t.Fatalf("order: %s", got)
 	}
 }
