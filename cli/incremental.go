@@ -47,6 +47,7 @@ func cutoverCmd() *command {
 		run: func(ctx context.Context, e *Env, g *globals, fs *pflag.FlagSet) (func() error, error) {
 			maxLag := fs.Duration("max-lag", time.Second, "writes may stop once the lag is at most this")
 			timeout := fs.Duration("timeout", 10*time.Minute, "give up (replication goes on) after this long")
+			force := fs.Bool("force", false, "cut over even if the migration's verification (options.verify) has not finished or found differences")
 			return func() error {
 				if fs.NArg() != 1 {
 					return usagef("expected one workflow ID, got %d arguments", fs.NArg())
@@ -62,7 +63,7 @@ func cutoverCmd() *command {
 				defer c.Close()
 				h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 					WorkflowID: id, UpdateName: workflows.CutoverUpdate,
-					Args:         []any{workflows.CutoverRequest{MaxLag: *maxLag, Timeout: *timeout}},
+					Args:         []any{workflows.CutoverRequest{MaxLag: *maxLag, Timeout: *timeout, Force: *force}},
 					WaitForStage: client.WorkflowUpdateStageAccepted,
 				})
 				if err != nil {

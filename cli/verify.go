@@ -32,6 +32,15 @@ func verifyCmd() *command {
 			rps := fs.Int("rps", 0, "at most this many rows compared per second (0: unlimited)")
 			noWhole := fs.Bool("no-table-checksum", false, "compare every table range by range, also where CHECKSUM TABLE could compare it whole")
 			return func() error {
+				if *maxDiffs < 1 || *chunkRows < 1 {
+					return usagef("--max-diffs and --chunk-rows must be at least 1")
+				}
+				if *parallel < 0 || *parallel > spec.MaxFullParallel || *rps < 0 {
+					return usagef("--parallel must be 0-%d and --rps at least 0", spec.MaxFullParallel)
+				}
+				if (*file == "") == (fs.NArg() == 0) || fs.NArg() > 1 {
+					return usagef("give a migration's workflow ID or -f FILE")
+				}
 				var s *spec.Spec
 				var id, task string
 				switch {
@@ -57,12 +66,6 @@ func verifyCmd() *command {
 					id = fs.Arg(0) + "-verify"
 				default:
 					return usagef("give a migration's workflow ID or -f FILE")
-				}
-				if *maxDiffs < 1 || *chunkRows < 1 {
-					return usagef("--max-diffs and --chunk-rows must be at least 1")
-				}
-				if *parallel < 0 || *parallel > spec.MaxFullParallel || *rps < 0 {
-					return usagef("--parallel must be 0-%d and --rps at least 0", spec.MaxFullParallel)
 				}
 				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task, Parallel: *parallel, RPS: *rps, NoTableChecksum: *noWhole}
 				_, c, run, err := launchSpec(ctx, g, s, workflows.VerifyName, id, in)

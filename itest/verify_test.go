@@ -134,6 +134,25 @@ options:
 		t.Errorf("differences (%d):\n%s\nwant:\n%s", rep.Differences, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
+	// --max-diffs bounds the keys listed, not the counts; --rps holds the
+	// comparison to that many rows a second (the whole-table checksum, one
+	// scan nothing paces, is off with a limit).
+	started := time.Now()
+	rep = verifyRun(1, "-f", file, "--max-diffs", "1", "--rps", "5000")
+	elapsed := time.Since(started)
+	if rep.Differences != 15 || rep.Rows != 5370 {
+		t.Errorf("--max-diffs 1: %d difference(s) in %d rows, want 15 in 5370", rep.Differences, rep.Rows)
+	}
+	for _, tv := range rep.Tables {
+		if len(tv.Differences) > 1 || tv.Whole {
+			t.Errorf("--max-diffs 1 --rps: %s lists %d difference(s), whole %v", tv.Table, len(tv.Differences), tv.Whole)
+		}
+	}
+	if min := 5370 * time.Second * 9 / 10 / 5000; elapsed < min {
+		t.Errorf("--rps 5000 compared 5370 rows in %s, under %s", elapsed, min)
+	}
+	t.Logf("--rps 5000: 5370 rows in %s", elapsed.Round(time.Millisecond))
+
 	// Repair, then verify again: equal, and the destination is the source's.
 	rep = verifyRun(0, "-f", file, "--repair")
 	if !rep.Equal {

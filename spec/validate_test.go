@@ -231,6 +231,8 @@ func TestWarnings(t *testing.T) {
 			}},
 		{"tls settings that do nothing", strings.Replace(base, "${SRC_PASSWORD}\n", "${SRC_PASSWORD}\n  tls: {mode: disabled, ca: /ca.pem}\n", 1) +
 			"", []want{{6, 15, "source.tls.mode", "TLS is disabled: tls.ca, tls.cert, tls.key and tls.server_name are ignored"}}},
+		{"verify throttle without a verification", base + "options:\n  verify: {rps: 100}\n",
+			[]want{{14, 11, "options.verify", "rps and parallel are ignored: neither after_full nor continuous is on"}}},
 		{"server_name without verify-identity", strings.Replace(base, "${SRC_PASSWORD}\n", "${SRC_PASSWORD}\n  tls: {mode: required, server_name: db}\n", 1),
 			[]want{{6, 38, "source.tls.server_name", "only used with tls.mode verify-identity (the mode is required)"}}},
 	}

@@ -65,6 +65,9 @@ type CutoverRequest struct {
 	MaxLag time.Duration `json:"max_lag"`
 	// Timeout bounds the whole cutover.
 	Timeout time.Duration `json:"timeout"`
+	// Force cuts over although the migration's verification (options.verify)
+	// has not finished or found differences.
+	Force bool `json:"force,omitempty"`
 }
 
 // IncrementalProgress is the Incremental activity's heartbeat (read by `sluice
@@ -250,6 +253,18 @@ func registerCutover(ctx workflow.Context, s spec.Spec, st *Status) (*cutovers, 
 				return errors.New("a cutover is already in progress")
 			case req.MaxLag < 0 || req.Timeout <= 0:
 				return errors.New("cutover needs max lag ≥ 0 and a positive timeout")
+			}
+			if req.Force || st.Verify == nil {
+				return nil
+			}
+			// The migration's verification is the user's evidence: no cutover
+			// before it has compared everything once, or while it says rows
+			// differ.
+			switch r := st.Verify.Report; {
+			case r == nil && s.Options.Verify.AfterFull:
+				return errors.New("the verification after the full copy (options.verify.after_full) has not finished: sluice status shows its progress; cut over once it reports equal, or with --force")
+			case r != nil && !r.Equal:
+				return fmt.Errorf("the migration's last verification found %d differing row(s) (sluice status lists them): rewrite them with sluice verify %s --repair and wait for a round that reports equal, or cut over with --force", r.Differences, workflow.GetInfo(ctx).WorkflowExecution.ID)
 			}
 			return nil
 		}})

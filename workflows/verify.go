@@ -24,6 +24,9 @@ const (
 	verifyRangeActivity    = "VerifyRange"
 	verifyWaitActivity     = "VerifyWaitReplication"
 	verifyChecksumActivity = "VerifyTableChecksum"
+	// VerifyRoundSignal carries a round's report from the migration's
+	// verification to the migration.
+	VerifyRoundSignal = "verify-round"
 	// VerifyEvent is the alert posted when the migration's verification
 	// (options.verify) finds differences.
 	VerifyEvent = "verify_differences"
@@ -245,6 +248,13 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 	rep.Finished = workflow.Now(ctx)
 	done := *rep
 	done.Last = nil
+	if in.Migration != "" {
+		// The migration holds each round's report: sluice status shows it, and
+		// its cutover waits for an equal one.
+		if err := workflow.SignalExternalWorkflow(ctx, in.Migration, "", VerifyRoundSignal, done).Get(ctx, nil); err != nil && ctx.Err() == nil {
+			workflow.GetLogger(ctx).Warn("the migration did not get the verification's report", "error", err)
+		}
+	}
 	if !rep.Equal && in.Migration != "" && in.Spec.Options.Alerts.Webhook != "" {
 		alertDifferences(ctx, in, rep)
 	}
@@ -474,6 +484,16 @@ func startAutoVerify(ctx workflow.Context, s spec.Spec, st *Status, task string)
 		WaitForCancellation: true,
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, VerifyName, in)
+	rounds := workflow.GetSignalChannel(ctx, VerifyRoundSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var rep VerifyReport
+			if !rounds.Receive(ctx, &rep) || ctx.Err() != nil {
+				return
+			}
+			av.Report = &rep
+		}
+	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var rep VerifyReport
 		err := f.Get(ctx, &rep)

@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/sluice-dev/sluice/plan"
+	"github.com/sluice-dev/sluice/precheck"
 	"github.com/sluice-dev/sluice/spec"
 )
 
@@ -97,6 +99,11 @@ func TestContinuousVerifyRound(t *testing.T) {
 	env := verifyEnv(f)
 	s := spec.Spec{Name: "t", Options: spec.Options{Alerts: spec.Alerts{Webhook: "${HOOK}"}}}
 	in := VerifyInput{Spec: s, Task: "m/1", Parallel: 2, RPS: 1000, WaitCaughtUp: true, Continuous: true, Interval: time.Minute, Round: 1, Migration: "m"}
+	var sent []VerifyReport
+	env.OnSignalExternalWorkflow(mock.Anything, "m", "", VerifyRoundSignal, mock.Anything).Return(func(_, _, _, _ string, arg any) error {
+		sent = append(sent, arg.(VerifyReport))
+		return nil
+	})
 	env.ExecuteWorkflow(Verify, in)
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
@@ -112,6 +119,9 @@ func TestContinuousVerifyRound(t *testing.T) {
 	}
 	if f.waits != 1 || len(f.ranges) != 2 || f.ranges[0].RPS != 500 || f.ranges[0].Task != "m/1" {
 		t.Fatalf("waits %d, ranges %+v", f.waits, f.ranges)
+	}
+	if len(sent) != 1 || sent[0].Differences != 1 || !sent[0].Done {
+		t.Fatalf("the round's report to the migration: %+v", sent)
 	}
 	if len(f.alerts) != 1 || f.alerts[0].Event != VerifyEvent || f.alerts[0].Task != "m" || !strings.Contains(f.alerts[0].Message, "1 differing row(s) in 20 compared") {
 		t.Fatalf("alerts %+v", f.alerts)
@@ -246,5 +256,85 @@ func TestNaturalLess(t *testing.T) {
 	sort.SliceStable(keys, func(a, b int) bool { return naturalLess(keys[a], keys[b]) })
 	if got := strings.Join(keys, " | "); got != `id=1, k=a | id=1, k=b | id=2 | id=002 | id=9 | id=10 | id=100000 | name="b"` {
 		t.Fatalf("order: %s", got)
+	}
+}
+
+// The cutover waits for the migration's verification: refused before the
+// verification after the full copy has reported, and while its last report
+// says rows differ; --force cuts over all the same.
+func TestCutoverWaitsForTheVerification(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		fv     *fakeVerify
+		force  bool
+		refuse string
+	}{
+		{"not finished", &fakeVerify{block: true}, false, "has not finished"},
+		{"differences", &fakeVerify{differ: true}, false, "found 1 differing row(s)"},
+		{"forced", &fakeVerify{differ: true}, true, ""},
+		{"equal", &fakeVerify{}, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeIncremental{}
+			env := incrementalEnv(f)
+			c.fv.register(env)
+			env.RegisterWorkflow(Verify)
+			s := incrementalOnly
+			s.Options.Verify = spec.Verify{AfterFull: true}
+			var rejected, updErr error
+			accepted := false
+			env.RegisterDelayedCallback(func() {
+				env.UpdateWorkflow(CutoverUpdate, "u1", &testsuite.TestUpdateCallback{
+					OnReject:   func(err error) { rejected = err },
+					OnAccept:   func() { accepted = true },
+					OnComplete: func(v any, err error) { updErr = err },
+				}, CutoverRequest{MaxLag: time.Second, Timeout: time.Minute, Force: c.force})
+			}, 2*time.Second)
+			env.RegisterDelayedCallback(func() {
+				if !accepted {
+					env.SignalWorkflow(StopSignal, nil)
+				}
+			}, 3*time.Second)
+			env.ExecuteWorkflow(Migration, s)
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			if c.refuse != "" {
+				if rejected == nil || !strings.Contains(rejected.Error(), c.refuse) || accepted {
+					t.Fatalf("want a refusal with %q, got %v (accepted %v)", c.refuse, rejected, accepted)
+				}
+				return
+			}
+			if rejected != nil || !accepted || updErr != nil {
+				t.Fatalf("cutover: rejected %v, accepted %v, %v", rejected, accepted, updErr)
+			}
+		})
+	}
+}
+
+// Without incremental, after_full compares once the copy is done and the
+// migration ends with the report.
+func TestFullOnlyMigrationVerifiesAfterTheCopy(t *testing.T) {
+	f := &fakeFull{tables: 1, ranges: 1}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(func(ctx context.Context, s spec.Spec) (precheck.Report, error) { return precheck.Report{}, nil },
+		activity.RegisterOptions{Name: precheckActivity})
+	f.registerAll(env)
+	fv := &fakeVerify{differ: true}
+	fv.register(env)
+	env.RegisterWorkflow(Verify)
+	s := spec.Spec{Name: "t", Types: []spec.MigrationType{spec.TypeFull}, Options: spec.Options{Verify: spec.Verify{AfterFull: true}}}
+	env.ExecuteWorkflow(Migration, s)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Verify == nil || res.Verify.Report == nil || res.Verify.Report.Differences != 1 || fv.waits != 0 ||
+		!strings.Contains(res.Message, "verification: 1 row(s) DIFFER") {
+		t.Fatalf("result %+v: %s", res.Verify, res.Message)
 	}
 }
