@@ -132,6 +132,13 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 		}
 		return workflows.VerifyRangeResult{}, err
 	}
+	// Does replication write these tables now? (A task cut over, stopped or
+	// never started has nothing in flight.)
+	if live, err := replicating(ctx, dst, in.Task); err != nil {
+		return workflows.VerifyRangeResult{}, classify(err)
+	} else if !live {
+		in.Task = ""
+	}
 	started := time.Now()
 	var total workflows.VerifyRangeResult
 	rs := job.ranges()
@@ -206,7 +213,10 @@ func (a *Activities) verifyOne(ctx context.Context, src, dst *sql.DB, in workflo
 	}
 	// diffs is every difference, not only the reported ones.
 	state.Store("repairing " + in.Table.String())
-	if in.Task != "" && !sv.Key.None() {
+	if in.Task != "" && sv.Key.None() {
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("verify: repair %s: a table without a key is not repaired while replication runs (no key to lock its rows by while replication catches up): repair it after the cutover or a stop", in.Table), ErrVerifyFailed, nil)
+	}
+	if in.Task != "" {
 		// Replication writes these tables too: each row is rewritten while the
 		// source's is locked and replication has applied everything before it.
 		left, err := lockedBatches(ctx, diffs, func(keys [][]any) error {
@@ -295,14 +305,8 @@ func (a *Activities) VerifyTableChecksum(ctx context.Context, s spec.Spec, t pla
 
 // checksumTableFits says why CHECKSUM TABLE cannot compare t ("": it can).
 func checksumTableFits(ctx context.Context, src, dst *sql.DB, r *resolvedSchema, t plan.Object, task string) (string, error) {
-	if task != "" {
-		st, err := applier.StoreOf(dst, task).Task(ctx)
-		if err != nil && !noTask(err) {
-			return "", err
-		}
-		if err == nil && st.State == applier.StateRunning {
-			return "replication runs", nil
-		}
+	if live, err := replicating(ctx, dst, task); err != nil || live {
+		return "replication runs", err
 	}
 	if e, ok := entryOf(r, t.Database, t.Name); ok && (e.Filter != "" || len(e.Transform) > 0) {
 		return "filters or transforms", nil
@@ -591,6 +595,12 @@ func diffID(d verify.Difference) string {
 // position now (told to waiting first).
 func waitCaughtUp(ctx context.Context, src, dst *sql.DB, task string, bound time.Duration, waiting func(binlog.Position)) error {
 	store := applier.StoreOf(dst, task)
+	// Nothing replicating, nothing in flight: not even the source's position
+	// is read (the account may lack the privilege a full-only migration
+	// never needed).
+	if live, err := replicating(ctx, dst, task); err != nil || !live {
+		return err
+	}
 	kind, err := flavorKind(ctx, src)
 	if err != nil {
 		return err
@@ -650,6 +660,21 @@ func waitApplied(ctx context.Context, store *applier.Store, kind string, pos bin
 
 // epochSettle: see waitApplied.
 const epochSettle = 2 * time.Second
+
+// replicating reports that the task's applier runs (its row says running).
+func replicating(ctx context.Context, dst *sql.DB, task string) (bool, error) {
+	if task == "" {
+		return false, nil
+	}
+	t, err := applier.StoreOf(dst, task).Task(ctx)
+	if noTask(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return t.State == applier.StateRunning, nil
+}
 
 // noTask: the destination has no such task (no row, or no metadata schema:
 // a migration without incremental).

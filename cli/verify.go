@@ -42,7 +42,7 @@ func verifyCmd() *command {
 					return usagef("give a migration's workflow ID or -f FILE")
 				}
 				var s *spec.Spec
-				var id, task string
+				var id, task, migration string
 				switch {
 				case *file != "" && fs.NArg() == 0:
 					var err error
@@ -54,8 +54,11 @@ func verifyCmd() *command {
 					// changes in flight are told from differences, and a repair
 					// takes the source's locks (as with the migration's ID).
 					if running, _ := isRunning(ctx, g, s.WorkflowID()); running {
-						if _, task, err = migrationSpec(ctx, g, s.WorkflowID()); err != nil {
-							task = ""
+						if _, t, err := migrationSpec(ctx, g, s.WorkflowID()); err == nil {
+							migration = s.WorkflowID()
+							if s.Has(spec.TypeIncremental) {
+								task = t
+							}
 						}
 					}
 				case *file == "" && fs.NArg() == 1:
@@ -63,11 +66,19 @@ func verifyCmd() *command {
 					if s, task, err = migrationSpec(ctx, g, fs.Arg(0)); err != nil {
 						return err
 					}
+					if !s.Has(spec.TypeIncremental) {
+						task = "" // nothing replicates into its tables
+					}
+					if running, _ := isRunning(ctx, g, fs.Arg(0)); running {
+						// The report reaches the migration (its cutover waits for an
+						// equal one with options.verify).
+						migration = fs.Arg(0)
+					}
 					id = fs.Arg(0) + "-verify"
 				default:
 					return usagef("give a migration's workflow ID or -f FILE")
 				}
-				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task, Parallel: *parallel, RPS: *rps, NoTableChecksum: *noWhole}
+				in := workflows.VerifyInput{Spec: *s, Repair: *repair, MaxDiffs: *maxDiffs, ChunkRows: *chunkRows, Task: task, Parallel: *parallel, RPS: *rps, NoTableChecksum: *noWhole, Migration: migration}
 				_, c, run, err := launchSpec(ctx, g, s, workflows.VerifyName, id, in)
 				if err != nil {
 					return err
@@ -166,7 +177,7 @@ func printVerify(w io.Writer, rep workflows.VerifyReport) {
 			how += fmt.Sprintf(", %d recheck(s) after replication caught up", t.Rechecks)
 		}
 		if t.Unsettled > 0 {
-			how += fmt.Sprintf(", %d range(s) UNSETTLED (replication behind: differences may be in flight)", t.Unsettled)
+			how += fmt.Sprintf(", %d part(s) UNSETTLED (not told apart from changes in flight)", t.Unsettled)
 		}
 		if t.Failed != "" {
 			how = "FAILED: " + t.Failed

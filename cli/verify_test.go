@@ -34,7 +34,7 @@ func TestPrintVerify(t *testing.T) {
 	}})
 	out := b.String()
 	for _, want := range []string{
-		"table `a`.`t`  10    3       1       1        0      1          1         checksums, 2 recheck(s) after replication caught up, 1 range(s) UNSETTLED",
+		"table `a`.`t`  10    3       1       1        0      1          1         checksums, 2 recheck(s) after replication caught up, 1 part(s) UNSETTLED",
 		"CHECKSUM TABLE (same definitions)", "FAILED: part 1: boom",
 		"  different id=2 columns [v]\n  missing id=9\n  extra id=10 (repaired)",
 		"DIFFERENT: 2 row(s) differ of 30 compared",

@@ -2,6 +2,7 @@ package itest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -154,7 +155,7 @@ options:
 	t.Logf("--rps 5000: 5370 rows in %s", elapsed.Round(time.Millisecond))
 
 	// Repair, then verify again: equal, and the destination is the source's.
-	rep = verifyRun(0, "-f", file, "--repair")
+	rep = verifyRun(0, "sluice-vf", "--repair") // by the finished migration's ID
 	if !rep.Equal {
 		t.Fatalf("after repair: %+v", rep)
 	}
@@ -196,6 +197,28 @@ options:
 	gotG := testenv.Rows(t, dst, "SELECT id, v, name FROM "+dq+".g ORDER BY id")
 	if strings.Join(wantG, "\n") != strings.Join(gotG, "\n") {
 		t.Errorf("g after repair: %d rows, want %d", len(gotG), len(wantG))
+	}
+
+	// A string key of another collation on the destination: rows cannot be
+	// matched by key (nor ranges bounded alike), so the table is refused,
+	// saying why, and nothing is written.
+	for _, x := range []struct {
+		db      *sql.DB
+		name, c string
+	}{{src, srcDB, "utf8mb4_general_ci"}, {dst, dq, "utf8mb4_bin"}} {
+		for _, q := range []string{"CREATE TABLE " + x.name + ".sk (code VARCHAR(10) COLLATE " + x.c + " PRIMARY KEY, v INT)", "INSERT INTO " + x.name + ".sk VALUES ('a', 1), ('B', 2)"} {
+			if _, err := x.db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	kfile := writeFile(t, "vk", servers(env, "vk", "IT_SRC_PASSWORD", "IT_DST_PASSWORD")+fmt.Sprintf("types: [full]\nobjects:\n  - database: %s\n    to: %s\n    tables: [sk]\n", srcDB, dstDB))
+	code, out, _ := s.sluice(t, "verify", "-f", kfile, "--repair")
+	if code != 1 || !strings.Contains(out, "key column code is utf8mb4 (utf8mb4_general_ci) on the source and utf8mb4 (utf8mb4_bin) on the destination") {
+		t.Errorf("a key of another collation: exit %d\n%s", code, out)
+	}
+	if n := countRows(dst, dq+".sk"); n != 2 {
+		t.Errorf("the refused table has %d rows on the destination, want its 2", n)
 	}
 }
 
@@ -390,6 +413,11 @@ options:
 		}
 		return false
 	})
+	// The cutover waits: the last verification found a differing row.
+	if code, _, errOut := s.sluice(t, "cutover", id, "--timeout", "1m"); code == 0 || !strings.Contains(errOut, "found 1 differing row(s)") {
+		t.Fatalf("cutover with a difference: exit %d, %s", code, errOut)
+	}
+
 	// Repaired while replicating, by the workflow file (its migration runs:
 	// the same rechecks and locked repair as by the ID): equal.
 	if code, _, _ := s.sluice(t, "verify", "-f", file, "--repair", "--output", report, "--chunk-rows", "2000"); code != 0 {
@@ -407,9 +435,28 @@ options:
 	if sn != dn || ss != ds {
 		t.Errorf("after repair: source %s rows (%s), destination %s rows (%s)", sn, ss, dn, ds)
 	}
-	// Stopped, the migration ends with its verification's last report.
-	if code, _, _ := s.sluice(t, "stop", id); code != 0 {
-		t.Fatal("stop")
+	// The repair's equal report reached the migration: the cutover goes
+	// ahead (a round that compared before the repair may report after it:
+	// then the next one is equal).
+	migrationVerify := func() *workflows.VerifyReport {
+		q, err := s.client.QueryWorkflow(context.Background(), id, "", workflows.StatusQuery)
+		var st workflows.Status
+		if err != nil || q.Get(&st) != nil || st.Verify == nil {
+			return nil
+		}
+		return st.Verify.Report
+	}
+	cut := false
+	for attempt := 0; attempt < 3 && !cut; attempt++ {
+		waitUntil(t, "an equal verification report in the migration", time.Minute, func() bool { r := migrationVerify(); return r != nil && r.Equal })
+		code, out, errOut := s.sluice(t, "cutover", id, "--max-lag", "1s", "--timeout", "2m")
+		cut = code == 0 && strings.Contains(out, "The migration is complete")
+		if !cut && !strings.Contains(errOut, "differing row(s)") {
+			t.Fatalf("cutover after the repair: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	if !cut {
+		t.Fatal("the cutover stayed refused after the repair")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -122,7 +122,7 @@ func checksumQuery(s Side, rng chunk.Range) (string, []any, error) {
 //     hold the same text in other bytes): converted, or as they are when the
 //     column is utf8mb4 already (CONVERT copies every value); all labelled
 //     utf8mb4_bin, so columns of other collations mix in CONCAT_WS;
-//   - FLOAT widened to DOUBLE (+ 0e0), DOUBLE as the server renders it (every digit
+//   - FLOAT widened to DOUBLE (* 1e0), DOUBLE as the server renders it (every digit
 //     that round-trips), so no digit is rounded away;
 //   - everything else as the server renders it: DECIMAL with its scale (1.0 is
 //     not 1.00), temporal values with their fractional digits, binary strings,
@@ -131,8 +131,9 @@ func valueExpr(c rowcodec.Column) string {
 	q := sqltok.Quote(c.Name)
 	switch {
 	case c.Kind == rowcodec.KindFloat:
-		// Widened by arithmetic: CAST(… AS DOUBLE) is MySQL 8.0.17+ only.
-		return "(" + q + " + 0e0)"
+		// Widened by arithmetic: CAST(… AS DOUBLE) is MySQL 8.0.17+ only, and
+		// a product keeps -0 (a sum with 0 would make it +0).
+		return "(" + q + " * 1e0)"
 	case c.Charset == "utf8mb4":
 		return q + " COLLATE utf8mb4_bin"
 	case c.Charset != "" && c.Charset != "binary":

@@ -261,6 +261,8 @@ func registerCutover(ctx workflow.Context, s spec.Spec, st *Status) (*cutovers, 
 			// before it has compared everything once, or while it says rows
 			// differ.
 			switch r := st.Verify.Report; {
+			case r == nil && st.Verify.Error != "":
+				return fmt.Errorf("the migration's verification failed (%s): run sluice verify %s, or cut over with --force", st.Verify.Error, workflow.GetInfo(ctx).WorkflowExecution.ID)
 			case r == nil && s.Options.Verify.AfterFull:
 				return errors.New("the verification after the full copy (options.verify.after_full) has not finished: sluice status shows its progress; cut over once it reports equal, or with --force")
 			case r != nil && !r.Equal:

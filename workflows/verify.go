@@ -3,8 +3,8 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"sort"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -69,7 +69,8 @@ type VerifyInput struct {
 	// Round counts the rounds (continued as new); Last is the previous one's report.
 	Round int           `json:"round,omitempty"`
 	Last  *VerifyReport `json:"last,omitempty"`
-	// Migration is the migration's workflow ID (for its alerts).
+	// Migration is the running migration's workflow ID: each report is sent
+	// to it (signal VerifyRoundSignal); its own rounds (Round > 0) alert.
 	Migration string `json:"migration,omitempty"`
 
 	// A round continues as new every verifyJobsPerRun activities, so its
@@ -255,7 +256,7 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 			workflow.GetLogger(ctx).Warn("the migration did not get the verification's report", "error", err)
 		}
 	}
-	if !rep.Equal && in.Migration != "" && in.Spec.Options.Alerts.Webhook != "" {
+	if !rep.Equal && in.Migration != "" && in.Round > 0 && in.Spec.Options.Alerts.Webhook != "" {
 		alertDifferences(ctx, in, rep)
 	}
 	if !in.Continuous || ctx.Err() != nil {
@@ -424,7 +425,7 @@ func addRange(tv *TableVerify, res VerifyRangeResult, maxDiffs int) {
 	tv.Different += res.Different
 	// The first maxDiffs keys in key order, whichever job finished first.
 	tv.Differences = append(tv.Differences, res.Differences...)
-	sort.SliceStable(tv.Differences, func(a, b int) bool { return naturalLess(tv.Differences[a].Key, tv.Differences[b].Key) })
+	sortDifferences(tv.Differences)
 	if len(tv.Differences) > maxDiffs {
 		tv.Differences = tv.Differences[:maxDiffs]
 	}
@@ -437,7 +438,7 @@ func finishReport(rep *VerifyReport) {
 	for i := range rep.Tables {
 		tv := &rep.Tables[i]
 		// Ranges finish in any order: the reported keys in a stable order.
-		sort.SliceStable(tv.Differences, func(a, b int) bool { return naturalLess(tv.Differences[a].Key, tv.Differences[b].Key) })
+		sortDifferences(tv.Differences)
 		rep.Rows += tv.Rows
 		rep.Differences += tv.Missing + tv.Extra + tv.Different
 		if tv.Failed == "" && tv.ChunksDone != tv.Chunks {
@@ -530,21 +531,32 @@ func verifyMessage(av *AutoVerify) string {
 	return fmt.Sprintf("verification: %d row(s) DIFFER (sluice status shows them; sluice verify --repair rewrites them)", r.Differences)
 }
 
-// naturalLess orders keys as people read them: runs of digits by their value
-// (id=2 before id=10).
+// sortDifferences puts what still differs first, each part in key order.
+func sortDifferences(ds []Difference) {
+	sort.SliceStable(ds, func(a, b int) bool {
+		if ds[a].Repaired != ds[b].Repaired {
+			return !ds[a].Repaired
+		}
+		return naturalLess(ds[a].Key, ds[b].Key)
+	})
+}
+
+// naturalLess orders keys as people read them: numbers (with a sign and a
+// fraction) by their value (id=2 before id=10, id=-10 before id=-5), the rest
+// byte by byte.
 func naturalLess(a, b string) bool {
 	for a != "" && b != "" {
-		da, db := digits(a), digits(b)
-		if da > 0 && db > 0 {
-			x, y := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if len(x) != len(y) {
-				return len(x) < len(y)
+		na, nb := number(a), number(b)
+		if na > 0 && nb > 0 {
+			x, okx := new(big.Rat).SetString(a[:na])
+			y, oky := new(big.Rat).SetString(b[:nb])
+			if okx && oky {
+				if c := x.Cmp(y); c != 0 {
+					return c < 0
+				}
+				a, b = a[na:], b[nb:]
+				continue
 			}
-			if x != y {
-				return x < y
-			}
-			a, b = a[da:], b[db:]
-			continue
 		}
 		if a[0] != b[0] {
 			return a[0] < b[0]
@@ -554,10 +566,24 @@ func naturalLess(a, b string) bool {
 	return len(a) < len(b)
 }
 
-func digits(s string) int {
+// number is the length of the number s starts with: -?digits(.digits)?.
+func number(s string) int {
 	n := 0
+	if n < len(s) && s[n] == '-' {
+		n++
+	}
+	d := n
 	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
 		n++
+	}
+	if n == d {
+		return 0
+	}
+	if n+1 < len(s) && s[n] == '.' && s[n+1] >= '0' && s[n+1] <= '9' {
+		n++
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
 	}
 	return n
 }

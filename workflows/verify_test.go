@@ -252,9 +252,9 @@ func TestVerifyWholeTableChecksum(t *testing.T) {
 }
 
 func TestNaturalLess(t *testing.T) {
-	keys := []string{"id=10", "id=2", "id=1, k=b", "id=1, k=a", "id=002", "name=\"b\"", "id=100000", "id=9"}
+	keys := []string{"id=10", "id=2", "id=1, k=b", "id=1, k=a", "id=002", "name=\"b\"", "id=100000", "id=9", "id=-5", "id=-10", "id=1.5", "id=1.25"}
 	sort.SliceStable(keys, func(a, b int) bool { return naturalLess(keys[a], keys[b]) })
-	if got := strings.Join(keys, " | "); got != `id=1, k=a | id=1, k=b | id=2 | id=002 | id=9 | id=10 | id=100000 | name="b"` {
+	if got := strings.Join(keys, " | "); got != `id=-10 | id=-5 | id=1, k=a | id=1, k=b | id=1.25 | id=1.5 | id=2 | id=002 | id=9 | id=10 | id=100000 | name="b"` {
 		t.Fatalf("order: %s", got)
 	}
 }
@@ -336,5 +336,15 @@ func TestFullOnlyMigrationVerifiesAfterTheCopy(t *testing.T) {
 	if res.Verify == nil || res.Verify.Report == nil || res.Verify.Report.Differences != 1 || fv.waits != 0 ||
 		!strings.Contains(res.Message, "verification: 1 row(s) DIFFER") {
 		t.Fatalf("result %+v: %s", res.Verify, res.Message)
+	}
+}
+
+// What still differs comes before what was repaired, so --max-diffs keeps it.
+func TestAddRangeKeepsWhatStillDiffersFirst(t *testing.T) {
+	var tv TableVerify
+	addRange(&tv, VerifyRangeResult{Ranges: 1, RangesDiffer: 1, Different: 1, RepairedRows: 2, Differences: []Difference{
+		{Kind: "missing", Key: "id=1", Repaired: true}, {Kind: "extra", Key: "id=2", Repaired: true}, {Kind: "different", Key: "id=30"}}}, 2)
+	if len(tv.Differences) != 2 || tv.Differences[0].Key != "id=30" || tv.Differences[1].Key != "id=1" || tv.Repaired != 2 || tv.ChunksDiffer != 1 {
+		t.Fatalf("%+v", tv)
 	}
 }
