@@ -132,6 +132,16 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 		}
 		return workflows.VerifyRangeResult{}, err
 	}
+	// Columns defined otherwise on the destination: their values may differ
+	// for that reason alone, and a repair rewrites values, not definitions.
+	var notes []string
+	if rows == nil {
+		for i, c := range write {
+			if d := dv.Columns[i]; !strings.EqualFold(c.ColumnType, d.ColumnType) {
+				notes = append(notes, fmt.Sprintf("column %s is %s on the source and %s on the destination: values may differ for that alone, and --repair rewrites values, not definitions (ALTER the destination's column to match)", d.Name, c.ColumnType, d.ColumnType))
+			}
+		}
+	}
 	// Does replication write these tables now? (A task cut over, stopped or
 	// never started has nothing in flight.)
 	if live, err := replicating(ctx, dst, in.Task); err != nil {
@@ -176,6 +186,9 @@ func (a *Activities) VerifyRange(ctx context.Context, s spec.Spec, in workflows.
 				total.Differences = append(total.Differences, d)
 			}
 		}
+	}
+	if total.Missing+total.Extra+total.Different > 0 {
+		total.Notes = notes
 	}
 	return total, classify(pace(ctx, started, total.Rows, in.RPS))
 }

@@ -186,10 +186,13 @@ func printVerify(w io.Writer, rep workflows.VerifyReport) {
 	}
 	tw.Flush()
 	for _, t := range rep.Tables {
-		if len(t.Differences) == 0 {
+		if len(t.Differences) == 0 && len(t.Notes) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s:\n", t.Table)
+		for _, n := range t.Notes {
+			fmt.Fprintln(w, "  note: "+n)
+		}
 		for _, d := range t.Differences {
 			line := "  " + d.Kind + " " + d.Key
 			if len(d.Columns) > 0 {

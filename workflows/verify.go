@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"time"
 
@@ -143,6 +144,8 @@ type VerifyRangeResult struct {
 	// RepairedRows were rewritten and compared equal after; Missing, Extra and
 	// Different count what still differs.
 	RepairedRows int64 `json:"repaired_rows,omitempty"`
+	// Notes say why rows may differ (column definitions that differ).
+	Notes []string `json:"notes,omitempty"`
 	// Rechecks counts the comparisons repeated after replication caught up.
 	Rechecks int `json:"rechecks,omitempty"`
 	// Unsettled: replication did not pass the comparison's source position in
@@ -168,6 +171,7 @@ type TableVerify struct {
 	Rechecks    int          `json:"rechecks,omitempty"`
 	Unsettled   int          `json:"unsettled,omitempty"`
 	Differences []Difference `json:"differences,omitempty"`
+	Notes       []string     `json:"notes,omitempty"`
 	Failed      string       `json:"failed,omitempty"`
 }
 
@@ -423,6 +427,11 @@ func addRange(tv *TableVerify, res VerifyRangeResult, maxDiffs int) {
 	tv.Missing += res.Missing
 	tv.Extra += res.Extra
 	tv.Different += res.Different
+	for _, n := range res.Notes {
+		if !slices.Contains(tv.Notes, n) {
+			tv.Notes = append(tv.Notes, n)
+		}
+	}
 	// The first maxDiffs keys in key order, whichever job finished first.
 	tv.Differences = append(tv.Differences, res.Differences...)
 	sortDifferences(tv.Differences)
