@@ -7,35 +7,6 @@ import (
 	"time"
 )
 
-func TestParseStatusKB(t *testing.T) {
-	status := "Name:\tsluice-worker\nVmPeak:\t 2000000 kB\nVmHWM:\t  211456 kB\nVmRSS:\t  150000 kB\n"
-	got, err := parseStatusKB(status, "VmHWM:")
-	if err != nil || got != 211456*1024 {
-		t.Fatalf("VmHWM = %d, %v; want %d", got, err, 211456*1024)
-	}
-	if got, err := parseStatusKB(status, "VmRSS:"); err != nil || got != 150000*1024 {
-		t.Fatalf("VmRSS = %d, %v", got, err)
-	}
-	if _, err := parseStatusKB("Name:\tx\n", "VmHWM:"); err == nil {
-		t.Fatal("no VmHWM line: want an error")
-	}
-	if _, err := parseStatusKB("VmHWM:\t 12 MB\n", "VmHWM:"); err == nil {
-		t.Fatal("unexpected unit: want an error")
-	}
-}
-
-func TestParseStatCPU(t *testing.T) {
-	// The command name holds a space and a ')': fields are counted after the last ')'.
-	stat := "4242 (sluice (w) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 12 0 100 0 0"
-	got, err := parseStatCPU(stat)
-	if err != nil || got != 3250*time.Millisecond {
-		t.Fatalf("cpu = %v, %v; want 3.25s (250+75 ticks)", got, err)
-	}
-	if _, err := parseStatCPU("4242 (x) S 1 2"); err == nil {
-		t.Fatal("short stat: want an error")
-	}
-}
-
 func TestCompareStates(t *testing.T) {
 	src := []tableState{{"a", 10, "111"}, {"b", 5, "222"}, {"c", 1, "333"}}
 	if d := compareStates(src, src); len(d) != 0 {
@@ -160,29 +131,5 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestParseProcStat(t *testing.T) {
-	// user nice system idle iowait irq softirq steal guest guest_nice
-	got, err := parseProcStat("cpu  100 5 50 9999 300 1 2 3 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
-	if err != nil || got != 1610*time.Millisecond {
-		t.Fatalf("busy = %v, %v; want 1.61s (161 ticks: idle and iowait left out)", got, err)
-	}
-	if _, err := parseProcStat("intr 1 2 3\n"); err == nil {
-		t.Fatal("no cpu line: want an error")
-	}
-}
-
-func TestSettleOther(t *testing.T) {
-	r := &runResult{CPU: map[string]float64{otherCPU: 10, "sluice-worker": 6, "source mariadbd": 3}}
-	r.settleOther()
-	if r.CPU[otherCPU] != 1 {
-		t.Fatalf("other = %v, want 1", r.CPU[otherCPU])
-	}
-	r = &runResult{CPU: map[string]float64{otherCPU: 2, "mydumper": 3}}
-	r.settleOther()
-	if r.CPU[otherCPU] != 0 {
-		t.Fatalf("other = %v, want 0 (never negative)", r.CPU[otherCPU])
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/sluice-dev/sluice/bench/benchproc"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -59,21 +60,6 @@ type runResult struct {
 	AllOtherCPU []float64 `json:"all_other_cpu_seconds,omitempty"`
 }
 
-// settleOther turns the machine's busy time recorded under otherCPU into what the
-// measured processes did not use (never below 0: tick rounding).
-func (r *runResult) settleOther() {
-	busy, ok := r.CPU[otherCPU]
-	if !ok {
-		return
-	}
-	for k, v := range r.CPU {
-		if k != otherCPU {
-			busy -= v
-		}
-	}
-	r.CPU[otherCPU] = max(busy, 0)
-}
-
 // combineRuns reduces the repeats of one tool to its median run (the lower median
 // for an even count, which favours no tool: each gets the same rule).
 func combineRuns(runs []*runResult) *runResult {
@@ -103,31 +89,6 @@ func (r *runResult) fail(format string, args ...any) {
 	r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
 }
 
-// timedCmd runs a command to its end with output to logPath, returning its wall
-// time and the CPU time of the process (and of the children it waited for).
-func timedCmd(ctx context.Context, logPath string, env []string, bin string, args ...string) (time.Duration, float64, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = env
-	cmd.SysProcAttr = testenv.ChildProcAttr()
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	cpu := 0.0
-	if cmd.ProcessState != nil {
-		cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-	}
-	if err != nil {
-		return wall, cpu, fmt.Errorf("%s failed: %w; end of %s:\n%s", filepath.Base(bin), err, logPath, tail(logPath, 15))
-	}
-	return wall, cpu, nil
-}
-
 // writeClientConf writes a [client] option file so no password is on a command line.
 func writeClientConf(path string, s *testenv.Server) error {
 	conf := fmt.Sprintf("[client]\nhost=%s\nport=%d\nuser=%s\npassword=%s\nprotocol=TCP\n", s.Host, s.Port, s.RootUser, s.RootPassword)
@@ -153,18 +114,18 @@ func (b *bench) runMydumper(ctx context.Context, r *runResult, chunkRows int) {
 	r.Command = "mydumper " + strings.Join(redactConf(dumpArgs), " ") + " && myloader " + strings.Join(redactConf(loadArgs), " ")
 	r.CPU = map[string]float64{}
 	meter := b.serverMeter()
-	meter.start()
-	dump, dumpCPU, err := timedCmd(ctx, filepath.Join(b.logDir, r.Tool+"-dump.log"), os.Environ(), b.mydumper, dumpArgs...)
+	meter.Start()
+	dump, dumpCPU, err := benchproc.Run(ctx, filepath.Join(b.logDir, r.Tool+"-dump.log"), os.Environ(), b.mydumper, dumpArgs...)
 	r.Steps = append(r.Steps, step{"dump", dump.Seconds()})
 	r.CPU["mydumper"] = dumpCPU
 	if err != nil {
 		r.fail("%v", err)
 		return
 	}
-	load, loadCPU, err := timedCmd(ctx, filepath.Join(b.logDir, r.Tool+"-load.log"), os.Environ(), b.myloader, loadArgs...)
+	load, loadCPU, err := benchproc.Run(ctx, filepath.Join(b.logDir, r.Tool+"-load.log"), os.Environ(), b.myloader, loadArgs...)
 	r.Steps = append(r.Steps, step{"load", load.Seconds()})
 	r.CPU["myloader"] = loadCPU
-	meter.stop(r.CPU)
+	meter.Stop(r.CPU)
 	r.Seconds = (dump + load).Seconds()
 	if err != nil {
 		r.fail("%v", err)
@@ -203,7 +164,7 @@ func (b *bench) runMariadbDump(ctx context.Context, r *runResult) {
 	load.SysProcAttr = testenv.ChildProcAttr()
 
 	meter := b.serverMeter()
-	meter.start()
+	meter.Start()
 	start := time.Now()
 	if err := load.Start(); err != nil {
 		pr.Close()
@@ -225,16 +186,16 @@ func (b *bench) runMariadbDump(ctx context.Context, r *runResult) {
 	dumpEnd := time.Since(start)
 	loadErr := load.Wait()
 	wall := time.Since(start)
-	meter.stop(r.CPU)
+	meter.Stop(r.CPU)
 	r.Seconds = wall.Seconds()
 	r.Steps = []step{{"dump (ends when the pipe drains)", dumpEnd.Seconds()}, {"dump | load", wall.Seconds()}}
 	r.CPU["mariadb-dump"] = (dump.ProcessState.UserTime() + dump.ProcessState.SystemTime()).Seconds()
 	r.CPU["mariadb"] = (load.ProcessState.UserTime() + load.ProcessState.SystemTime()).Seconds()
 	if dumpErr != nil {
-		r.fail("mariadb-dump failed: %v; end of %s:\n%s", dumpErr, logPath, tail(logPath, 15))
+		r.fail("mariadb-dump failed: %v; end of %s:\n%s", dumpErr, logPath, benchproc.Tail(logPath, 15))
 	}
 	if loadErr != nil {
-		r.fail("mariadb failed: %v; end of %s:\n%s", loadErr, logPath, tail(logPath, 15))
+		r.fail("mariadb failed: %v; end of %s:\n%s", loadErr, logPath, benchproc.Tail(logPath, 15))
 	}
 }
 
@@ -275,7 +236,7 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 			env = append(env, kv)
 		}
 	}
-	dev, err := startProc("sluice-worker --dev", filepath.Join(b.logDir, "dev-worker.log"), env, b.workerBin,
+	dev, err := benchproc.StartProc("sluice-worker --dev", filepath.Join(b.logDir, "dev-worker.log"), env, b.workerBin,
 		"--dev", "--address", address, "--ui-port", strconv.Itoa(uiPort), "--data-dir", dataDir,
 		"--task-queue", idleTaskQueue, "--log-format", "json")
 	if err != nil {
@@ -283,11 +244,11 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 		return
 	}
 	defer func() {
-		if err := dev.stop(time.Minute); err != nil {
+		if err := dev.Stop(time.Minute); err != nil {
 			b.logf("  %v", err)
 		}
 	}()
-	if err := dev.waitForLog(ctx, `"worker started"`, 3*time.Minute); err != nil {
+	if err := dev.WaitForLog(ctx, `"worker started"`, 3*time.Minute); err != nil {
 		r.fail("%v", err)
 		return
 	}
@@ -296,7 +257,7 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 	}
 	// The worker resolves ${NAME} passwords from its own environment, as in production.
 	wenv := append(append(env, b.cfg.workerEnv...), "BENCH_SRC_PASSWORD="+b.src.RootPassword, "BENCH_DST_PASSWORD="+b.dst.RootPassword)
-	w, err := startProc("sluice-worker", filepath.Join(b.logDir, "worker.log"), wenv, b.workerBin,
+	w, err := benchproc.StartProc("sluice-worker", filepath.Join(b.logDir, "worker.log"), wenv, b.workerBin,
 		"--address", address, "--task-queue", benchTaskQueue, "--log-format", "json")
 	if err != nil {
 		r.fail("%v", err)
@@ -305,10 +266,10 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = w.stop(time.Minute)
+			_ = w.Stop(time.Minute)
 		}
 	}()
-	if err := w.waitForLog(ctx, `"worker started"`, 2*time.Minute); err != nil {
+	if err := w.WaitForLog(ctx, `"worker started"`, 2*time.Minute); err != nil {
 		r.fail("%v", err)
 		return
 	}
@@ -322,12 +283,12 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 	r.Command = "sluice " + strings.Join(args, " ")
 
 	meter := b.serverMeter()
-	meter.add("sluice-worker", w.pid())
-	meter.add("sluice-worker --dev", dev.pid())
-	meter.start()
-	sampler := sampleRSS(w.pid(), 100*time.Millisecond)
-	wall, cliCPU, err := timedCmd(ctx, filepath.Join(b.logDir, "sluice-start.log"), env, b.sluiceBin, args...)
-	meter.stop(r.CPU)
+	meter.Add("sluice-worker", w.PID())
+	meter.Add("sluice-worker --dev", dev.PID())
+	meter.Start()
+	sampler := sampleRSS(w.PID(), 100*time.Millisecond)
+	wall, cliCPU, err := benchproc.Run(ctx, filepath.Join(b.logDir, "sluice-start.log"), env, b.sluiceBin, args...)
+	meter.Stop(r.CPU)
 	samples := sampler.finish()
 	r.CPU["sluice (CLI)"] = cliCPU
 	r.Seconds = wall.Seconds()
@@ -335,12 +296,12 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 		r.fail("%v", err)
 	}
 	// Peak RSS must be read while the processes live: /proc forgets them at exit.
-	if rss, err := peakRSS(w.pid()); err != nil {
+	if rss, err := benchproc.PeakRSS(w.PID()); err != nil {
 		r.fail("worker peak RSS: %v", err)
 	} else {
 		r.WorkerPeakRSS = rss
 	}
-	if rss, err := peakRSS(dev.pid()); err == nil {
+	if rss, err := benchproc.PeakRSS(dev.PID()); err == nil {
 		r.DevPeakRSS = rss
 	}
 	if tl, err := b.sluiceTimeline(ctx, address); err != nil {
@@ -354,11 +315,11 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, withETL bool) {
 		r.Timeline = tl
 	}
 	stopped = true
-	if err := w.stop(time.Minute); err != nil {
+	if err := w.Stop(time.Minute); err != nil {
 		b.logf("  %v", err)
 	}
-	if n := countLogErrors(w.logPath); n > 0 {
-		b.logf("  the worker logged %d error line(s): see %s", n, w.logPath)
+	if n := countLogErrors(w.LogPath()); n > 0 {
+		b.logf("  the worker logged %d error line(s): see %s", n, w.LogPath())
 	}
 }
 
@@ -446,10 +407,10 @@ func countLogErrors(path string) int {
 }
 
 // serverMeter measures both MariaDB servers' CPU.
-func (b *bench) serverMeter() *cpuMeter {
-	m := newCPUMeter()
-	m.add("source mariadbd", b.srcPID)
-	m.add("destination mariadbd", b.dstPID)
+func (b *bench) serverMeter() *benchproc.Meter {
+	m := &benchproc.Meter{Other: otherCPU}
+	m.Add("source mariadbd", b.srcPID)
+	m.Add("destination mariadbd", b.dstPID)
 	return m
 }
 

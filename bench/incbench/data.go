@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchproc"
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/testenv"
 )
@@ -194,7 +195,7 @@ func (b *bench) copyToTargets(ctx context.Context) error {
 	out.Close()
 	logFile.Close()
 	if err != nil {
-		return fmt.Errorf("mariadb-dump failed: %w; end of %s:\n%s", err, logPath, tail(logPath, 15))
+		return fmt.Errorf("mariadb-dump failed: %w; end of %s:\n%s", err, logPath, benchproc.Tail(logPath, 15))
 	}
 	targets := []*testenv.Server{b.dst}
 	if b.replica != nil {
@@ -241,7 +242,7 @@ func (b *bench) load(ctx context.Context, s *testenv.Server, dump string) error 
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, logFile, logFile
 	cmd.SysProcAttr = testenv.ChildProcAttr()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("load the dump into the %s: %w; end of %s:\n%s", s.Name, err, logPath, tail(logPath, 15))
+		return fmt.Errorf("load the dump into the %s: %w; end of %s:\n%s", s.Name, err, logPath, benchproc.Tail(logPath, 15))
 	}
 	return nil
 }

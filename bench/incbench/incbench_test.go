@@ -185,22 +185,6 @@ func TestEvaluateTargets(t *testing.T) {
 	}
 }
 
-func TestProcParsers(t *testing.T) {
-	if n, err := parseStatusKB("Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t 1024 kB\n", "VmRSS:"); err != nil || n != 1024*1024 {
-		t.Errorf("VmRSS: %d, %v", n, err)
-	}
-	if _, err := parseStatusKB("VmRSS: 12\n", "VmRSS:"); err == nil {
-		t.Error("line without unit: no error")
-	}
-	stat := "123 (my (odd) name) S 1 1 1 0 -1 4194304 100 0 0 0 250 150 0 0 20 0 1 0 1 1 1"
-	if d, err := parseStatCPU(stat); err != nil || d != 4*time.Second {
-		t.Errorf("stat: %v, %v", d, err)
-	}
-	if d, err := parseProcStat("cpu  100 10 50 1000 20 5 5 10 0 0\ncpu0 1 2\n"); err != nil || d != 1800*time.Millisecond {
-		t.Errorf("/proc/stat: %v, %v", d, err)
-	}
-}
-
 func TestThousands(t *testing.T) {
 	for f, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567"} {
 		if got := thousands(f); got != want {

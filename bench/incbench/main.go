@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchproc"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -311,7 +312,7 @@ func (b *bench) startServers(ctx context.Context) error {
 		b.replica = servers[2]
 	}
 	for _, s := range servers {
-		pid, err := serverPID(s)
+		pid, err := benchproc.ServerPID(s)
 		if err != nil {
 			b.logf("no CPU figures for the %s: %v", s.Name, err)
 			continue
@@ -367,7 +368,7 @@ func (b *bench) machineInfo(ctx context.Context) machineInfo {
 		}
 	}
 	if s, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if kb, err := parseStatusKB(string(s), "MemTotal:"); err == nil {
+		if kb, err := benchproc.ParseStatusKB(string(s), "MemTotal:"); err == nil {
 			m.MemTotal = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<30))
 		}
 	}

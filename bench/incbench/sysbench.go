@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchproc"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -73,7 +74,7 @@ func (b *bench) runSysbench(ctx context.Context, command, logName string, extra 
 		res.CPUSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	}
 	if err != nil {
-		return res, fmt.Errorf("sysbench %s failed: %w; end of %s:\n%s", command, err, logPath, tail(logPath, 15))
+		return res, fmt.Errorf("sysbench %s failed: %w; end of %s:\n%s", command, err, logPath, benchproc.Tail(logPath, 15))
 	}
 	if command != "run" {
 		return res, nil

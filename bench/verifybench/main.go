@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchproc"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -297,7 +298,7 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			r.settleOther()
+			benchproc.SettleOther(r.CPU, otherCPU)
 			status := "equal"
 			if !r.Equal || len(r.Errors) > 0 {
 				status = "FAILED"
@@ -365,10 +366,10 @@ func (b *bench) startServers(ctx context.Context) error {
 	}
 	b.src, b.dst = servers[0], servers[1]
 	var err error
-	if b.srcPID, err = serverPID(b.src); err != nil {
+	if b.srcPID, err = benchproc.ServerPID(b.src); err != nil {
 		b.logf("no CPU figures for the source: %v", err)
 	}
-	if b.dstPID, err = serverPID(b.dst); err != nil {
+	if b.dstPID, err = benchproc.ServerPID(b.dst); err != nil {
 		b.logf("no CPU figures for the destination: %v", err)
 	}
 	b.srcConf, b.dstConf = filepath.Join(b.dir, "source.cnf"), filepath.Join(b.dir, "destination.cnf")

@@ -83,21 +83,6 @@ func (r *runResult) fail(format string, args ...any) {
 	r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
 }
 
-// settleOther turns the machine's busy time recorded under otherCPU into what the
-// measured processes did not use (never below 0: tick rounding).
-func (r *runResult) settleOther() {
-	busy, ok := r.CPU[otherCPU]
-	if !ok {
-		return
-	}
-	for k, v := range r.CPU {
-		if k != otherCPU {
-			busy -= v
-		}
-	}
-	r.CPU[otherCPU] = max(busy, 0)
-}
-
 func (r *runResult) setRate(rows int64) {
 	if r.Seconds > 0 {
 		r.RowsPerSec = float64(rows) / r.Seconds

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchproc"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -124,7 +125,7 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 			env = append(env, kv)
 		}
 	}
-	dev, err := startProc("sluice-worker --dev", filepath.Join(b.logDir, "dev-worker-"+suffix+".log"), env, b.workerBin,
+	dev, err := benchproc.StartProc("sluice-worker --dev", filepath.Join(b.logDir, "dev-worker-"+suffix+".log"), env, b.workerBin,
 		"--dev", "--address", address, "--ui-port", "0", "--data-dir", dataDir,
 		"--task-queue", idleTaskQueue, "--log-format", "json")
 	if err != nil {
@@ -132,28 +133,28 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 		return
 	}
 	defer func() {
-		if err := dev.stop(time.Minute); err != nil {
+		if err := dev.Stop(time.Minute); err != nil {
 			b.logf("  %v", err)
 		}
 	}()
-	if err := dev.waitForLog(ctx, `"worker started"`, 3*time.Minute); err != nil {
+	if err := dev.WaitForLog(ctx, `"worker started"`, 3*time.Minute); err != nil {
 		r.fail("%v", err)
 		return
 	}
 	// The worker resolves ${NAME} passwords from its own environment, as in production.
 	wenv := append(env, "BENCH_SRC_PASSWORD="+b.src.RootPassword, "BENCH_DST_PASSWORD="+b.dst.RootPassword)
-	w, err := startProc("sluice-worker", filepath.Join(b.logDir, "worker-"+suffix+".log"), wenv, b.workerBin,
+	w, err := benchproc.StartProc("sluice-worker", filepath.Join(b.logDir, "worker-"+suffix+".log"), wenv, b.workerBin,
 		"--address", address, "--task-queue", benchTaskQueue, "--log-format", "json")
 	if err != nil {
 		r.fail("%v", err)
 		return
 	}
 	defer func() {
-		if err := w.stop(time.Minute); err != nil {
+		if err := w.Stop(time.Minute); err != nil {
 			b.logf("  %v", err)
 		}
 	}()
-	if err := w.waitForLog(ctx, `"worker started"`, 2*time.Minute); err != nil {
+	if err := w.WaitForLog(ctx, `"worker started"`, 2*time.Minute); err != nil {
 		r.fail("%v", err)
 		return
 	}
@@ -170,16 +171,16 @@ func (b *bench) runSluice(ctx context.Context, r *runResult, round int, wantRows
 	r.Command = "sluice " + strings.Join(args, " ")
 
 	meter := b.serverMeter()
-	meter.add("sluice-worker", w.pid())
-	meter.add("sluice-worker --dev", dev.pid())
-	meter.start()
-	c, err := startCmd(ctx, filepath.Join(b.logDir, "sluice-verify-"+suffix+".log"), env, b.sluiceBin, args...)
+	meter.Add("sluice-worker", w.PID())
+	meter.Add("sluice-worker --dev", dev.PID())
+	meter.Start()
+	c, err := benchproc.StartCommand(ctx, filepath.Join(b.logDir, "sluice-verify-"+suffix+".log"), env, b.sluiceBin, args...)
 	if err != nil {
 		r.fail("%v", err)
 		return
 	}
-	wall, cliCPU, runErr := c.wait()
-	meter.stop(r.CPU)
+	wall, cliCPU, runErr := c.Wait()
+	meter.Stop(r.CPU)
 	r.CPU["sluice (CLI)"] = cliCPU
 	r.Seconds = wall.Seconds()
 	if runErr != nil {
@@ -265,7 +266,7 @@ func (b *bench) runPT(ctx context.Context, r *runResult, wantRows int64) {
 	srcArgs, dstArgs := b.ptArgs(b.src, b.srcConf), b.ptArgs(b.dst, b.dstConf)
 	r.Command = "pt-table-checksum " + strings.Join(redactConf(srcArgs), " ") + " & (the same against the destination)"
 	meter := b.serverMeter()
-	meter.start()
+	meter.Start()
 	type result struct {
 		wall time.Duration
 		cpu  float64
@@ -275,7 +276,7 @@ func (b *bench) runPT(ctx context.Context, r *runResult, wantRows int64) {
 	var wg sync.WaitGroup
 	for i, args := range [][]string{srcArgs, dstArgs} {
 		name := []string{"source", "destination"}[i]
-		c, err := startCmd(ctx, filepath.Join(b.logDir, fmt.Sprintf("pt-table-checksum-%s.log", name)), os.Environ(), b.ptBin, args...)
+		c, err := benchproc.StartCommand(ctx, filepath.Join(b.logDir, fmt.Sprintf("pt-table-checksum-%s.log", name)), os.Environ(), b.ptBin, args...)
 		if err != nil {
 			res[i].err = err
 			continue
@@ -283,11 +284,11 @@ func (b *bench) runPT(ctx context.Context, r *runResult, wantRows int64) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res[i].wall, res[i].cpu, res[i].err = c.wait()
+			res[i].wall, res[i].cpu, res[i].err = c.Wait()
 		}()
 	}
 	wg.Wait()
-	meter.stop(r.CPU)
+	meter.Stop(r.CPU)
 	for i, name := range []string{"source", "destination"} {
 		r.Steps = append(r.Steps, step{name, res[i].wall.Seconds()})
 		r.CPU["pt-table-checksum ("+name+")"] = res[i].cpu
@@ -387,7 +388,7 @@ func (b *bench) runChecksumTable(ctx context.Context, r *runResult) {
 	var walls [2]time.Duration
 	var errs [2]error
 	meter := b.serverMeter()
-	meter.start()
+	meter.Start()
 	var wg sync.WaitGroup
 	for i := range conns {
 		wg.Add(1)
@@ -399,7 +400,7 @@ func (b *bench) runChecksumTable(ctx context.Context, r *runResult) {
 		}()
 	}
 	wg.Wait()
-	meter.stop(r.CPU)
+	meter.Stop(r.CPU)
 	for i, name := range []string{"source", "destination"} {
 		r.Steps = append(r.Steps, step{name, walls[i].Seconds()})
 		r.Seconds = max(r.Seconds, walls[i].Seconds())

@@ -205,13 +205,6 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func TestParseStatCPU(t *testing.T) {
-	got, err := parseStatCPU("4242 (sluice (w) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 12 0 100 0 0")
-	if err != nil || got != 3250*time.Millisecond {
-		t.Fatalf("cpu = %v, %v; want 3.25s", got, err)
-	}
-}
-
 func TestWriteText(t *testing.T) {
 	rep := &report{Dataset: dataset{Tables: 4, RowsPerTable: 500000}, Source: sourceSize{Rows: 2000000}}
 	rep.Results = []*runResult{
