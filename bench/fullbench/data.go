@@ -4,12 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -205,7 +204,7 @@ type sourceSize struct {
 	Rows       int64 `json:"rows"`
 }
 
-func measureSource(ctx context.Context, s *testenv.Server, tables []tableState) (sourceSize, error) {
+func measureSource(ctx context.Context, s *testenv.Server, tables []benchreport.TableState) (sourceSize, error) {
 	db, err := s.Open("")
 	if err != nil {
 		return sourceSize{}, err
@@ -223,16 +222,8 @@ func measureSource(ctx context.Context, s *testenv.Server, tables []tableState) 
 	return out, nil
 }
 
-// tableState is what a correct copy must reproduce: the exact row count and the
-// server's own CHECKSUM TABLE (computed from the stored rows, independently of any tool).
-type tableState struct {
-	Table    string `json:"table"`
-	Rows     int64  `json:"rows"`
-	Checksum string `json:"checksum"`
-}
-
 // snapshot reads the state of every base table of the benchmark database.
-func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
+func snapshot(ctx context.Context, s *testenv.Server) ([]benchreport.TableState, error) {
 	tables, err := listTables(ctx, s)
 	if err != nil {
 		return nil, err
@@ -242,10 +233,10 @@ func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
 		return nil, err
 	}
 	defer db.Close()
-	var out []tableState
+	var out []benchreport.TableState
 	for _, t := range tables {
 		q := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(t)
-		st := tableState{Table: t}
+		st := benchreport.TableState{Table: t}
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q).Scan(&st.Rows); err != nil {
 			return nil, fmt.Errorf("%s: count %s: %w", s.Name, q, err)
 		}
@@ -263,38 +254,6 @@ func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
 	return out, nil
 }
 
-// compareStates lists every difference between the source's and a destination's tables.
-func compareStates(src, dst []tableState) []string {
-	byName := map[string]tableState{}
-	for _, t := range dst {
-		byName[t.Table] = t
-	}
-	var diffs []string
-	for _, s := range src {
-		d, ok := byName[s.Table]
-		if !ok {
-			diffs = append(diffs, fmt.Sprintf("%s: missing on the destination", s.Table))
-			continue
-		}
-		delete(byName, s.Table)
-		if d.Rows != s.Rows {
-			diffs = append(diffs, fmt.Sprintf("%s: %d rows on the destination, %d on the source", s.Table, d.Rows, s.Rows))
-		}
-		if d.Checksum != s.Checksum {
-			diffs = append(diffs, fmt.Sprintf("%s: CHECKSUM TABLE %s on the destination, %s on the source", s.Table, d.Checksum, s.Checksum))
-		}
-	}
-	var extra []string
-	for name := range byName {
-		extra = append(extra, name)
-	}
-	sort.Strings(extra)
-	for _, name := range extra {
-		diffs = append(diffs, fmt.Sprintf("%s: on the destination only", name))
-	}
-	return diffs
-}
-
 // showCreate is printed next to a checksum mismatch: a different column type or
 // charset on the destination changes CHECKSUM TABLE too.
 func showCreate(ctx context.Context, s *testenv.Server, table string) string {
@@ -308,67 +267,4 @@ func showCreate(ctx context.Context, s *testenv.Server, table string) string {
 		return fmt.Sprintf("(SHOW CREATE TABLE failed: %v)", err)
 	}
 	return ddl
-}
-
-// settle waits until InnoDB on s has written its dirty pages back, so a run does
-// not pay for the background flushing of the generation or of the previous run.
-// For the wait only, innodb_max_dirty_pages_pct goes to 0 and the I/O capacity up
-// (at the default 200 pages/s the flush of the generated data takes minutes here);
-// both are restored before the run.
-func settle(ctx context.Context, s *testenv.Server, timeout time.Duration) (int64, error) {
-	db, err := s.Open("")
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	// One connection: the restore must run even if ctx is cancelled, on a session
-	// that already exists.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", s.Name, err)
-	}
-	defer conn.Close()
-	var pct, capacity, capacityMax string
-	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.innodb_max_dirty_pages_pct, @@GLOBAL.innodb_io_capacity, @@GLOBAL.innodb_io_capacity_max").
-		Scan(&pct, &capacity, &capacityMax); err != nil {
-		return 0, fmt.Errorf("%s: read the flushing settings: %w", s.Name, err)
-	}
-	defer func() {
-		// innodb_io_capacity may not exceed innodb_io_capacity_max: lower it first.
-		for _, q := range []string{
-			"SET GLOBAL innodb_io_capacity = " + capacity,
-			"SET GLOBAL innodb_io_capacity_max = " + capacityMax,
-			"SET GLOBAL innodb_max_dirty_pages_pct = " + pct,
-		} {
-			if _, err := conn.ExecContext(context.Background(), q); err != nil {
-				fmt.Fprintf(os.Stderr, "fullbench: %s: restore %s: %v\n", s.Name, q, err)
-			}
-		}
-	}()
-	for _, q := range []string{
-		"SET GLOBAL innodb_io_capacity_max = 20000",
-		"SET GLOBAL innodb_io_capacity = 20000",
-		"SET GLOBAL innodb_max_dirty_pages_pct = 0",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("%s: %s: %w", s.Name, q, err)
-		}
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		var name string
-		var dirty int64
-		if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").Scan(&name, &dirty); err != nil {
-			return 0, fmt.Errorf("%s: dirty pages: %w", s.Name, err)
-		}
-		// A few pages stay dirty on an idle server (statistics, purge): 64 is idle enough.
-		if dirty <= 64 || time.Now().After(deadline) {
-			return dirty, nil
-		}
-		select {
-		case <-ctx.Done():
-			return dirty, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -7,20 +7,6 @@ import (
 	"time"
 )
 
-func TestCompareStates(t *testing.T) {
-	src := []tableState{{"a", 10, "111"}, {"b", 5, "222"}, {"c", 1, "333"}}
-	if d := compareStates(src, src); len(d) != 0 {
-		t.Fatalf("identical: %v", d)
-	}
-	dst := []tableState{{"a", 9, "111"}, {"b", 5, "999"}, {"z", 1, "1"}}
-	d := strings.Join(compareStates(src, dst), "\n")
-	for _, want := range []string{"a: 9 rows on the destination, 10 on the source", "b: CHECKSUM TABLE 999", "c: missing", "z: on the destination only"} {
-		if !strings.Contains(d, want) {
-			t.Errorf("differences lack %q:\n%s", want, d)
-		}
-	}
-}
-
 func TestParseOnly(t *testing.T) {
 	got, err := parseOnly(" mariadb-dump, sluice ")
 	if err != nil || !reflect.DeepEqual(got, []string{toolSluice, toolMariadbDump}) {
@@ -123,13 +109,5 @@ func TestGroupActivities(t *testing.T) {
 	}
 	if len(rep.ByType) != 2 || rep.WorkflowSec != 6 || rep.ActiveSec != 4.5 {
 		t.Fatalf("report: %+v", rep)
-	}
-}
-
-func TestThousands(t *testing.T) {
-	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 96578.4: "96,578", 2320000: "2,320,000"} {
-		if got := thousands(in); got != want {
-			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/bench/benchproc"
+	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -269,15 +270,15 @@ func (b *bench) findTools() error {
 
 // report is everything the benchmark measured.
 type report struct {
-	Machine    machineInfo    `json:"machine"`
-	Dataset    dataset        `json:"dataset"`
-	Source     sourceSize     `json:"source"`
-	Tables     []tableState   `json:"tables"`
-	GenerateS  float64        `json:"generate_seconds"`
-	Results    []*runResult   `json:"results"`
-	Targets    []targetResult `json:"targets"`
-	OK         bool           `json:"ok"`
-	Parameters map[string]any `json:"parameters"`
+	Machine    machineInfo              `json:"machine"`
+	Dataset    dataset                  `json:"dataset"`
+	Source     sourceSize               `json:"source"`
+	Tables     []benchreport.TableState `json:"tables"`
+	GenerateS  float64                  `json:"generate_seconds"`
+	Results    []*runResult             `json:"results"`
+	Targets    []targetResult           `json:"targets"`
+	OK         bool                     `json:"ok"`
+	Parameters map[string]any           `json:"parameters"`
 }
 
 func (b *bench) execute(ctx context.Context) (*report, error) {
@@ -381,32 +382,21 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 	return rep, nil
 }
 
-// settle lets both servers finish background flushing before a run.
+// settle lets the servers finish background flushing before a run.
 func (b *bench) settle(ctx context.Context) {
-	t0 := time.Now()
-	for _, s := range []*testenv.Server{b.src, b.dst} {
-		dirty, err := settle(ctx, s, 2*time.Minute)
-		if err != nil {
-			b.logf("  settle %s: %v", s.Name, err)
-		} else if dirty > 64 {
-			b.logf("  %s still has %d dirty pages after 2 minutes; running anyway", s.Name, dirty)
-		}
-	}
-	if d := time.Since(t0); d > time.Second {
-		b.logf("  servers settled (dirty pages flushed) in %.1f s", d.Seconds())
-	}
+	benchproc.SettleAll(ctx, []*testenv.Server{b.src, b.dst}, b.logf)
 }
 
 // verify compares the destination with the source, table by table; with etl
 // the sbtest tables against what the filter and transforms define.
-func (b *bench) verify(ctx context.Context, r *runResult, src []tableState, withETL bool) {
+func (b *bench) verify(ctx context.Context, r *runResult, src []benchreport.TableState, withETL bool) {
 	dst, err := snapshot(ctx, b.dst)
 	if err != nil {
 		r.fail("verify: %v", err)
 		return
 	}
 	if withETL {
-		var plainSrc, plainDst []tableState
+		var plainSrc, plainDst []benchreport.TableState
 		for _, t := range src {
 			if !strings.HasPrefix(t.Table, "sbtest") {
 				plainSrc = append(plainSrc, t)
@@ -425,7 +415,7 @@ func (b *bench) verify(ctx context.Context, r *runResult, src []tableState, with
 		}
 		src, dst = plainSrc, plainDst
 	}
-	diffs := compareStates(src, dst)
+	diffs := benchreport.CompareStates(src, dst)
 	for _, d := range diffs {
 		r.fail("verify: %s", d)
 	}
@@ -442,7 +432,7 @@ func (b *bench) verify(ctx context.Context, r *runResult, src []tableState, with
 
 // verifyETL compares each sbtest table's expected rows (computed on the source)
 // with the destination's: count and a sum of row checksums.
-func (b *bench) verifyETL(ctx context.Context, src []tableState) []string {
+func (b *bench) verifyETL(ctx context.Context, src []benchreport.TableState) []string {
 	sdb, err := b.src.Open(benchDB)
 	if err != nil {
 		return []string{err.Error()}

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/sluice-dev/sluice/bench/benchreport"
 )
 
 // Targets of issue 4.
@@ -145,7 +146,7 @@ func writeText(w io.Writer, rep *report) {
 		if !r.Verified {
 			copyOK = "FAILED"
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.1f\t%s\t%s\t\n", name, r.Seconds, thousands(r.RowsPerSec), r.MiBPerSec, rss, copyOK)
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.1f\t%s\t%s\t\n", name, r.Seconds, benchreport.Thousands(r.RowsPerSec), r.MiBPerSec, rss, copyOK)
 	}
 	tw.Flush()
 
@@ -183,7 +184,7 @@ func writeText(w io.Writer, rep *report) {
 	}
 	fmt.Fprintln(w, "\nCPU seconds during each run (capacity = cores × wall; \"other\" is the rest of the machine, this program included: high means a noisy run):")
 	for _, r := range rep.Results {
-		fmt.Fprintf(w, "  %s (capacity %.1f): %s\n", label(r), float64(m.Cores)*r.Seconds, cpuText(r.CPU))
+		fmt.Fprintf(w, "  %s (capacity %.1f): %s\n", label(r), float64(m.Cores)*r.Seconds, benchreport.CPUText(r.CPU))
 	}
 	if s := find(rep.Results, toolSluice); s != nil {
 		if s.DevPeakRSS > 0 {
@@ -234,38 +235,9 @@ func writeTimeline(w io.Writer, wall float64, t *timelineReport) {
 	tw.Flush()
 }
 
-func cpuText(cpu map[string]float64) string {
-	keys := make([]string, 0, len(cpu))
-	for k := range cpu {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	total := 0.0
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, cpu[k]))
-		total += cpu[k]
-	}
-	return fmt.Sprintf("%s; total %.1f", strings.Join(parts, ", "), total)
-}
-
 func orNone(s, none string) string {
 	if s == "" {
 		return none
 	}
 	return s
-}
-
-// thousands formats a rate with digit grouping.
-func thousands(f float64) string {
-	n := int64(f + 0.5)
-	s := fmt.Sprintf("%d", n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sluice-dev/sluice/bench/benchproc"
+	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/testenv"
 )
@@ -256,16 +256,8 @@ func writeClientConf(path string, s *testenv.Server) (string, error) {
 	return path, nil
 }
 
-// tableState is what a correct copy must reproduce: the row count and the
-// server's own CHECKSUM TABLE.
-type tableState struct {
-	Table    string `json:"table"`
-	Rows     int64  `json:"rows"`
-	Checksum string `json:"checksum"`
-}
-
 // snapshot reads the state of every base table of the benchmark database.
-func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
+func snapshot(ctx context.Context, s *testenv.Server) ([]benchreport.TableState, error) {
 	db, err := s.Open("")
 	if err != nil {
 		return nil, err
@@ -289,10 +281,10 @@ func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
 		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
 	}
 	sort.Strings(tables)
-	var out []tableState
+	var out []benchreport.TableState
 	for _, t := range tables {
 		q := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(t)
-		st := tableState{Table: t}
+		st := benchreport.TableState{Table: t}
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q).Scan(&st.Rows); err != nil {
 			return nil, fmt.Errorf("%s: count %s: %w", s.Name, q, err)
 		}
@@ -310,38 +302,6 @@ func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
 	return out, nil
 }
 
-// compareStates lists every difference between the source's and a copy's tables.
-func compareStates(src, dst []tableState) []string {
-	byName := map[string]tableState{}
-	for _, t := range dst {
-		byName[t.Table] = t
-	}
-	var diffs []string
-	for _, s := range src {
-		d, ok := byName[s.Table]
-		if !ok {
-			diffs = append(diffs, fmt.Sprintf("%s: missing", s.Table))
-			continue
-		}
-		delete(byName, s.Table)
-		if d.Rows != s.Rows {
-			diffs = append(diffs, fmt.Sprintf("%s: %d rows, %d on the source", s.Table, d.Rows, s.Rows))
-		}
-		if d.Checksum != s.Checksum {
-			diffs = append(diffs, fmt.Sprintf("%s: CHECKSUM TABLE %s, %s on the source", s.Table, d.Checksum, s.Checksum))
-		}
-	}
-	var extra []string
-	for name := range byName {
-		extra = append(extra, name)
-	}
-	sort.Strings(extra)
-	for _, name := range extra {
-		diffs = append(diffs, fmt.Sprintf("%s: not on the source", name))
-	}
-	return diffs
-}
-
 // verify compares each copy with the source; the source must be quiet.
 func (b *bench) verify(ctx context.Context, copies ...*testenv.Server) (map[string][]string, error) {
 	src, err := snapshot(ctx, b.src)
@@ -354,7 +314,7 @@ func (b *bench) verify(ctx context.Context, copies ...*testenv.Server) (map[stri
 		if err != nil {
 			return nil, err
 		}
-		out[c.Name] = compareStates(src, st)
+		out[c.Name] = benchreport.CompareStates(src, st)
 	}
 	return out, nil
 }
@@ -399,79 +359,5 @@ func statusDelta(before, after map[string]int64) map[string]int64 {
 	return out
 }
 
-// settle waits until InnoDB on s has written its dirty pages back, so a run does
-// not pay for the background flushing of the load or of the backlog. For the
-// wait only, innodb_max_dirty_pages_pct goes to 0 and the I/O capacity up; both
-// are restored before the run.
-func settle(ctx context.Context, s *testenv.Server, timeout time.Duration) (int64, error) {
-	db, err := s.Open("")
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	// One connection: the restore runs on a session that already exists.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", s.Name, err)
-	}
-	defer conn.Close()
-	var pct, capacity, capacityMax string
-	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.innodb_max_dirty_pages_pct, @@GLOBAL.innodb_io_capacity, @@GLOBAL.innodb_io_capacity_max").
-		Scan(&pct, &capacity, &capacityMax); err != nil {
-		return 0, fmt.Errorf("%s: read the flushing settings: %w", s.Name, err)
-	}
-	defer func() {
-		// innodb_io_capacity may not exceed innodb_io_capacity_max: lower it first.
-		for _, q := range []string{
-			"SET GLOBAL innodb_io_capacity = " + capacity,
-			"SET GLOBAL innodb_io_capacity_max = " + capacityMax,
-			"SET GLOBAL innodb_max_dirty_pages_pct = " + pct,
-		} {
-			if _, err := conn.ExecContext(context.Background(), q); err != nil {
-				fmt.Fprintf(os.Stderr, "incbench: %s: restore %s: %v\n", s.Name, q, err)
-			}
-		}
-	}()
-	for _, q := range []string{
-		"SET GLOBAL innodb_io_capacity_max = 20000",
-		"SET GLOBAL innodb_io_capacity = 20000",
-		"SET GLOBAL innodb_max_dirty_pages_pct = 0",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("%s: %s: %w", s.Name, q, err)
-		}
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		var name string
-		var dirty int64
-		if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").Scan(&name, &dirty); err != nil {
-			return 0, fmt.Errorf("%s: dirty pages: %w", s.Name, err)
-		}
-		// A few pages stay dirty on an idle server (statistics, purge).
-		if dirty <= 64 || time.Now().After(deadline) {
-			return dirty, nil
-		}
-		select {
-		case <-ctx.Done():
-			return dirty, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// settleAll settles every server before a timed run.
-func (b *bench) settleAll(ctx context.Context) {
-	t0 := time.Now()
-	for _, s := range b.servers() {
-		dirty, err := settle(ctx, s, 2*time.Minute)
-		if err != nil {
-			b.logf("  settle %s: %v", s.Name, err)
-		} else if dirty > 64 {
-			b.logf("  %s still has %d dirty pages after 2 minutes; running anyway", s.Name, dirty)
-		}
-	}
-	if d := time.Since(t0); d > time.Second {
-		b.logf("  servers settled (dirty pages flushed) in %.1f s", d.Seconds())
-	}
-}
+// settleAll lets the servers finish background flushing before a run.
+func (b *bench) settleAll(ctx context.Context) { benchproc.SettleAll(ctx, b.servers(), b.logf) }

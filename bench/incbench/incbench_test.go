@@ -109,20 +109,6 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-func TestCompareStates(t *testing.T) {
-	src := []tableState{{"probe", 0, "0"}, {"sbtest1", 10, "111"}, {"sbtest2", 10, "222"}}
-	if d := compareStates(src, src); len(d) != 0 {
-		t.Errorf("equal states: %v", d)
-	}
-	dst := []tableState{{"extra", 1, "1"}, {"sbtest1", 9, "111"}, {"sbtest2", 10, "999"}}
-	got := strings.Join(compareStates(src, dst), "\n")
-	for _, want := range []string{"probe: missing", "sbtest1: 9 rows", "sbtest2: CHECKSUM TABLE 999", "extra: not on the source"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("differences lack %q:\n%s", want, got)
-		}
-	}
-}
-
 func TestParseOnly(t *testing.T) {
 	if got, err := parseOnly(""); err != nil || strings.Join(got, ",") != "sluice,native,steady" {
 		t.Errorf("default: %v, %v", got, err)
@@ -181,14 +167,6 @@ func TestEvaluateTargets(t *testing.T) {
 	for _, tr := range evaluateTargets(rep) {
 		if strings.HasPrefix(tr.Name, "catch-up") {
 			t.Errorf("ratio from an unverified run: %+v", tr)
-		}
-	}
-}
-
-func TestThousands(t *testing.T) {
-	for f, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567"} {
-		if got := thousands(f); got != want {
-			t.Errorf("thousands(%v) = %q, want %q", f, got, want)
 		}
 	}
 }

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/sluice-dev/sluice/bench/benchreport"
 )
 
 // Targets of issue 5.
@@ -95,7 +96,7 @@ func writeText(w io.Writer, rep *report) {
 		p["tables"], p["table_size"], rep.PrepareSeconds, rep.CopySeconds)
 	bl := rep.Backlog
 	fmt.Fprintf(w, "Backlog: sysbench run, %v threads, %.0f s (%.0f tps, p95 %.1f ms): %s transactions, %s row changes (%s), %s of binlog, %s → %s\n\n",
-		p["threads"], bl.Sysbench.Seconds, bl.Sysbench.TPS, bl.Sysbench.LatencyP95Ms, thousands(float64(bl.Txns)), rowsOf(rep), rep.RowsFrom,
+		p["threads"], bl.Sysbench.Seconds, bl.Sysbench.TPS, bl.Sysbench.LatencyP95Ms, benchreport.Thousands(float64(bl.Txns)), rowsOf(rep), rep.RowsFrom,
 		humanBytes(bl.Bytes), bl.Start, bl.End)
 
 	if len(rep.CatchUp) > 0 {
@@ -111,7 +112,7 @@ func writeText(w io.Writer, rep *report) {
 			if !r.Verified {
 				res = "FAILED"
 			}
-			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\t%.1f\t%s\t%s\t\n", label(r.Name, rep), r.Seconds, thousands(r.TxnsPerSec), thousands(r.RowsPerSec), r.MiBPerSec, rss, res)
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\t%.1f\t%s\t%s\t\n", label(r.Name, rep), r.Seconds, benchreport.Thousands(r.TxnsPerSec), benchreport.Thousands(r.RowsPerSec), r.MiBPerSec, rss, res)
 		}
 		tw.Flush()
 		s, n := find(rep.CatchUp, phaseSluice), find(rep.CatchUp, phaseNative)
@@ -129,7 +130,7 @@ func writeText(w io.Writer, rep *report) {
 		}
 		fmt.Fprintln(w, "CPU seconds during each catch-up (capacity = cores × wall; \"other\" high means a noisy run):")
 		for _, r := range rep.CatchUp {
-			fmt.Fprintf(w, "  %s (capacity %.1f): %s\n", label(r.Name, rep), float64(m.Cores)*r.Seconds, cpuText(r.CPU))
+			fmt.Fprintf(w, "  %s (capacity %.1f): %s\n", label(r.Name, rep), float64(m.Cores)*r.Seconds, benchreport.CPUText(r.CPU))
 		}
 	}
 	if st := rep.Steady; st != nil {
@@ -152,7 +153,7 @@ func writeText(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "sluice: %d transactions in %d epochs; peak RSS during the phase %.0f MiB\n", st.Txns, st.Epochs, float64(st.PeakRSS)/mib)
 		}
 		if st.CPU != nil {
-			fmt.Fprintf(w, "CPU seconds: %s\n", cpuText(st.CPU))
+			fmt.Fprintf(w, "CPU seconds: %s\n", benchreport.CPUText(st.CPU))
 		}
 		res := "verified"
 		if !st.Verified {
@@ -213,36 +214,7 @@ func rowsOf(rep *report) string {
 	if len(rep.CatchUp) == 0 {
 		return "?"
 	}
-	return thousands(float64(rep.CatchUp[0].Rows))
-}
-
-func cpuText(cpu map[string]float64) string {
-	keys := make([]string, 0, len(cpu))
-	for k := range cpu {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	total := 0.0
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, cpu[k]))
-		total += cpu[k]
-	}
-	return fmt.Sprintf("%s; total %.1f", strings.Join(parts, ", "), total)
-}
-
-// thousands formats a rate with digit grouping.
-func thousands(f float64) string {
-	n := int64(f + 0.5)
-	s := fmt.Sprintf("%d", n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return benchreport.Thousands(float64(rep.CatchUp[0].Rows))
 }
 
 func humanBytes(n int64) string {

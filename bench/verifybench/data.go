@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -103,15 +102,8 @@ func listTables(ctx context.Context, db *sql.DB, name string) ([]string, error) 
 	return out, nil
 }
 
-// tableState is a table's exact row count and the server's CHECKSUM TABLE.
-type tableState struct {
-	Table    string `json:"table"`
-	Rows     int64  `json:"rows"`
-	Checksum string `json:"checksum"`
-}
-
 // snapshot reads the state of every base table of the benchmark database.
-func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
+func snapshot(ctx context.Context, s *testenv.Server) ([]benchreport.TableState, error) {
 	db, err := s.Open("")
 	if err != nil {
 		return nil, err
@@ -121,10 +113,10 @@ func snapshot(ctx context.Context, s *testenv.Server) ([]tableState, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []tableState
+	var out []benchreport.TableState
 	for _, t := range tables {
 		q := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(t)
-		st := tableState{Table: t}
+		st := benchreport.TableState{Table: t}
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q).Scan(&st.Rows); err != nil {
 			return nil, fmt.Errorf("%s: count %s: %w", s.Name, q, err)
 		}
@@ -149,7 +141,7 @@ type sourceSize struct {
 	Rows       int64 `json:"rows"`
 }
 
-func measureSource(ctx context.Context, s *testenv.Server, tables []tableState) (sourceSize, error) {
+func measureSource(ctx context.Context, s *testenv.Server, tables []benchreport.TableState) (sourceSize, error) {
 	db, err := s.Open("")
 	if err != nil {
 		return sourceSize{}, err
@@ -165,63 +157,4 @@ func measureSource(ctx context.Context, s *testenv.Server, tables []tableState) 
 		out.Rows += t.Rows
 	}
 	return out, nil
-}
-
-// settle waits until InnoDB on s has written its dirty pages back, so a run does
-// not compete with the background flushing of the generation (or of
-// pt-table-checksum's writes). For the wait only, innodb_max_dirty_pages_pct goes
-// to 0 and the I/O capacity up; both are restored before the run.
-func settle(ctx context.Context, s *testenv.Server, timeout time.Duration) (int64, error) {
-	db, err := s.Open("")
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", s.Name, err)
-	}
-	defer conn.Close()
-	var pct, capacity, capacityMax string
-	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.innodb_max_dirty_pages_pct, @@GLOBAL.innodb_io_capacity, @@GLOBAL.innodb_io_capacity_max").
-		Scan(&pct, &capacity, &capacityMax); err != nil {
-		return 0, fmt.Errorf("%s: read the flushing settings: %w", s.Name, err)
-	}
-	defer func() {
-		// innodb_io_capacity may not exceed innodb_io_capacity_max: lower it first.
-		for _, q := range []string{
-			"SET GLOBAL innodb_io_capacity = " + capacity,
-			"SET GLOBAL innodb_io_capacity_max = " + capacityMax,
-			"SET GLOBAL innodb_max_dirty_pages_pct = " + pct,
-		} {
-			if _, err := conn.ExecContext(context.Background(), q); err != nil {
-				fmt.Fprintf(os.Stderr, "verifybench: %s: restore %s: %v\n", s.Name, q, err)
-			}
-		}
-	}()
-	for _, q := range []string{
-		"SET GLOBAL innodb_io_capacity_max = 20000",
-		"SET GLOBAL innodb_io_capacity = 20000",
-		"SET GLOBAL innodb_max_dirty_pages_pct = 0",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("%s: %s: %w", s.Name, q, err)
-		}
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		var name string
-		var dirty int64
-		if err := conn.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").Scan(&name, &dirty); err != nil {
-			return 0, fmt.Errorf("%s: dirty pages: %w", s.Name, err)
-		}
-		if dirty <= 64 || time.Now().After(deadline) {
-			return dirty, nil
-		}
-		select {
-		case <-ctx.Done():
-			return dirty, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/bench/benchproc"
+	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -261,7 +262,7 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if diffs := compareStates(srcState, dstState); len(diffs) > 0 {
+	if diffs := benchreport.CompareStates(srcState, dstState); len(diffs) > 0 {
 		return nil, fmt.Errorf("the generated copies differ before any run:\n  %s", strings.Join(diffs, "\n  "))
 	}
 	rep.Tables = srcState
@@ -320,20 +321,9 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 	return rep, nil
 }
 
-// settle lets both servers finish background flushing before a run.
+// settle lets the servers finish background flushing before a run.
 func (b *bench) settle(ctx context.Context) {
-	t0 := time.Now()
-	for _, s := range []*testenv.Server{b.src, b.dst} {
-		dirty, err := settle(ctx, s, 2*time.Minute)
-		if err != nil {
-			b.logf("  settle %s: %v", s.Name, err)
-		} else if dirty > 64 {
-			b.logf("  %s still has %d dirty pages after 2 minutes; running anyway", s.Name, dirty)
-		}
-	}
-	if d := time.Since(t0); d > time.Second {
-		b.logf("  servers settled (dirty pages flushed) in %.1f s", d.Seconds())
-	}
+	benchproc.SettleAll(ctx, []*testenv.Server{b.src, b.dst}, b.logf)
 }
 
 func (b *bench) startServers(ctx context.Context) error {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/sluice-dev/sluice/bench/benchreport"
 )
 
 // Run names, as -only takes them, in run order.
@@ -34,15 +36,15 @@ const (
 
 // report is everything the benchmark measured.
 type report struct {
-	Machine    machineInfo    `json:"machine"`
-	Dataset    dataset        `json:"dataset"`
-	Source     sourceSize     `json:"source"`
-	Tables     []tableState   `json:"tables"`
-	GenerateS  float64        `json:"generate_seconds"`
-	Results    []*runResult   `json:"results"`
-	Targets    []targetResult `json:"targets"`
-	OK         bool           `json:"ok"`
-	Parameters map[string]any `json:"parameters"`
+	Machine    machineInfo              `json:"machine"`
+	Dataset    dataset                  `json:"dataset"`
+	Source     sourceSize               `json:"source"`
+	Tables     []benchreport.TableState `json:"tables"`
+	GenerateS  float64                  `json:"generate_seconds"`
+	Results    []*runResult             `json:"results"`
+	Targets    []targetResult           `json:"targets"`
+	OK         bool                     `json:"ok"`
+	Parameters map[string]any           `json:"parameters"`
 }
 
 // step is one timed part of a run (one server's side).
@@ -182,50 +184,18 @@ type tableChecksum struct {
 
 // compareChecksums compares the two servers' CHECKSUM TABLE rows.
 func compareChecksums(src, dst []tableChecksum) []string {
-	var a, b []tableState
+	var a, b []benchreport.TableState
 	for _, t := range src {
-		a = append(a, tableState{Table: t.Table, Checksum: t.Checksum})
+		a = append(a, benchreport.TableState{Table: t.Table, Checksum: t.Checksum})
 	}
 	for _, t := range dst {
-		b = append(b, tableState{Table: t.Table, Checksum: t.Checksum})
+		b = append(b, benchreport.TableState{Table: t.Table, Checksum: t.Checksum})
 	}
-	diffs := compareStates(a, b)
+	diffs := benchreport.CompareStates(a, b)
 	for _, t := range src {
 		if t.Checksum == "NULL" {
 			diffs = append(diffs, t.Table+": NULL (table missing or not checksummable)")
 		}
-	}
-	return diffs
-}
-
-// compareStates lists every difference between two servers' tables.
-func compareStates(src, dst []tableState) []string {
-	byName := map[string]tableState{}
-	for _, t := range dst {
-		byName[t.Table] = t
-	}
-	var diffs []string
-	for _, s := range src {
-		d, ok := byName[s.Table]
-		if !ok {
-			diffs = append(diffs, fmt.Sprintf("%s: missing on the destination", s.Table))
-			continue
-		}
-		delete(byName, s.Table)
-		if d.Rows != s.Rows {
-			diffs = append(diffs, fmt.Sprintf("%s: %d rows on the destination, %d on the source", s.Table, d.Rows, s.Rows))
-		}
-		if d.Checksum != s.Checksum {
-			diffs = append(diffs, fmt.Sprintf("%s: checksum %s on the destination, %s on the source", s.Table, d.Checksum, s.Checksum))
-		}
-	}
-	var extra []string
-	for name := range byName {
-		extra = append(extra, name)
-	}
-	sort.Strings(extra)
-	for _, name := range extra {
-		diffs = append(diffs, fmt.Sprintf("%s: on the destination only", name))
 	}
 	return diffs
 }
@@ -317,7 +287,7 @@ func writeText(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\nMachine: %d cores (%s), %s RAM; MariaDB %s; %s; sluice %s; %s\n",
 		m.Cores, m.CPU, m.MemTotal, m.MariaDB, orNone(m.PT, "no pt-table-checksum"), orNone(m.Sluice, "not run"), m.Go)
 	fmt.Fprintf(w, "Dataset: %d × sbtest (%s rows each) = %s rows, data %s + indexes %s on each server; equal (COUNT(*), CHECKSUM TABLE) before the runs\n\n",
-		rep.Dataset.Tables, thousands(float64(rep.Dataset.RowsPerTable)), thousands(float64(rep.Source.Rows)),
+		rep.Dataset.Tables, benchreport.Thousands(float64(rep.Dataset.RowsPerTable)), benchreport.Thousands(float64(rep.Source.Rows)),
 		humanBytes(rep.Source.DataBytes), humanBytes(rep.Source.IndexBytes))
 
 	// One ratio column per sluice run present: that run's rows/s ÷ the tool's.
@@ -350,10 +320,10 @@ func writeText(w io.Writer, rep *report) {
 		if r.Detail != "" {
 			result += ": " + r.Detail
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s%s\t\n", label(r.Tool), r.Seconds, thousands(r.RowsPerSec), ratios(r.Seconds), result)
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s%s\t\n", label(r.Tool), r.Seconds, benchreport.Thousands(r.RowsPerSec), ratios(r.Seconds), result)
 		if !isSluice(r.Tool) && r.SequentialSeconds > 0 {
 			name := strings.Replace(label(r.Tool), "both servers at once", "one server after the other (sum)", 1)
-			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\t\n", name, r.SequentialSeconds, thousands(float64(rep.Source.Rows)/r.SequentialSeconds), ratios(r.SequentialSeconds))
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\t\n", name, r.SequentialSeconds, benchreport.Thousands(float64(rep.Source.Rows)/r.SequentialSeconds), ratios(r.SequentialSeconds))
 		}
 	}
 	tw.Flush()
@@ -379,7 +349,7 @@ func writeText(w io.Writer, rep *report) {
 	}
 	fmt.Fprintln(w, "\nCPU seconds during each (median) run (capacity = cores × wall; \"other\" is the rest of the machine, this program included: high means a noisy run):")
 	for _, r := range rep.Results {
-		fmt.Fprintf(w, "  %s (capacity %.1f): %s\n", label(r.Tool), float64(m.Cores)*r.Seconds, cpuText(r.CPU))
+		fmt.Fprintf(w, "  %s (capacity %.1f): %s\n", label(r.Tool), float64(m.Cores)*r.Seconds, benchreport.CPUText(r.CPU))
 	}
 	for _, tool := range sluiceTools {
 		if s := find(rep.Results, tool); s != nil && s.Timeline != nil {
@@ -428,21 +398,6 @@ func floats(xs []float64, format string) string {
 	return strings.Join(parts, ", ")
 }
 
-func cpuText(cpu map[string]float64) string {
-	keys := make([]string, 0, len(cpu))
-	for k := range cpu {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	total := 0.0
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, cpu[k]))
-		total += cpu[k]
-	}
-	return fmt.Sprintf("%s; total %.1f", strings.Join(parts, ", "), total)
-}
-
 func orNone(s, none string) string {
 	if s == "" {
 		return none
@@ -455,17 +410,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-}
-
-// thousands formats a number with digit grouping.
-func thousands(f float64) string {
-	s := fmt.Sprintf("%d", int64(f+0.5))
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/bench/benchreport"
 )
 
 func chunks() []ptChunk {
@@ -264,7 +266,7 @@ func TestWriteText(t *testing.T) {
 			t.Errorf("line %q, want %q", lines[p], want)
 		}
 	}
-	if got := thousands(1234567.6); got != "1,234,568" {
+	if got := benchreport.Thousands(1234567.6); got != "1,234,568" {
 		t.Errorf("thousands = %q", got)
 	}
 	if got := redactConf([]string{"F=/tmp/x/source.cnf,h=127.0.0.1"}); got[0] != "F=source.cnf,h=127.0.0.1" {
