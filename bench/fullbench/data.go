@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
-	"github.com/sluice-dev/sluice/bench/benchreport"
+	"github.com/sluice-dev/sluice/bench/benchdata"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -158,7 +156,12 @@ feed:
 	if firstErr != nil {
 		return fmt.Errorf("generate the dataset: %w", firstErr)
 	}
-	tables, err := listTables(ctx, src)
+	sdb, err := src.Open("")
+	if err != nil {
+		return err
+	}
+	defer sdb.Close()
+	tables, err := benchdata.ListTables(ctx, sdb, src.Name, benchDB)
 	if err != nil {
 		return err
 	}
@@ -168,90 +171,6 @@ feed:
 		}
 	}
 	return nil
-}
-
-// listTables lists the base tables of the benchmark database, sorted.
-func listTables(ctx context.Context, s *testenv.Server) ([]string, error) {
-	db, err := s.Open("")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", benchDB)
-	if err != nil {
-		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// sourceSize is what the MB/s figures divide: InnoDB's data and index sizes.
-type sourceSize struct {
-	DataBytes  int64 `json:"data_bytes"`
-	IndexBytes int64 `json:"index_bytes"`
-	Rows       int64 `json:"rows"`
-}
-
-func measureSource(ctx context.Context, s *testenv.Server, tables []benchreport.TableState) (sourceSize, error) {
-	db, err := s.Open("")
-	if err != nil {
-		return sourceSize{}, err
-	}
-	defer db.Close()
-	var out sourceSize
-	if err := db.QueryRowContext(ctx,
-		"SELECT COALESCE(SUM(DATA_LENGTH), 0), COALESCE(SUM(INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
-		benchDB).Scan(&out.DataBytes, &out.IndexBytes); err != nil {
-		return out, fmt.Errorf("source size: %w", err)
-	}
-	for _, t := range tables {
-		out.Rows += t.Rows
-	}
-	return out, nil
-}
-
-// snapshot reads the state of every base table of the benchmark database.
-func snapshot(ctx context.Context, s *testenv.Server) ([]benchreport.TableState, error) {
-	tables, err := listTables(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	db, err := s.Open("")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	var out []benchreport.TableState
-	for _, t := range tables {
-		q := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(t)
-		st := benchreport.TableState{Table: t}
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q).Scan(&st.Rows); err != nil {
-			return nil, fmt.Errorf("%s: count %s: %w", s.Name, q, err)
-		}
-		var name string
-		var sum sql.NullString
-		if err := db.QueryRowContext(ctx, "CHECKSUM TABLE "+q).Scan(&name, &sum); err != nil {
-			return nil, fmt.Errorf("%s: checksum %s: %w", s.Name, q, err)
-		}
-		if !sum.Valid {
-			return nil, fmt.Errorf("%s: CHECKSUM TABLE %s returned NULL", s.Name, q)
-		}
-		st.Checksum = sum.String
-		out = append(out, st)
-	}
-	return out, nil
 }
 
 // showCreate is printed next to a checksum mismatch: a different column type or

@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchdata"
 	"github.com/sluice-dev/sluice/bench/benchproc"
-	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -270,15 +270,15 @@ func (b *bench) findTools() error {
 
 // report is everything the benchmark measured.
 type report struct {
-	Machine    machineInfo              `json:"machine"`
-	Dataset    dataset                  `json:"dataset"`
-	Source     sourceSize               `json:"source"`
-	Tables     []benchreport.TableState `json:"tables"`
-	GenerateS  float64                  `json:"generate_seconds"`
-	Results    []*runResult             `json:"results"`
-	Targets    []targetResult           `json:"targets"`
-	OK         bool                     `json:"ok"`
-	Parameters map[string]any           `json:"parameters"`
+	Machine    machineInfo            `json:"machine"`
+	Dataset    dataset                `json:"dataset"`
+	Source     benchdata.Size         `json:"source"`
+	Tables     []benchdata.TableState `json:"tables"`
+	GenerateS  float64                `json:"generate_seconds"`
+	Results    []*runResult           `json:"results"`
+	Targets    []targetResult         `json:"targets"`
+	OK         bool                   `json:"ok"`
+	Parameters map[string]any         `json:"parameters"`
 }
 
 func (b *bench) execute(ctx context.Context) (*report, error) {
@@ -307,12 +307,12 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 		return nil, err
 	}
 	rep.GenerateS = time.Since(t0).Seconds()
-	srcState, err := snapshot(ctx, b.src)
+	srcState, err := benchdata.Snapshot(ctx, b.src, benchDB)
 	if err != nil {
 		return nil, err
 	}
 	rep.Tables = srcState
-	if rep.Source, err = measureSource(ctx, b.src, srcState); err != nil {
+	if rep.Source, err = benchdata.Measure(ctx, b.src, benchDB, srcState); err != nil {
 		return nil, err
 	}
 	b.logf("source: %d rows, data %s + indexes %s (information_schema), generated in %.1f s",
@@ -389,14 +389,14 @@ func (b *bench) settle(ctx context.Context) {
 
 // verify compares the destination with the source, table by table; with etl
 // the sbtest tables against what the filter and transforms define.
-func (b *bench) verify(ctx context.Context, r *runResult, src []benchreport.TableState, withETL bool) {
-	dst, err := snapshot(ctx, b.dst)
+func (b *bench) verify(ctx context.Context, r *runResult, src []benchdata.TableState, withETL bool) {
+	dst, err := benchdata.Snapshot(ctx, b.dst, benchDB)
 	if err != nil {
 		r.fail("verify: %v", err)
 		return
 	}
 	if withETL {
-		var plainSrc, plainDst []benchreport.TableState
+		var plainSrc, plainDst []benchdata.TableState
 		for _, t := range src {
 			if !strings.HasPrefix(t.Table, "sbtest") {
 				plainSrc = append(plainSrc, t)
@@ -415,7 +415,7 @@ func (b *bench) verify(ctx context.Context, r *runResult, src []benchreport.Tabl
 		}
 		src, dst = plainSrc, plainDst
 	}
-	diffs := benchreport.CompareStates(src, dst)
+	diffs := benchdata.CompareStates(src, dst)
 	for _, d := range diffs {
 		r.fail("verify: %s", d)
 	}
@@ -432,7 +432,7 @@ func (b *bench) verify(ctx context.Context, r *runResult, src []benchreport.Tabl
 
 // verifyETL compares each sbtest table's expected rows (computed on the source)
 // with the destination's: count and a sum of row checksums.
-func (b *bench) verifyETL(ctx context.Context, src []benchreport.TableState) []string {
+func (b *bench) verifyETL(ctx context.Context, src []benchdata.TableState) []string {
 	sdb, err := b.src.Open(benchDB)
 	if err != nil {
 		return []string{err.Error()}

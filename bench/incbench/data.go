@@ -7,13 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/sluice-dev/sluice/bench/benchdata"
 	"github.com/sluice-dev/sluice/bench/benchproc"
-	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/testenv"
 )
@@ -256,65 +255,19 @@ func writeClientConf(path string, s *testenv.Server) (string, error) {
 	return path, nil
 }
 
-// snapshot reads the state of every base table of the benchmark database.
-func snapshot(ctx context.Context, s *testenv.Server) ([]benchreport.TableState, error) {
-	db, err := s.Open("")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", benchDB)
-	if err != nil {
-		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
-	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: list tables: %w", s.Name, err)
-	}
-	sort.Strings(tables)
-	var out []benchreport.TableState
-	for _, t := range tables {
-		q := testenv.QuoteIdent(benchDB) + "." + testenv.QuoteIdent(t)
-		st := benchreport.TableState{Table: t}
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q).Scan(&st.Rows); err != nil {
-			return nil, fmt.Errorf("%s: count %s: %w", s.Name, q, err)
-		}
-		var name string
-		var sum sql.NullString
-		if err := db.QueryRowContext(ctx, "CHECKSUM TABLE "+q).Scan(&name, &sum); err != nil {
-			return nil, fmt.Errorf("%s: checksum %s: %w", s.Name, q, err)
-		}
-		if !sum.Valid {
-			return nil, fmt.Errorf("%s: CHECKSUM TABLE %s returned NULL", s.Name, q)
-		}
-		st.Checksum = sum.String
-		out = append(out, st)
-	}
-	return out, nil
-}
-
 // verify compares each copy with the source; the source must be quiet.
 func (b *bench) verify(ctx context.Context, copies ...*testenv.Server) (map[string][]string, error) {
-	src, err := snapshot(ctx, b.src)
+	src, err := benchdata.Snapshot(ctx, b.src, benchDB)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]string{}
 	for _, c := range copies {
-		st, err := snapshot(ctx, c)
+		st, err := benchdata.Snapshot(ctx, c, benchDB)
 		if err != nil {
 			return nil, err
 		}
-		out[c.Name] = benchreport.CompareStates(src, st)
+		out[c.Name] = benchdata.CompareStates(src, st)
 	}
 	return out, nil
 }

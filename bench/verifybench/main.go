@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchdata"
 	"github.com/sluice-dev/sluice/bench/benchproc"
-	"github.com/sluice-dev/sluice/bench/benchreport"
 	"github.com/sluice-dev/sluice/testenv"
 )
 
@@ -254,19 +254,19 @@ func (b *bench) execute(ctx context.Context) (*report, error) {
 	}
 	rep.GenerateS = time.Since(t0).Seconds()
 	// Also warms both buffer pools: every run reads rows that are in memory.
-	srcState, err := snapshot(ctx, b.src)
+	srcState, err := benchdata.Snapshot(ctx, b.src, benchDB)
 	if err != nil {
 		return nil, err
 	}
-	dstState, err := snapshot(ctx, b.dst)
+	dstState, err := benchdata.Snapshot(ctx, b.dst, benchDB)
 	if err != nil {
 		return nil, err
 	}
-	if diffs := benchreport.CompareStates(srcState, dstState); len(diffs) > 0 {
+	if diffs := benchdata.CompareStates(srcState, dstState); len(diffs) > 0 {
 		return nil, fmt.Errorf("the generated copies differ before any run:\n  %s", strings.Join(diffs, "\n  "))
 	}
 	rep.Tables = srcState
-	if rep.Source, err = measureSource(ctx, b.src, srcState); err != nil {
+	if rep.Source, err = benchdata.Measure(ctx, b.src, benchDB, srcState); err != nil {
 		return nil, err
 	}
 	b.logf("both servers: %d rows, data %s + indexes %s each; COUNT(*) and CHECKSUM TABLE equal; generated in %.1f s",

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sluice-dev/sluice/bench/benchdata"
 	"github.com/sluice-dev/sluice/bench/benchreport"
 )
 
@@ -36,15 +37,15 @@ const (
 
 // report is everything the benchmark measured.
 type report struct {
-	Machine    machineInfo              `json:"machine"`
-	Dataset    dataset                  `json:"dataset"`
-	Source     sourceSize               `json:"source"`
-	Tables     []benchreport.TableState `json:"tables"`
-	GenerateS  float64                  `json:"generate_seconds"`
-	Results    []*runResult             `json:"results"`
-	Targets    []targetResult           `json:"targets"`
-	OK         bool                     `json:"ok"`
-	Parameters map[string]any           `json:"parameters"`
+	Machine    machineInfo            `json:"machine"`
+	Dataset    dataset                `json:"dataset"`
+	Source     benchdata.Size         `json:"source"`
+	Tables     []benchdata.TableState `json:"tables"`
+	GenerateS  float64                `json:"generate_seconds"`
+	Results    []*runResult           `json:"results"`
+	Targets    []targetResult         `json:"targets"`
+	OK         bool                   `json:"ok"`
+	Parameters map[string]any         `json:"parameters"`
 }
 
 // step is one timed part of a run (one server's side).
@@ -184,14 +185,14 @@ type tableChecksum struct {
 
 // compareChecksums compares the two servers' CHECKSUM TABLE rows.
 func compareChecksums(src, dst []tableChecksum) []string {
-	var a, b []benchreport.TableState
+	var a, b []benchdata.TableState
 	for _, t := range src {
-		a = append(a, benchreport.TableState{Table: t.Table, Checksum: t.Checksum})
+		a = append(a, benchdata.TableState{Table: t.Table, Checksum: t.Checksum})
 	}
 	for _, t := range dst {
-		b = append(b, benchreport.TableState{Table: t.Table, Checksum: t.Checksum})
+		b = append(b, benchdata.TableState{Table: t.Table, Checksum: t.Checksum})
 	}
-	diffs := benchreport.CompareStates(a, b)
+	diffs := benchdata.CompareStates(a, b)
 	for _, t := range src {
 		if t.Checksum == "NULL" {
 			diffs = append(diffs, t.Table+": NULL (table missing or not checksummable)")

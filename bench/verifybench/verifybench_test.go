@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-dev/sluice/bench/benchdata"
 	"github.com/sluice-dev/sluice/bench/benchreport"
 )
 
@@ -208,7 +209,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestWriteText(t *testing.T) {
-	rep := &report{Dataset: dataset{Tables: 4, RowsPerTable: 500000}, Source: sourceSize{Rows: 2000000}}
+	rep := &report{Dataset: dataset{Tables: 4, RowsPerTable: 500000}, Source: benchdata.Size{Rows: 2000000}}
 	rep.Results = []*runResult{
 		{Tool: toolSluice, Seconds: 4, RowsPerSec: 500000, Equal: true, Detail: "2000000 rows in 100 ranges", CPU: map[string]float64{}},
 		{Tool: toolPT, Seconds: 2, SequentialSeconds: 4, RowsPerSec: 1000000, Equal: true, CPU: map[string]float64{}},
