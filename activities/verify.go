@@ -787,22 +787,15 @@ func (a *Activities) verifySides(ctx context.Context, s spec.Spec, src, dst *sql
 		sv.Where = where
 		return sv, dv, scols, nil, nil
 	}
-	// The source side reads what the expressions read; the RowFunc turns a
-	// row into the written columns, as the copy does.
+	// The source side reads what the expressions read; the copy's batch
+	// function turns its rows into the written columns.
 	read := etlColumns(prog)
 	batch, err := a.copyRows(prog, read, scols, true, s.Options.ETL.OnError == spec.ETLSkip)
 	if err != nil {
 		return sv, dv, nil, nil, classify(err)
 	}
 	sv.Columns = read
-	rows = func(row rowcodec.Row) (rowcodec.Row, bool, error) {
-		out, _, _, err := batch([]rowcodec.Row{row})
-		if err != nil || len(out) == 0 {
-			return nil, false, err
-		}
-		return out[0], true, nil
-	}
-	return sv, dv, scols, rows, nil
+	return sv, dv, scols, verify.RowFunc(batch), nil
 }
 
 // repairRange rewrites a range's differing rows: the source's rows of the
@@ -852,22 +845,7 @@ func repairRange(ctx context.Context, src, dst *sql.DB, t plan.Object, sv, dv ve
 		}
 		if rows != nil {
 			cj.Read = sv.Columns
-			cj.Rows = func(in []rowcodec.Row) ([]rowcodec.Row, int64, int64, error) {
-				var out []rowcodec.Row
-				var filtered int64
-				for _, r := range in {
-					w, keep, err := rows(r)
-					if err != nil {
-						return nil, 0, 0, err
-					}
-					if !keep {
-						filtered++
-						continue
-					}
-					out = append(out, w)
-				}
-				return out, filtered, 0, nil
-			}
+			cj.Rows = copier.RowsFunc(rows)
 		}
 		if _, err := copier.CopyRange(ctx, src, dst, cj, func(copier.Progress) {}); err != nil {
 			return err

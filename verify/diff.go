@@ -37,9 +37,10 @@ type Difference struct {
 	KeyColumns []int `json:"-"`
 }
 
-// RowFunc turns a source row into what the destination should hold (filters
-// and transforms): keep=false leaves it out. nil: the rows as read.
-type RowFunc func(rowcodec.Row) (out rowcodec.Row, keep bool, err error)
+// RowFunc turns source rows into what the destination should hold: the
+// copy's filters and transforms (copier.RowsFunc's shape, what the copy runs
+// on each page), returning the rows kept. nil: the rows as read.
+type RowFunc func(in []rowcodec.Row) (out []rowcodec.Row, filtered, failed int64, err error)
 
 // Diff compares rng's rows on both sides, exactly (the values as the exact
 // reader reads them), and returns the differences, at most limit (0: all) in
@@ -77,17 +78,9 @@ func compareRows(s, d Side, want, got []rowcodec.Row, rows RowFunc, limit int) (
 		return nil, 0, err
 	}
 	if rows != nil {
-		kept := want[:0]
-		for _, r := range want {
-			out, keep, err := rows(r)
-			if err != nil {
-				return nil, 0, fmt.Errorf("verify: %s: %w", s.Table, err)
-			}
-			if keep {
-				kept = append(kept, out)
-			}
+		if want, _, _, err = rows(want); err != nil {
+			return nil, 0, fmt.Errorf("verify: %s: %w", s.Table, err)
 		}
-		want = kept
 	}
 	compared := int64(len(want)) // the source rows the destination should hold
 	// A table without a key is matched on every column, and may hold a row
@@ -179,17 +172,10 @@ func DiffKeys(ctx context.Context, src, dst *sql.DB, s, d Side, keys [][]any, ro
 func RepairKeys(ctx context.Context, src, dst *sql.DB, s, d Side, write []rowcodec.Column, keys [][]any, rows RowFunc, lockWait int, wait func(context.Context) error) error {
 	return WithLockedKeys(ctx, src, s, keys, lockWait, wait, func(want []rowcodec.Row) error {
 		if rows != nil {
-			kept := want[:0]
-			for _, r := range want {
-				out, keep, err := rows(r)
-				if err != nil {
-					return fmt.Errorf("verify: %s: %w", s.Table, err)
-				}
-				if keep {
-					kept = append(kept, out)
-				}
+			var err error
+			if want, _, _, err = rows(want); err != nil {
+				return fmt.Errorf("verify: %s: %w", s.Table, err)
 			}
-			want = kept
 		}
 		conn, err := dst.Conn(ctx)
 		if err != nil {
