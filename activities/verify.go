@@ -20,7 +20,7 @@ import (
 	"github.com/sluice-dev/sluice/binlog"
 	"github.com/sluice-dev/sluice/chunk"
 	"github.com/sluice-dev/sluice/copier"
-	"github.com/sluice-dev/sluice/flavor"
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/inspect"
 	"github.com/sluice-dev/sluice/plan"
 	"github.com/sluice-dev/sluice/rowcodec"
@@ -614,10 +614,11 @@ func waitCaughtUp(ctx context.Context, src, dst *sql.DB, task string, bound time
 	if live, err := replicating(ctx, dst, task); err != nil || !live {
 		return err
 	}
-	kind, err := flavorKind(ctx, src)
+	fl, err := dbconn.Flavor(ctx, src)
 	if err != nil {
 		return err
 	}
+	kind := string(fl.Kind) // go-mysql's flavor names: mariadb, mysql
 	pos, err := inspect.BinlogPosition(ctx, src)
 	if err != nil || pos == nil {
 		return err
@@ -694,20 +695,6 @@ func replicating(ctx context.Context, dst *sql.DB, task string) (bool, error) {
 func noTask(err error) bool {
 	var me *mysql.MySQLError
 	return errors.Is(err, sql.ErrNoRows) || (errors.As(err, &me) && (me.Number == 1146 || me.Number == 1049))
-}
-
-// flavorKind is the source's go-mysql flavor name (mariadb or mysql), for
-// comparing GTID sets.
-func flavorKind(ctx context.Context, db *sql.DB) (string, error) {
-	var version, comment string
-	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment); err != nil {
-		return "", fmt.Errorf("read the source's version: %w", err)
-	}
-	fl, err := flavor.Detect(version, comment)
-	if err != nil {
-		return "", err
-	}
-	return string(fl.Kind), nil
 }
 
 // errNoColumn: the destination lacks a compared column.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/flavor"
 )
 
@@ -21,11 +22,7 @@ type Position struct {
 // the binlog from there with idempotent writes makes a copy taken without locks
 // converge to the source.
 func BinlogPosition(ctx context.Context, db *sql.DB) (*Position, error) {
-	var version, comment string
-	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment); err != nil {
-		return nil, fmt.Errorf("read the server version: %w", err)
-	}
-	fl, err := flavor.Detect(version, comment)
+	fl, err := dbconn.Flavor(ctx, db)
 	if err != nil {
 		return nil, err
 	}

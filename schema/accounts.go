@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/sluice-dev/sluice/dbconn"
 	"github.com/sluice-dev/sluice/ddl"
-	"github.com/sluice-dev/sluice/flavor"
 	"github.com/sluice-dev/sluice/sqltok"
 )
 
@@ -54,11 +54,11 @@ var systemUsers = []string{"root", "mariadb.sys", "mysql.sys", "mysql.session", 
 // destination already has. The skipped ones are listed with the reason.
 func ListAccounts(ctx context.Context, src, dst *sql.DB, exclude ...string) (Accounts, error) {
 	var out Accounts
-	fl, err := detect(ctx, src)
+	fl, err := dbconn.Flavor(ctx, src)
 	if err != nil {
 		return out, fmt.Errorf("list accounts: source: %w", err)
 	}
-	dfl, err := detect(ctx, dst)
+	dfl, err := dbconn.Flavor(ctx, dst)
 	if err != nil {
 		return out, fmt.Errorf("list accounts: destination: %w", err)
 	}
@@ -110,14 +110,6 @@ func ListAccounts(ctx context.Context, src, dst *sql.DB, exclude ...string) (Acc
 		return out, fmt.Errorf("list accounts: read the source's mysql.user: %w", err)
 	}
 	return out, nil
-}
-
-func detect(ctx context.Context, db *sql.DB) (flavor.Flavor, error) {
-	var v, c string
-	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&v, &c); err != nil {
-		return flavor.Flavor{}, err
-	}
-	return flavor.Detect(v, c)
 }
 
 // ApplyAccount creates an account on the destination as the source has it (SHOW

@@ -76,8 +76,8 @@ type VerifyInput struct {
 
 	// A round continues as new every verifyJobsPerRun activities, so its
 	// history stays bounded whatever the tables: Tables are those left to
-	// compare (Listed: the list was read) and Partial the report so far.
-	Listed  bool          `json:"listed,omitempty"`
+	// compare and Partial the report so far (set together: a round with a
+	// Partial has listed its tables).
 	Tables  []plan.Object `json:"tables,omitempty"`
 	Partial *VerifyReport `json:"partial,omitempty"`
 }
@@ -232,11 +232,10 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 		}
 		rep.Started = workflow.Now(ctx)
 	}
-	if !in.Listed {
+	if in.Partial == nil {
 		if err := workflow.ExecuteActivity(ctx, verifyTablesActivity, in.Spec).Get(ctx, &in.Tables); err != nil {
 			return cancelled(fmt.Errorf("verify: list tables: %w", err))
 		}
-		in.Listed = true
 	}
 	next, err := verifyTables(ctx, in, rep)
 	if err != nil {
@@ -271,7 +270,7 @@ func Verify(ctx workflow.Context, in VerifyInput) (VerifyReport, error) {
 	}
 	next2 := in
 	next2.Round, next2.Last, next2.WaitCaughtUp = max(in.Round, 1)+1, &done, false
-	next2.Listed, next2.Tables, next2.Partial = false, nil, nil
+	next2.Tables, next2.Partial = nil, nil
 	return done, workflow.NewContinueAsNewError(ctx, Verify, next2)
 }
 
